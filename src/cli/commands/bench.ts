@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { benchIngest } from '../../bench/ingest-bench.js';
+import { configFrom, printJson } from '../cli-context.js';
+import { positiveInt } from '../parse-options.js';
+
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('benchmarks with their baseline measured in the same run');
+  bench
+    .command('ingest')
+    .description('ingest a synthetic lab into a fresh vault and, as baseline, as plain JSON rows in the same database')
+    .option('--patients <n>', 'persons in the synthetic lab', positiveInt, 100_000)
+    .option('--batch-size <n>', 'records per transaction', positiveInt, 2000)
+    .option('--json', 'print JSON')
+    .action(async (opts: { patients: number; batchSize: number; json?: boolean }, cmd: Command) => {
+      const config = configFrom(cmd);
+      const r = await benchIngest({
+        patients: opts.patients,
+        batchSize: opts.batchSize,
+        databaseUrl: config.database.kind === 'postgres' ? config.database.url : undefined,
+        log: (s) => process.stderr.write(`${s}\n`),
+      });
+      if (opts.json) printJson(r);
+      else {
+        process.stdout.write(
+          `${r.backend}: ${r.resources} resources in ${r.seconds} s = ${r.resources_per_s}/s; baseline ${r.baseline_resources_per_s}/s; overhead ratio ${r.overhead_ratio}; peak RSS ${r.peak_rss_mb} MB\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { isClinicalType } from '../../domain/resource-type.js';
+import { printJson, withVault } from '../cli-context.js';
+
+export function registerPatient(program: Command): void {
+  const patient = program.command('patient').description('one patient, by pseudonymous id');
+  patient
+    .command('erase')
+    .description('crypto-shred one patient: destroys its DEK; every copy of its ciphertext becomes unreadable')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--id <id>', 'pseudonymous patient id (FHIR Patient.id)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; id: string; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        await vault.keyAdmin.erasePatient(opts.tenant, opts.id);
+        if (opts.json) printJson({ erased: true, tenant: opts.tenant, id: opts.id });
+        else process.stdout.write(`patient ${opts.id} of ${opts.tenant} crypto-shredded\n`);
+      });
+    });
+  patient
+    .command('show')
+    .description('decrypt and print one patient and its records as FHIR JSON')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--id <id>', 'pseudonymous patient id (FHIR Patient.id)')
+    .option('--type <type>', 'only records of this type')
+    .action(async (opts: { tenant: string; id: string; type?: string }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const type = opts.type && isClinicalType(opts.type) ? opts.type : undefined;
+        const patient = await vault.reader.patient(opts.tenant, opts.id);
+        const records = await vault.reader.resourcesOfPatient(opts.tenant, opts.id, type);
+        printJson({ patient, records });
+      });
+    });
+}

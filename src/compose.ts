@@ -1,0 +1,99 @@
+import { promises as fs } from 'node:fs';
+import type { Config } from './config.js';
+import { ConfigurationError } from './domain/errors.js';
+import { KeyHierarchy } from './crypto/key-hierarchy.js';
+import { LocalKeyring } from './keys/local-keyring.js';
+import { systemClock, type Clock } from './ports/clock.js';
+import type { KeyProvider } from './ports/key-provider.js';
+import type { VaultStore } from './ports/vault-store.js';
+import { IngestService } from './services/ingest-service.js';
+import { KeyAdmin } from './services/key-admin.js';
+import { VaultReader } from './services/vault-reader.js';
+import { SqliteVaultStore } from './storage/sqlite/sqlite-vault-store.js';
+
+/**
+ * Composition root: the only place that picks adapters from configuration. Entry points (CLI,
+ * later the HTTP server) get a Vault and call its services.
+ */
+export interface Vault {
+  config: Readonly<Config>;
+  store: VaultStore;
+  provider: KeyProvider;
+  keys: KeyHierarchy;
+  ingest: IngestService;
+  reader: VaultReader;
+  keyAdmin: KeyAdmin;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Create the data dir, keyring/master key and schema when missing (`labvault init`). */
+  create?: boolean;
+  clock?: Clock;
+}
+
+export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}): Promise<Vault> {
+  const clock = opts.clock ?? systemClock;
+  if (opts.create) {
+    await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  }
+  const provider = await openKeyProvider(config, opts.create ?? false);
+  let store: VaultStore;
+  try {
+    store = await openStore(config, opts.create ?? false);
+  } catch (e) {
+    await provider.close();
+    throw e;
+  }
+  const keys = new KeyHierarchy(store, provider);
+  return {
+    config,
+    store,
+    provider,
+    keys,
+    ingest: new IngestService(store, keys, clock),
+    reader: new VaultReader(store, keys),
+    keyAdmin: new KeyAdmin(store, keys, clock),
+    async close() {
+      await store.close();
+      await provider.close();
+    },
+  };
+}
+
+async function openKeyProvider(config: Readonly<Config>, create: boolean): Promise<KeyProvider> {
+  if (config.keyProvider === 'local') {
+    if (create) await LocalKeyring.create(config.dataDir);
+    return LocalKeyring.open(config.dataDir);
+  }
+  const { Pkcs11KeyProvider } = await import('./keys/pkcs11-provider.js');
+  const pin = config.pkcs11.pin ?? (config.pkcs11.pinFile ? (await fs.readFile(config.pkcs11.pinFile, 'utf8')).trim() : null);
+  if (!pin) throw new ConfigurationError('LABVAULT_PKCS11_PIN or LABVAULT_PKCS11_PIN_FILE is required for --key-provider pkcs11');
+  return Pkcs11KeyProvider.open({
+    modulePath: config.pkcs11.modulePath,
+    tokenLabel: config.pkcs11.tokenLabel,
+    keyLabel: config.pkcs11.keyLabel,
+    pin,
+    createIfMissing: create,
+  });
+}
+
+async function openStore(config: Readonly<Config>, create: boolean): Promise<VaultStore> {
+  let store: VaultStore;
+  if (config.database.kind === 'postgres') {
+    const { PostgresVaultStore } = await import('./storage/postgres/postgres-vault-store.js');
+    store = await PostgresVaultStore.connect({ url: config.database.url, schema: config.database.schema });
+  } else {
+    if (!create) {
+      try {
+        await fs.access(config.database.file);
+      } catch (cause) {
+        throw new ConfigurationError(`no vault at ${config.database.file}: run 'labvault init' first`, { cause });
+      }
+    }
+    store = new SqliteVaultStore(config.database.file);
+  }
+  // Migrating on every open keeps an upgraded binary working on an older vault without a manual step.
+  await store.migrate();
+  return store;
+}

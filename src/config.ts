@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigurationError } from './domain/errors.js';
+
+/**
+ * The only reader of process.env. Flags given on the command line win over environment variables,
+ * which win over defaults. Validated once at start-up and frozen; a bad setting stops start-up
+ * with a message naming the key. Secrets (the PKCS#11 PIN) are never printed.
+ */
+export interface Config {
+  dataDir: string;
+  /** `postgres://…` for PostgreSQL; otherwise the SQLite file path. */
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; schema: string };
+  keyProvider: 'local' | 'pkcs11';
+  pkcs11: { modulePath: string; tokenLabel: string; keyLabel: string; pin: string | null; pinFile: string | null };
+  debug: boolean;
+}
+
+export interface ConfigOverrides {
+  dataDir?: string | undefined;
+  databaseUrl?: string | undefined;
+  keyProvider?: string | undefined;
+  debug?: boolean | undefined;
+}
+
+/** Configuration keys, their environment variables and defaults (also rendered in the README). */
+export const CONFIG_TABLE = [
+  ['--data-dir', 'LABVAULT_DATA_DIR', './.labvault', 'data directory (SQLite file, keyring, later witness copies)'],
+  ['--database-url', 'LABVAULT_DATABASE_URL', 'SQLite file in the data dir', '`postgres://…` selects PostgreSQL'],
+  ['', 'LABVAULT_PG_SCHEMA', 'public', 'PostgreSQL schema holding the vault tables'],
+  ['--key-provider', 'LABVAULT_KEY_PROVIDER', 'local', '`local` keyring (mode 0600) or `pkcs11` HSM'],
+  ['', 'LABVAULT_PKCS11_MODULE', '/usr/lib/softhsm/libsofthsm2.so', 'PKCS#11 module path'],
+  ['', 'LABVAULT_PKCS11_TOKEN', 'labvault', 'token label'],
+  ['', 'LABVAULT_PKCS11_KEY_LABEL', 'labvault-master', 'label of the AES master key in the token'],
+  ['', 'LABVAULT_PKCS11_PIN / LABVAULT_PKCS11_PIN_FILE', '—', 'user PIN, from the environment or a file (never a flag)'],
+] as const;
+
+const Env = z.object({
+  LABVAULT_DATA_DIR: z.string().min(1).optional(),
+  LABVAULT_DATABASE_URL: z.string().min(1).optional(),
+  LABVAULT_PG_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .optional(),
+  LABVAULT_KEY_PROVIDER: z.enum(['local', 'pkcs11']).optional(),
+  LABVAULT_PKCS11_MODULE: z.string().min(1).optional(),
+  LABVAULT_PKCS11_TOKEN: z.string().min(1).optional(),
+  LABVAULT_PKCS11_KEY_LABEL: z.string().min(1).optional(),
+  LABVAULT_PKCS11_PIN: z.string().min(1).optional(),
+  LABVAULT_PKCS11_PIN_FILE: z.string().min(1).optional(),
+});
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigurationError(`bad setting ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(overrides.dataDir ?? e.LABVAULT_DATA_DIR ?? './.labvault');
+  const url = overrides.databaseUrl ?? e.LABVAULT_DATABASE_URL;
+  let database: Config['database'];
+  if (url && /^postgres(ql)?:\/\//.test(url)) database = { kind: 'postgres', url, schema: e.LABVAULT_PG_SCHEMA ?? 'public' };
+  else if (url) database = { kind: 'sqlite', file: path.resolve(url.replace(/^sqlite:/, '')) };
+  else database = { kind: 'sqlite', file: path.join(dataDir, 'vault.db') };
+  const kp = overrides.keyProvider ?? e.LABVAULT_KEY_PROVIDER ?? 'local';
+  if (kp !== 'local' && kp !== 'pkcs11') throw new ConfigurationError(`bad setting --key-provider: expected local or pkcs11`);
+  return Object.freeze({
+    dataDir,
+    database,
+    keyProvider: kp,
+    pkcs11: {
+      modulePath: e.LABVAULT_PKCS11_MODULE ?? '/usr/lib/softhsm/libsofthsm2.so',
+      tokenLabel: e.LABVAULT_PKCS11_TOKEN ?? 'labvault',
+      keyLabel: e.LABVAULT_PKCS11_KEY_LABEL ?? 'labvault-master',
+      pin: e.LABVAULT_PKCS11_PIN ?? null,
+      pinFile: e.LABVAULT_PKCS11_PIN_FILE ?? null,
+    },
+    debug: overrides.debug ?? false,
+  });
+}
+
+/** Redacted view for `--debug` output and logs. */
+export function describeConfig(c: Config): Record<string, unknown> {
+  return {
+    dataDir: c.dataDir,
+    database: c.database.kind === 'postgres' ? { kind: 'postgres', url: redactUrl(c.database.url), schema: c.database.schema } : c.database,
+    keyProvider: c.keyProvider,
+    pkcs11: { ...c.pkcs11, pin: c.pkcs11.pin ? '***' : null },
+  };
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

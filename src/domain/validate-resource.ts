@@ -1,0 +1,190 @@
+import { BSN_SYSTEM, isValidBsn, normaliseBsn } from './bsn.js';
+import { InvalidInput } from './errors.js';
+import { TENANT_TAG_SYSTEM, isValidTenantId } from './tenant.js';
+import { INGEST_ORDER, type VaultResourceType } from './resource-type.js';
+
+/**
+ * Structural validation of the FHIR R4 resources the vault accepts. Deliberately narrow: only what
+ * storage, indexing and lineage depend on. Reasons never quote a field's value, because values can
+ * be identifiers (a BSN, a name) and reasons end up in logs and on terminals.
+ */
+export interface Reference {
+  type: VaultResourceType;
+  id: string;
+}
+
+export interface ValidRecord {
+  type: VaultResourceType;
+  id: string;
+  tenantId: string;
+  /** The patient the record belongs to (its own id for a Patient). */
+  patientId: string;
+  /** Every reference the record makes, all of which must resolve within its tenant. */
+  refs: Reference[];
+  status: string | null;
+  code: string | null;
+  effectiveDate: string | null;
+  /** Patient only: normalised BSN, family name and birth date for the blind indexes. */
+  identity: { bsn: string; family: string; birthDate: string } | null;
+  resource: Record<string, unknown>;
+}
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fail(reason: string): never {
+  throw new InvalidInput(reason);
+}
+
+function str(o: Obj, field: string, where: string): string {
+  const v = o[field];
+  if (typeof v !== 'string' || v.length === 0) fail(`${where}.${field} is required`);
+  return v;
+}
+
+function isRealDate(s: string): boolean {
+  const m = DATE.exec(s);
+  if (!m) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+function ref(v: unknown, where: string, allowed: VaultResourceType): Reference {
+  if (!isObj(v) || typeof v.reference !== 'string') fail(`${where} must be a reference`);
+  const [type, id, ...rest] = v.reference.split('/');
+  if (rest.length > 0 || type !== allowed || id === undefined || !FHIR_ID.test(id)) {
+    fail(`${where} must be a relative reference to a ${allowed} (${allowed}/id)`);
+  }
+  return { type: allowed, id };
+}
+
+function refList(v: unknown, where: string, allowed: VaultResourceType): Reference[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) fail(`${where} must be an array`);
+  return v.map((x, i) => ref(x, `${where}[${i}]`, allowed));
+}
+
+function firstCode(v: unknown, where: string, required: boolean): string | null {
+  const coding = isObj(v) && Array.isArray(v.coding) ? (v.coding as unknown[]) : [];
+  const first = coding.find((c): c is Obj => isObj(c) && typeof c.code === 'string');
+  if (!first && required) fail(`${where}.coding[0].code is required`);
+  return first ? (first.code as string) : null;
+}
+
+function dateOf(v: unknown): string | null {
+  if (typeof v !== 'string' || v.length < 10) return null;
+  const d = v.slice(0, 10);
+  return isRealDate(d) ? d : null;
+}
+
+function tenantOf(r: Obj, type: string): string {
+  const meta = r.meta;
+  const tags = isObj(meta) && Array.isArray(meta.tag) ? (meta.tag as unknown[]) : [];
+  const tenantTags = tags.filter((t): t is Obj => isObj(t) && t.system === TENANT_TAG_SYSTEM);
+  if (tenantTags.length !== 1) fail(`${type}.meta.tag must carry exactly one tenant tag (${TENANT_TAG_SYSTEM})`);
+  const code = tenantTags[0]?.code;
+  if (typeof code !== 'string' || !isValidTenantId(code)) fail(`${type}.meta.tag tenant code is malformed`);
+  return code;
+}
+
+/** Validates one resource; throws InvalidInput with a value-free reason. */
+export function validateResource(input: unknown): ValidRecord {
+  if (!isObj(input)) fail('resource must be a JSON object');
+  const type = input.resourceType;
+  if (typeof type !== 'string' || !(INGEST_ORDER as readonly string[]).includes(type)) {
+    fail(`unsupported resourceType (expected one of ${INGEST_ORDER.join(', ')})`);
+  }
+  const t = type as VaultResourceType;
+  const id = input.id;
+  if (typeof id !== 'string' || !FHIR_ID.test(id)) fail(`${t}.id is missing or not a valid FHIR id`);
+  const tenantId = tenantOf(input, t);
+  const base = { type: t, id, tenantId, resource: input };
+
+  switch (t) {
+    case 'Patient': {
+      const ids = Array.isArray(input.identifier) ? (input.identifier as unknown[]) : [];
+      const bsnIds = ids.filter((x): x is Obj => isObj(x) && x.system === BSN_SYSTEM);
+      if (bsnIds.length !== 1) fail('Patient.identifier must hold exactly one BSN');
+      const raw = bsnIds[0]?.value;
+      const bsn = typeof raw === 'string' ? normaliseBsn(raw) : null;
+      if (bsn === null || !isValidBsn(bsn)) fail('Patient.identifier BSN is not a valid BSN (11-proof)');
+      const names = Array.isArray(input.name) ? (input.name as unknown[]) : [];
+      const name = names.find(isObj);
+      if (!name || typeof name.family !== 'string' || name.family.trim() === '') fail('Patient.name[0].family is required');
+      const birthDate = input.birthDate;
+      if (typeof birthDate !== 'string' || !isRealDate(birthDate)) fail('Patient.birthDate is required as yyyy-mm-dd');
+      return {
+        ...base,
+        patientId: id,
+        refs: [],
+        status: null,
+        code: null,
+        effectiveDate: null,
+        identity: { bsn, family: name.family, birthDate },
+      };
+    }
+    case 'ServiceRequest': {
+      const subject = ref(input.subject, 'ServiceRequest.subject', 'Patient');
+      const status = str(input, 'status', t);
+      str(input, 'intent', t);
+      return {
+        ...base,
+        patientId: subject.id,
+        refs: [subject],
+        status,
+        code: firstCode(input.code, 'ServiceRequest.code', true),
+        effectiveDate: dateOf(input.authoredOn),
+        identity: null,
+      };
+    }
+    case 'Specimen': {
+      const subject = ref(input.subject, 'Specimen.subject', 'Patient');
+      const collection = isObj(input.collection) ? input.collection : {};
+      return {
+        ...base,
+        patientId: subject.id,
+        refs: [subject, ...refList(input.request, 'Specimen.request', 'ServiceRequest')],
+        status: typeof input.status === 'string' ? input.status : null,
+        code: firstCode(input.type, 'Specimen.type', false),
+        effectiveDate: dateOf(input.receivedTime) ?? dateOf(collection.collectedDateTime),
+        identity: null,
+      };
+    }
+    case 'Observation': {
+      const subject = ref(input.subject, 'Observation.subject', 'Patient');
+      const specimen = input.specimen === undefined ? [] : [ref(input.specimen, 'Observation.specimen', 'Specimen')];
+      return {
+        ...base,
+        patientId: subject.id,
+        refs: [subject, ...refList(input.basedOn, 'Observation.basedOn', 'ServiceRequest'), ...specimen],
+        status: str(input, 'status', t),
+        code: firstCode(input.code, 'Observation.code', true),
+        effectiveDate: dateOf(input.effectiveDateTime) ?? dateOf(input.issued),
+        identity: null,
+      };
+    }
+    case 'DiagnosticReport': {
+      const subject = ref(input.subject, 'DiagnosticReport.subject', 'Patient');
+      return {
+        ...base,
+        patientId: subject.id,
+        refs: [
+          subject,
+          ...refList(input.basedOn, 'DiagnosticReport.basedOn', 'ServiceRequest'),
+          ...refList(input.specimen, 'DiagnosticReport.specimen', 'Specimen'),
+          ...refList(input.result, 'DiagnosticReport.result', 'Observation'),
+        ],
+        status: str(input, 'status', t),
+        code: firstCode(input.code, 'DiagnosticReport.code', true),
+        effectiveDate: dateOf(input.effectiveDateTime) ?? dateOf(input.issued),
+        identity: null,
+      };
+    }
+  }
+}

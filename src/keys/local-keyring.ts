@@ -1,0 +1,99 @@
+import { randomBytes, createHash } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { seal, open } from '../crypto/envelope.js';
+import { ConfigurationError, KeyUnavailable } from '../domain/errors.js';
+import type { KeyProvider } from '../ports/key-provider.js';
+
+/**
+ * Master key in a keyring file in the data directory (mode 0600). The embedded default for one
+ * machine; production uses the PKCS#11 provider so the master key never sits on disk.
+ */
+export const KEYRING_FILE = 'keyring.json';
+
+interface KeyringFile {
+  format: 1;
+  masterKeyId: string;
+  masterKey: string;
+}
+
+export class LocalKeyring implements KeyProvider {
+  readonly kind = 'local' as const;
+  private constructor(
+    readonly masterKeyId: string,
+    private masterKey: Buffer | null,
+  ) {}
+
+  /** Creates the keyring if absent (exclusive create, 0600). Returns true when it was created. */
+  static async create(dataDir: string): Promise<boolean> {
+    const file = path.join(dataDir, KEYRING_FILE);
+    const key = randomBytes(32);
+    const body: KeyringFile = {
+      format: 1,
+      masterKeyId: `local:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`,
+      masterKey: key.toString('base64'),
+    };
+    try {
+      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify(body)}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new ConfigurationError(`cannot create keyring in ${dataDir}`, { cause });
+    }
+  }
+
+  /** Opens the keyring, refusing one that group or others can read or write. */
+  static async open(dataDir: string): Promise<LocalKeyring> {
+    const file = path.join(dataDir, KEYRING_FILE);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, 'r');
+    } catch (cause) {
+      throw new KeyUnavailable(`no keyring at ${file}: run 'labvault init' first`, { cause });
+    }
+    try {
+      const st = await handle.stat();
+      if ((st.mode & 0o077) !== 0) {
+        const mode = (st.mode & 0o777).toString(8);
+        throw new ConfigurationError(`refusing keyring ${file}: mode ${mode} is group/world-accessible (chmod 600 it)`);
+      }
+      const parsed = JSON.parse(await handle.readFile('utf8')) as Partial<KeyringFile>;
+      const key = Buffer.from(parsed.masterKey ?? '', 'base64');
+      if (parsed.format !== 1 || key.length !== 32 || typeof parsed.masterKeyId !== 'string') {
+        throw new ConfigurationError(`keyring ${file} is malformed`);
+      }
+      return new LocalKeyring(parsed.masterKeyId, key);
+    } catch (cause) {
+      if (cause instanceof ConfigurationError) throw cause;
+      throw new ConfigurationError(`keyring ${file} is malformed`, { cause });
+    } finally {
+      await handle.close();
+    }
+  }
+
+  // async so that failures arrive as rejections, like every other provider's.
+  async wrap(keyMaterial: Buffer, context: string): Promise<Buffer> {
+    return seal(this.key(), keyMaterial, Buffer.from(context, 'utf8'));
+  }
+
+  async unwrap(wrapped: Buffer, context: string): Promise<Buffer> {
+    return open(this.key(), wrapped, Buffer.from(context, 'utf8'));
+  }
+
+  close(): Promise<void> {
+    this.masterKey?.fill(0);
+    this.masterKey = null;
+    return Promise.resolve();
+  }
+
+  private key(): Buffer {
+    if (!this.masterKey) throw new KeyUnavailable('keyring is closed');
+    return this.masterKey;
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Holds the master key. Everything below it in the hierarchy (tenant KEKs, blind-index keys,
+ * later the audit signing key) is stored wrapped by this provider, so a stolen database or backup
+ * is useless without the provider. Implementations: local keyring file, PKCS#11 HSM.
+ */
+export interface KeyProvider {
+  readonly kind: 'local' | 'pkcs11';
+  /** Stable identifier of the master key (not secret), recorded next to what it wraps. */
+  readonly masterKeyId: string;
+  /**
+   * Authenticated encryption of key material under the master key. `context` is bound as AAD
+   * (e.g. `kek|screening|2`) so a wrapped key cannot be moved to another slot.
+   */
+  wrap(keyMaterial: Buffer, context: string): Promise<Buffer>;
+  /** Inverse of wrap; throws DecryptionFailed on any mismatch (wrong key, tampering, wrong context). */
+  unwrap(wrapped: Buffer, context: string): Promise<Buffer>;
+  close(): Promise<void>;
+}

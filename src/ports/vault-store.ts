@@ -1,0 +1,136 @@
+import type { Tenant } from '../domain/tenant.js';
+import type { ClinicalType } from '../domain/resource-type.js';
+
+/**
+ * Storage port for the vault. Adapters: SQLite (embedded default) and PostgreSQL. Everything that
+ * identifies a person reaches the store already encrypted or blind-indexed; the store only sees
+ * ciphertext, keyed MACs and the few plaintext columns queries need (tenant, pseudonymous ids,
+ * type, status, dates, codes). One contract suite (test/contract) runs against every adapter.
+ */
+export type KekState = 'active' | 'retired' | 'destroyed';
+
+export interface TenantKeyRow {
+  tenantId: string;
+  version: number;
+  /** KEK wrapped by the KeyProvider's master key; null once destroyed. */
+  wrappedKek: Buffer | null;
+  masterKeyId: string;
+  state: KekState;
+  createdAt: string;
+}
+
+export interface PatientRow {
+  tenantId: string;
+  id: string;
+  version: number;
+  kekVersion: number;
+  /** The patient's DEK wrapped by the tenant KEK; null after crypto-shredding. */
+  wrappedDek: Buffer | null;
+  bsnIndex: Buffer | null;
+  nameIndex: Buffer | null;
+  contentMac: Buffer | null;
+  /** Identity section ciphertext (whole FHIR Patient); null after erase. */
+  identity: Buffer | null;
+  createdAt: string;
+  erasedAt: string | null;
+}
+
+export interface ResourceRow {
+  tenantId: string;
+  type: ClinicalType;
+  id: string;
+  version: number;
+  patientId: string;
+  status: string | null;
+  code: string | null;
+  /** ISO date (yyyy-mm-dd) the record is about, for date searches. */
+  effectiveDate: string | null;
+  contentMac: Buffer;
+  body: Buffer;
+  createdAt: string;
+}
+
+export interface ResourceKey {
+  tenantId: string;
+  type: string;
+  id: string;
+}
+
+/** Map key for a ResourceKey; NUL cannot occur in validated ids or tenants. */
+export function resourceKeyString(k: ResourceKey): string {
+  return `${k.tenantId}\u0000${k.type}\u0000${k.id}`;
+}
+
+export interface PatientKeyInfo {
+  kekVersion: number;
+  wrappedDek: Buffer | null;
+  erased: boolean;
+}
+
+export interface WriteBatch {
+  patients: PatientRow[];
+  resources: ResourceRow[];
+}
+
+export interface RewrapUpdate {
+  id: string;
+  wrappedDek: Buffer;
+}
+
+export interface ResourceCount {
+  tenantId: string;
+  type: string;
+  count: number;
+}
+
+export interface VaultStore {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Applies pending schema migrations; idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  upsertTenant(tenant: Tenant): Promise<void>;
+  getTenant(id: string): Promise<Tenant | null>;
+  listTenants(): Promise<Tenant[]>;
+
+  listTenantKeys(tenantId: string): Promise<TenantKeyRow[]>;
+  /** Inserts a new KEK version and marks every older active version retired, atomically. */
+  addTenantKey(row: TenantKeyRow): Promise<void>;
+  /**
+   * Destroys a KEK version (wrapped key erased) only if no patient row still references it;
+   * returns false (and changes nothing) otherwise.
+   */
+  destroyTenantKey(tenantId: string, version: number): Promise<boolean>;
+  getIndexKey(tenantId: string): Promise<{ wrappedKey: Buffer; masterKeyId: string } | null>;
+  /** Stores the tenant's wrapped blind-index key unless one exists; returns the stored one. */
+  putIndexKeyIfAbsent(tenantId: string, wrappedKey: Buffer, masterKeyId: string): Promise<Buffer>;
+
+  /** Content MACs of those keys that exist (any resource type, Patient included), keyed by resourceKeyString. */
+  findContentMacs(keys: ResourceKey[]): Promise<Map<string, Buffer | null>>;
+  /** DEK info of those patients that exist, keyed by resourceKeyString({tenantId, type:'Patient', id}). */
+  findPatientKeys(tenantId: string, ids: string[]): Promise<Map<string, PatientKeyInfo>>;
+  /** Writes patients and resources in one transaction: all or nothing. Existing ids are left untouched. */
+  writeBatch(batch: WriteBatch): Promise<void>;
+
+  getPatient(tenantId: string, id: string): Promise<PatientRow | null>;
+  findPatientsByBsnIndex(tenantId: string, index: Buffer): Promise<PatientRow[]>;
+  findPatientsByNameIndex(tenantId: string, index: Buffer): Promise<PatientRow[]>;
+  getResource(tenantId: string, type: ClinicalType, id: string): Promise<ResourceRow | null>;
+  listResourcesOfPatient(tenantId: string, patientId: string, type?: ClinicalType): Promise<ResourceRow[]>;
+
+  /** Up to `limit` patients of a tenant whose DEK is wrapped under `kekVersion`, ordered by id after `afterId`. */
+  listDeksWrappedBy(
+    tenantId: string,
+    kekVersion: number,
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; wrappedDek: Buffer }[]>;
+  /** Rewraps in one transaction; each row is updated only if still under `fromVersion`. Returns rows changed. */
+  rewrapDeks(tenantId: string, fromVersion: number, toVersion: number, updates: RewrapUpdate[]): Promise<number>;
+  countDeksWrappedBy(tenantId: string, kekVersion: number): Promise<number>;
+
+  /** Crypto-shreds one patient: DEK, identity ciphertext, blind indexes and MAC are removed; the id stays as a tombstone. */
+  erasePatient(tenantId: string, id: string, at: string): Promise<boolean>;
+
+  countResources(): Promise<ResourceCount[]>;
+}

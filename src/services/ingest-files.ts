@@ -1,0 +1,79 @@
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { InvalidInput } from '../domain/errors.js';
+import { INGEST_ORDER } from '../domain/resource-type.js';
+
+/**
+ * Finds and reads ingest input: NDJSON files (one resource or one Bundle per line), JSON files
+ * (a Bundle or a single resource), directories of them, and `tenants.json`.
+ */
+export interface InputPlan {
+  tenantFiles: string[];
+  dataFiles: string[];
+  totalBytes: number;
+}
+
+export const TENANTS_FILE = 'tenants.json';
+
+/** Orders files so that referenced types come first, whatever order the shell globbed them in. */
+function rank(file: string): number {
+  const base = path.basename(file);
+  const i = INGEST_ORDER.findIndex((t) => base.startsWith(`${t}.`) || base.startsWith(`${t}-`));
+  return i === -1 ? INGEST_ORDER.length : i;
+}
+
+export async function planInput(paths: string[]): Promise<InputPlan> {
+  const tenantFiles: string[] = [];
+  const dataFiles: string[] = [];
+  const visit = async (p: string): Promise<void> => {
+    let st;
+    try {
+      st = await fs.stat(p);
+    } catch (cause) {
+      throw new InvalidInput(`cannot read ${p}`, { cause });
+    }
+    if (st.isDirectory()) {
+      const names = (await fs.readdir(p)).sort();
+      for (const n of names) if (!n.startsWith('.')) await visit(path.join(p, n));
+    } else if (path.basename(p) === TENANTS_FILE) tenantFiles.push(p);
+    else if (/\.(ndjson|jsonl|json)$/i.test(p)) dataFiles.push(p);
+    else if (paths.includes(p)) throw new InvalidInput(`${p}: not an .ndjson or .json file`);
+  };
+  for (const p of paths) await visit(p);
+  dataFiles.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  let totalBytes = 0;
+  for (const f of dataFiles) totalBytes += (await fs.stat(f)).size;
+  return { tenantFiles, dataFiles, totalBytes };
+}
+
+export interface InputLine {
+  line: number;
+  text: string;
+  /** Bytes consumed so far in this file, for progress. */
+  bytes: number;
+}
+
+/** Streams the non-empty lines of a file (LF or CRLF) with their 1-based line numbers; memory stays constant. */
+export async function* readLines(file: string): AsyncGenerator<InputLine> {
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  let rest = '';
+  let line = 0;
+  let bytes = 0;
+  // A chunk boundary can split a multi-byte UTF-8 character; the decoder carries it over.
+  const decoder = new StringDecoder('utf8');
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    const text = rest + decoder.write(chunk);
+    let start = 0;
+    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+      line++;
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      if (end > start) yield { line, text: text.slice(start, end), bytes };
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  rest += decoder.end();
+  if (rest.trim().length > 0) yield { line: line + 1, text: rest.replace(/\r$/, ''), bytes };
+}

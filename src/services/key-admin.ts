@@ -1,0 +1,93 @@
+import { NotFound } from '../domain/errors.js';
+import type { KeyHierarchy } from '../crypto/key-hierarchy.js';
+import type { Clock } from '../ports/clock.js';
+import type { KekState, VaultStore } from '../ports/vault-store.js';
+
+/**
+ * Key operations: status, rotation and crypto-shredding.
+ *
+ * Rotation adds a new KEK version (new DEKs are wrapped under it at once), rewraps existing DEKs
+ * in small transactions while readers go on (each row names the KEK version that wraps it, and the
+ * old version stays readable until no row needs it), then destroys the old version. Record
+ * ciphertexts are never touched, so rotating a large tenant costs one small AES-GCM per patient.
+ */
+export interface KeyStatus {
+  tenant: string;
+  versions: { version: number; state: KekState; patients: number; createdAt: string }[];
+  masterKeyId: string;
+}
+
+export interface RotationResult {
+  tenant: string;
+  from: number[];
+  to: number;
+  rewrapped: number;
+  destroyed: number[];
+  seconds: number;
+}
+
+export class KeyAdmin {
+  constructor(
+    private readonly store: VaultStore,
+    private readonly keys: KeyHierarchy,
+    private readonly clock: Clock,
+  ) {}
+
+  async status(): Promise<KeyStatus[]> {
+    const out: KeyStatus[] = [];
+    for (const t of await this.store.listTenants()) {
+      const rows = await this.store.listTenantKeys(t.id);
+      const versions = [];
+      for (const r of rows) {
+        versions.push({ version: r.version, state: r.state, patients: await this.store.countDeksWrappedBy(t.id, r.version), createdAt: r.createdAt });
+      }
+      out.push({ tenant: t.id, versions, masterKeyId: rows.at(-1)?.masterKeyId ?? '' });
+    }
+    return out;
+  }
+
+  async rotate(tenantId: string, opts: { batchSize?: number } = {}): Promise<RotationResult> {
+    const started = process.hrtime.bigint();
+    if (!(await this.store.getTenant(tenantId))) throw new NotFound(`unknown tenant '${tenantId}'`);
+    const before = await this.store.listTenantKeys(tenantId);
+    const old = before.filter((r) => r.state !== 'destroyed').map((r) => r.version);
+    const next = Math.max(0, ...before.map((r) => r.version)) + 1;
+    // Other processes may hold the old active version in cache; the store's trigger refuses
+    // their inserts once it is destroyed, and they retry with the new one.
+    const to = await this.keys.addKekVersion(tenantId, next);
+    const batch = opts.batchSize ?? 1000;
+    let rewrapped = 0;
+    const destroyed: number[] = [];
+    for (const from of old) {
+      // Loop until nothing is left under `from`: writers racing the rotation may still add rows.
+      for (;;) {
+        let after = '';
+        let seen = 0;
+        for (;;) {
+          const page = await this.store.listDeksWrappedBy(tenantId, from, after, batch);
+          if (page.length === 0) break;
+          const updates = [];
+          for (const p of page) updates.push({ id: p.id, wrappedDek: await this.keys.rewrap(tenantId, p.id, from, to, p.wrappedDek) });
+          rewrapped += await this.store.rewrapDeks(tenantId, from, to.version, updates);
+          seen += page.length;
+          after = page[page.length - 1]?.id ?? after;
+        }
+        if (await this.store.destroyTenantKey(tenantId, from)) {
+          destroyed.push(from);
+          break;
+        }
+        if (seen === 0 && (await this.store.countDeksWrappedBy(tenantId, from)) === 0) break;
+      }
+    }
+    this.keys.forget(tenantId);
+    return { tenant: tenantId, from: old, to: to.version, rewrapped, destroyed, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  }
+
+  /** Crypto-shreds one patient: its DEK is destroyed, so every ciphertext of the patient (including copies) is unreadable. */
+  async erasePatient(tenantId: string, patientId: string): Promise<void> {
+    const row = await this.store.getPatient(tenantId, patientId);
+    if (!row || row.erasedAt) throw new NotFound();
+    await this.store.erasePatient(tenantId, patientId, this.clock.now().toISOString());
+    this.keys.forget(tenantId, patientId);
+  }
+}

@@ -1,0 +1,303 @@
+import Database from 'better-sqlite3';
+import type { Tenant } from '../../domain/tenant.js';
+import type { ClinicalType } from '../../domain/resource-type.js';
+import { Conflict, StorageError } from '../../domain/errors.js';
+import { MIGRATIONS } from '../migrations/migrations.js';
+import {
+  resourceKeyString,
+  type PatientKeyInfo,
+  type PatientRow,
+  type ResourceCount,
+  type ResourceKey,
+  type ResourceRow,
+  type RewrapUpdate,
+  type TenantKeyRow,
+  type VaultStore,
+  type WriteBatch,
+} from '../../ports/vault-store.js';
+import { staleKekError } from '../stale-kek.js';
+
+type Row = Record<string, unknown>;
+
+/**
+ * Embedded backend: one SQLite file in the data directory, WAL mode, batched transactions.
+ * better-sqlite3 is synchronous; methods are async anyway so errors arrive as rejections, as with
+ * every other adapter.
+ */
+export class SqliteVaultStore implements VaultStore {
+  readonly backend = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private stmts: ReturnType<typeof prepare> | undefined;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    // WAL lets readers run during ingest and rotation; FULL sync makes every committed batch durable.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    // Overwrite freed pages with zeros so erased DEKs and identities do not linger in the file.
+    this.db.pragma('secure_delete = ON');
+    this.db.pragma('busy_timeout = 10000');
+  }
+
+  /** Statements are prepared on first use, after migrate() has created the tables. */
+  private get s(): ReturnType<typeof prepare> {
+    this.stmts ??= prepare(this.db);
+    return this.stmts;
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sqlite);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      }).immediate();
+    }
+    return;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) {
+      // Fold the WAL back into the main file so no stale pages (e.g. an erased DEK) stay in -wal.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
+    return;
+  }
+
+  async upsertTenant(tenant: Tenant): Promise<void> {
+    this.s.upsertTenant.run(tenant.id, JSON.stringify(tenant), new Date().toISOString());
+    return;
+  }
+
+  async getTenant(id: string): Promise<Tenant | null> {
+    const row = this.s.getTenant.get(id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Tenant) : null;
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return (this.s.listTenants.all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as Tenant);
+  }
+
+  async listTenantKeys(tenantId: string): Promise<TenantKeyRow[]> {
+    return (this.s.listTenantKeys.all(tenantId) as Row[]).map(toKeyRow);
+  }
+
+  async addTenantKey(row: TenantKeyRow): Promise<void> {
+    try {
+      this.db.transaction(() => {
+        this.s.retireKeys.run(row.tenantId);
+        this.s.insertKey.run(row.tenantId, row.version, row.wrappedKek, row.masterKeyId, row.state, row.createdAt);
+      }).immediate();
+    } catch (cause) {
+      throw mapError(cause);
+    }
+    return;
+  }
+
+  async destroyTenantKey(tenantId: string, version: number): Promise<boolean> {
+    const done = this.db.transaction(() => {
+      const { n } = this.s.countDeks.get(tenantId, version) as { n: number };
+      if (n > 0) return false;
+      return this.s.destroyKey.run(tenantId, version).changes === 1;
+    }).immediate();
+    return done;
+  }
+
+  async getIndexKey(tenantId: string): Promise<{ wrappedKey: Buffer; masterKeyId: string } | null> {
+    const row = this.s.getIndexKey.get(tenantId) as { wrapped_key: Buffer; master_key_id: string } | undefined;
+    return row ? { wrappedKey: row.wrapped_key, masterKeyId: row.master_key_id } : null;
+  }
+
+  async putIndexKeyIfAbsent(tenantId: string, wrappedKey: Buffer, masterKeyId: string): Promise<Buffer> {
+    this.s.putIndexKey.run(tenantId, wrappedKey, masterKeyId);
+    return (this.s.getIndexKey.get(tenantId) as { wrapped_key: Buffer }).wrapped_key;
+  }
+
+  async findContentMacs(keys: ResourceKey[]): Promise<Map<string, Buffer | null>> {
+    const out = new Map<string, Buffer | null>();
+    for (const k of keys) {
+      const row = (k.type === 'Patient' ? this.s.patientMac.get(k.tenantId, k.id) : this.s.resourceMac.get(k.tenantId, k.type, k.id)) as
+        | { content_mac: Buffer | null }
+        | undefined;
+      if (row) out.set(resourceKeyString(k), row.content_mac);
+    }
+    return out;
+  }
+
+  async findPatientKeys(tenantId: string, ids: string[]): Promise<Map<string, PatientKeyInfo>> {
+    const out = new Map<string, PatientKeyInfo>();
+    for (const id of ids) {
+      const row = this.s.patientKey.get(tenantId, id) as { kek_version: number; wrapped_dek: Buffer | null; erased_at: string | null } | undefined;
+      if (row) {
+        out.set(resourceKeyString({ tenantId, type: 'Patient', id }), {
+          kekVersion: row.kek_version,
+          wrappedDek: row.wrapped_dek,
+          erased: row.erased_at !== null,
+        });
+      }
+    }
+    return out;
+  }
+
+  async writeBatch(batch: WriteBatch): Promise<void> {
+    const { insertPatient, insertResource } = this.s;
+    try {
+      this.db.transaction(() => {
+        for (const p of batch.patients) {
+          insertPatient.run(p.tenantId, p.id, p.version, p.kekVersion, p.wrappedDek, p.bsnIndex, p.nameIndex, p.contentMac, p.identity, p.createdAt);
+        }
+        for (const r of batch.resources) {
+          insertResource.run(r.tenantId, r.type, r.id, r.version, r.patientId, r.status, r.code, r.effectiveDate, r.contentMac, r.body, r.createdAt);
+        }
+      }).immediate();
+    } catch (cause) {
+      throw mapError(cause);
+    }
+    return;
+  }
+
+  async getPatient(tenantId: string, id: string): Promise<PatientRow | null> {
+    const row = this.s.getPatient.get(tenantId, id) as Row | undefined;
+    return row ? toPatientRow(row) : null;
+  }
+
+  async findPatientsByBsnIndex(tenantId: string, index: Buffer): Promise<PatientRow[]> {
+    return (this.s.byBsn.all(index, tenantId) as Row[]).map(toPatientRow);
+  }
+
+  async findPatientsByNameIndex(tenantId: string, index: Buffer): Promise<PatientRow[]> {
+    return (this.s.byName.all(tenantId, index) as Row[]).map(toPatientRow);
+  }
+
+  async getResource(tenantId: string, type: ClinicalType, id: string): Promise<ResourceRow | null> {
+    const row = this.s.getResource.get(tenantId, type, id) as Row | undefined;
+    return row ? toResourceRow(row) : null;
+  }
+
+  async listResourcesOfPatient(tenantId: string, patientId: string, type?: ClinicalType): Promise<ResourceRow[]> {
+    const rows = (type ? this.s.resourcesOfPatientType.all(tenantId, patientId, type) : this.s.resourcesOfPatient.all(tenantId, patientId)) as Row[];
+    return rows.map(toResourceRow);
+  }
+
+  async listDeksWrappedBy(tenantId: string, kekVersion: number, afterId: string, limit: number): Promise<{ id: string; wrappedDek: Buffer }[]> {
+    const rows = this.s.deksWrappedBy.all(tenantId, kekVersion, afterId, limit) as { id: string; wrapped_dek: Buffer }[];
+    return rows.map((r) => ({ id: r.id, wrappedDek: r.wrapped_dek }));
+  }
+
+  async rewrapDeks(tenantId: string, fromVersion: number, toVersion: number, updates: RewrapUpdate[]): Promise<number> {
+    try {
+      const changed = this.db.transaction(() => {
+        let n = 0;
+        for (const u of updates) n += this.s.rewrap.run(toVersion, u.wrappedDek, tenantId, u.id, fromVersion).changes;
+        return n;
+      }).immediate();
+      return changed;
+    } catch (cause) {
+      throw mapError(cause);
+    }
+  }
+
+  async countDeksWrappedBy(tenantId: string, kekVersion: number): Promise<number> {
+    return (this.s.countDeks.get(tenantId, kekVersion) as { n: number }).n;
+  }
+
+  async erasePatient(tenantId: string, id: string, at: string): Promise<boolean> {
+    const changed = this.s.erase.run(at, tenantId, id).changes === 1;
+    // The old page images of the row sit in the WAL until a checkpoint: fold them in now.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return changed;
+  }
+
+  async countResources(): Promise<ResourceCount[]> {
+    const rows = this.s.counts.all() as { tenant_id: string; type: string; n: number }[];
+    return rows.map((r) => ({ tenantId: r.tenant_id, type: r.type, count: r.n }));
+  }
+}
+
+function prepare(db: Database.Database) {
+  const patientCols = 'tenant_id, id, version, kek_version, wrapped_dek, bsn_idx, name_idx, content_mac, identity, created_at, erased_at';
+  const resourceCols = 'tenant_id, type, id, version, patient_id, status, code, effective_date, content_mac, body, created_at';
+  return {
+    upsertTenant: db.prepare('INSERT INTO tenants (id, doc, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc'),
+    getTenant: db.prepare('SELECT doc FROM tenants WHERE id = ?'),
+    listTenants: db.prepare('SELECT doc FROM tenants ORDER BY id'),
+    listTenantKeys: db.prepare('SELECT * FROM tenant_keys WHERE tenant_id = ? ORDER BY version'),
+    retireKeys: db.prepare("UPDATE tenant_keys SET state = 'retired' WHERE tenant_id = ? AND state = 'active'"),
+    insertKey: db.prepare('INSERT INTO tenant_keys (tenant_id, version, wrapped_kek, master_key_id, state, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    destroyKey: db.prepare("UPDATE tenant_keys SET state = 'destroyed', wrapped_kek = NULL WHERE tenant_id = ? AND version = ? AND state = 'retired'"),
+    getIndexKey: db.prepare('SELECT wrapped_key, master_key_id FROM tenant_index_keys WHERE tenant_id = ?'),
+    putIndexKey: db.prepare('INSERT INTO tenant_index_keys (tenant_id, wrapped_key, master_key_id) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING'),
+    patientMac: db.prepare('SELECT content_mac FROM patients WHERE tenant_id = ? AND id = ?'),
+    resourceMac: db.prepare('SELECT content_mac FROM resources WHERE tenant_id = ? AND type = ? AND id = ?'),
+    patientKey: db.prepare('SELECT kek_version, wrapped_dek, erased_at FROM patients WHERE tenant_id = ? AND id = ?'),
+    insertPatient: db.prepare(`INSERT INTO patients (${patientCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`),
+    insertResource: db.prepare(`INSERT INTO resources (${resourceCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    getPatient: db.prepare(`SELECT ${patientCols} FROM patients WHERE tenant_id = ? AND id = ?`),
+    byBsn: db.prepare(`SELECT ${patientCols} FROM patients WHERE bsn_idx = ? AND tenant_id = ? ORDER BY id`),
+    byName: db.prepare(`SELECT ${patientCols} FROM patients WHERE tenant_id = ? AND name_idx = ? ORDER BY id`),
+    getResource: db.prepare(`SELECT ${resourceCols} FROM resources WHERE tenant_id = ? AND type = ? AND id = ?`),
+    resourcesOfPatient: db.prepare(`SELECT ${resourceCols} FROM resources WHERE tenant_id = ? AND patient_id = ? ORDER BY type, id`),
+    resourcesOfPatientType: db.prepare(`SELECT ${resourceCols} FROM resources WHERE tenant_id = ? AND patient_id = ? AND type = ? ORDER BY id`),
+    deksWrappedBy: db.prepare('SELECT id, wrapped_dek FROM patients WHERE tenant_id = ? AND kek_version = ? AND wrapped_dek IS NOT NULL AND id > ? ORDER BY id LIMIT ?'),
+    countDeks: db.prepare('SELECT count(*) AS n FROM patients WHERE tenant_id = ? AND kek_version = ? AND wrapped_dek IS NOT NULL'),
+    rewrap: db.prepare('UPDATE patients SET kek_version = ?, wrapped_dek = ? WHERE tenant_id = ? AND id = ? AND kek_version = ? AND wrapped_dek IS NOT NULL'),
+    erase: db.prepare(
+      'UPDATE patients SET wrapped_dek = NULL, identity = NULL, bsn_idx = NULL, name_idx = NULL, content_mac = NULL, erased_at = ? WHERE tenant_id = ? AND id = ? AND erased_at IS NULL',
+    ),
+    counts: db.prepare(
+      "SELECT tenant_id, 'Patient' AS type, count(*) AS n FROM patients WHERE erased_at IS NULL GROUP BY tenant_id UNION ALL SELECT tenant_id, type, count(*) AS n FROM resources GROUP BY tenant_id, type ORDER BY 1, 2",
+    ),
+  };
+}
+
+function toKeyRow(r: Row): TenantKeyRow {
+  return {
+    tenantId: r.tenant_id as string,
+    version: r.version as number,
+    wrappedKek: (r.wrapped_kek as Buffer | null) ?? null,
+    masterKeyId: r.master_key_id as string,
+    state: r.state as TenantKeyRow['state'],
+    createdAt: r.created_at as string,
+  };
+}
+
+function toPatientRow(r: Row): PatientRow {
+  return {
+    tenantId: r.tenant_id as string,
+    id: r.id as string,
+    version: r.version as number,
+    kekVersion: r.kek_version as number,
+    wrappedDek: (r.wrapped_dek as Buffer | null) ?? null,
+    bsnIndex: (r.bsn_idx as Buffer | null) ?? null,
+    nameIndex: (r.name_idx as Buffer | null) ?? null,
+    contentMac: (r.content_mac as Buffer | null) ?? null,
+    identity: (r.identity as Buffer | null) ?? null,
+    createdAt: r.created_at as string,
+    erasedAt: (r.erased_at as string | null) ?? null,
+  };
+}
+
+function toResourceRow(r: Row): ResourceRow {
+  return {
+    tenantId: r.tenant_id as string,
+    type: r.type as ClinicalType,
+    id: r.id as string,
+    version: r.version as number,
+    patientId: r.patient_id as string,
+    status: (r.status as string | null) ?? null,
+    code: (r.code as string | null) ?? null,
+    effectiveDate: (r.effective_date as string | null) ?? null,
+    contentMac: r.content_mac as Buffer,
+    body: r.body as Buffer,
+    createdAt: r.created_at as string,
+  };
+}
+
+function mapError(cause: unknown): Error {
+  if (staleKekError(cause)) return new Conflict('key-encryption key was rotated during the write; retry', { cause });
+  return new StorageError('storage write failed', { cause });
+}
