@@ -27,7 +27,12 @@ export interface IngestBenchResult {
   peak_rss_mb: number;
 }
 
-export async function benchIngest(opts: { patients: number; databaseUrl?: string; batchSize?: number; log?: (s: string) => void }): Promise<IngestBenchResult> {
+export async function benchIngest(opts: {
+  patients: number;
+  databaseUrl?: string;
+  batchSize?: number;
+  log?: (s: string) => void;
+}): Promise<IngestBenchResult> {
   const log = opts.log ?? (() => undefined);
   const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-'));
   const pgUrl = opts.databaseUrl && /^postgres(ql)?:/.test(opts.databaseUrl) ? opts.databaseUrl : undefined;
@@ -49,7 +54,9 @@ export async function benchIngest(opts: { patients: number; databaseUrl?: string
     let baselineSeconds: number;
     let resources = 0;
     try {
-      const sink = pgUrl ? await postgresPlainSink(pgUrl, schema) : sqlitePlainSink(config.database.kind === 'sqlite' ? config.database.file : '');
+      const sink = pgUrl
+        ? await postgresPlainSink(pgUrl, schema)
+        : sqlitePlainSink(config.database.kind === 'sqlite' ? config.database.file : '');
       const b = await storePlain(plan.dataFiles, sink, batchSize);
       baselineSeconds = b.seconds;
       resources = b.rows;
@@ -92,7 +99,12 @@ async function storePlain(files: string[], sink: PlainJsonSink, batchSize: numbe
   let batch: PlainRow[] = [];
   for (const f of files) {
     for await (const { text } of readLines(f)) {
-      const r = JSON.parse(text) as { resourceType: string; id: string; meta?: { tag?: { system?: string; code?: string }[] }; subject?: { reference?: string } };
+      const r = JSON.parse(text) as {
+        resourceType: string;
+        id: string;
+        meta?: { tag?: { system?: string; code?: string }[] };
+        subject?: { reference?: string };
+      };
       const tenant = r.meta?.tag?.find((t) => t.system === TENANT_TAG_SYSTEM)?.code ?? '';
       const patient = r.resourceType === 'Patient' ? r.id : (r.subject?.reference ?? '').slice('Patient/'.length);
       batch.push({ tenant, type: r.resourceType, id: r.id, patient, json: text });

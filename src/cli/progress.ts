@@ -17,7 +17,12 @@ export function progressBar(): Progress {
     update({ bytes, totalBytes, records }) {
       if (!bar) {
         bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: '{bar} {percentage}% | {records} records | {rate}/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
+          {
+            stream: process.stderr,
+            format: '{bar} {percentage}% | {records} records | {rate}/s | ETA {eta_formatted}',
+            hideCursor: true,
+            etaBuffer: 50,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(Math.max(totalBytes, 1), 0, { records: 0, rate: 0 });

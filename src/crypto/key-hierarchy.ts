@@ -96,8 +96,8 @@ export class KeyHierarchy {
   }
 
   /** Wraps a fresh DEK for a new patient under the tenant's active KEK. */
-  wrapDek(kek: ActiveKek, tenantId: string, patientId: string, dek: Buffer): Buffer {
-    return seal(kek.key, dek, dekAad(tenantId, patientId, kek.version));
+  wrapDek(kek: ActiveKek, tenantId: string, patientId: string, dek: Buffer, iv?: Buffer): Buffer {
+    return seal(kek.key, dek, dekAad(tenantId, patientId, kek.version), iv);
   }
 
   /** Unwraps (and caches) a patient's DEK. A null wrapped DEK means the patient was crypto-shredded. */

@@ -194,9 +194,7 @@ describe('Pkcs11KeyProvider', () => {
     await open({ keyLabel: 'sealed' });
     withRawSession((lib, session) => {
       const key = findKey(lib, session, 'sealed');
-      expect(() => lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }])).toThrow(
-        /CKR_ATTRIBUTE_SENSITIVE/,
-      );
+      expect(() => lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
       const attrs = lib.C_GetAttributeValue(session, key, [
         { type: pkcs11js.CKA_SENSITIVE },
         { type: pkcs11js.CKA_EXTRACTABLE },
@@ -235,9 +233,7 @@ describe('Pkcs11KeyProvider', () => {
     const decipher = createDecipheriv('aes-256-gcm', known, wrapped.subarray(1, 13));
     decipher.setAAD(Buffer.from('kek|lab|1'));
     decipher.setAuthTag(wrapped.subarray(wrapped.length - 16));
-    expect(Buffer.concat([decipher.update(wrapped.subarray(13, wrapped.length - 16)), decipher.final()])).toEqual(
-      material,
-    );
+    expect(Buffer.concat([decipher.update(wrapped.subarray(13, wrapped.length - 16)), decipher.final()])).toEqual(material);
 
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', known, iv).setAAD(Buffer.from('kek|lab|1'));

@@ -219,9 +219,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
   #initOperation(op: 'encrypt' | 'decrypt', mechanism: Mechanism): void {
     const { lib } = this.#module;
     const init = (session: Handle) =>
-      op === 'encrypt'
-        ? lib.C_EncryptInit(session, mechanism, this.#key)
-        : lib.C_DecryptInit(session, mechanism, this.#key);
+      op === 'encrypt' ? lib.C_EncryptInit(session, mechanism, this.#key) : lib.C_DecryptInit(session, mechanism, this.#key);
     const session = this.#requireSession();
     try {
       init(session);
@@ -318,9 +316,7 @@ function findSlot(module: LoadedModule, tokenLabel: string): Handle {
   const [slot, ...others] = matches;
   if (slot === undefined) throw new KeyUnavailable(`no PKCS#11 token labelled "${tokenLabel}" is present`);
   if (others.length > 0) {
-    throw new ConfigurationError(
-      `${matches.length} PKCS#11 tokens are labelled "${tokenLabel}"; labels must be unique`,
-    );
+    throw new ConfigurationError(`${matches.length} PKCS#11 tokens are labelled "${tokenLabel}"; labels must be unique`);
   }
   return slot;
 }
@@ -398,9 +394,7 @@ function findOrCreateKey(lib: PKCS11, session: Handle, opts: Pkcs11KeyProviderOp
     return { key: existing, id: checkKey(lib, session, existing, opts) };
   }
   if (!opts.createIfMissing) {
-    throw new KeyUnavailable(
-      `no AES key labelled "${opts.keyLabel}" on PKCS#11 token "${opts.tokenLabel}" (createIfMissing is off)`,
-    );
+    throw new KeyUnavailable(`no AES key labelled "${opts.keyLabel}" on PKCS#11 token "${opts.tokenLabel}" (createIfMissing is off)`);
   }
   // Random CKA_ID: a key re-created under the same label then gets a different masterKeyId.
   const id = randomBytes(16);
@@ -422,10 +416,9 @@ function findOrCreateKey(lib: PKCS11, session: Handle, opts: Pkcs11KeyProviderOp
   try {
     return { key: lib.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, template), id };
   } catch (err) {
-    throw new KeyUnavailable(
-      `cannot generate AES key "${opts.keyLabel}" on PKCS#11 token "${opts.tokenLabel}" (${ckrName(err)})`,
-      { cause: err },
-    );
+    throw new KeyUnavailable(`cannot generate AES key "${opts.keyLabel}" on PKCS#11 token "${opts.tokenLabel}" (${ckrName(err)})`, {
+      cause: err,
+    });
   }
 }
 

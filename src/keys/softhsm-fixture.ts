@@ -48,16 +48,12 @@ export async function createSoftHsmToken(opts?: { label?: string; pin?: string }
     await mkdir(join(dir, 'tokens'));
     await writeFile(
       confPath,
-      [`directories.tokendir = ${join(dir, 'tokens')}`, 'objectstore.backend = file', 'log.level = ERROR', ''].join(
-        '\n',
-      ),
+      [`directories.tokendir = ${join(dir, 'tokens')}`, 'objectstore.backend = file', 'log.level = ERROR', ''].join('\n'),
     );
     process.env['SOFTHSM2_CONF'] = confPath;
-    await execFileAsync(
-      'softhsm2-util',
-      ['--init-token', '--free', '--label', tokenLabel, '--pin', pin, '--so-pin', soPin],
-      { env: { ...process.env, SOFTHSM2_CONF: confPath } },
-    );
+    await execFileAsync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', pin, '--so-pin', soPin], {
+      env: { ...process.env, SOFTHSM2_CONF: confPath },
+    });
   } catch (err) {
     restoreConf(previousConf);
     await rm(dir, { recursive: true, force: true });

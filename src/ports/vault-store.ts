@@ -65,6 +65,8 @@ export interface PatientKeyInfo {
   kekVersion: number;
   wrappedDek: Buffer | null;
   erased: boolean;
+  /** Keyed MAC of the stored identity (null once erased): lets re-ingest recognise identical content. */
+  contentMac: Buffer | null;
 }
 
 export interface WriteBatch {
@@ -109,8 +111,11 @@ export interface VaultStore {
   findContentMacs(keys: ResourceKey[]): Promise<Map<string, Buffer | null>>;
   /** DEK info of those patients that exist, keyed by resourceKeyString({tenantId, type:'Patient', id}). */
   findPatientKeys(tenantId: string, ids: string[]): Promise<Map<string, PatientKeyInfo>>;
-  /** Writes patients and resources in one transaction: all or nothing. Existing ids are left untouched. */
-  writeBatch(batch: WriteBatch): Promise<void>;
+  /**
+   * Writes patients and resources in one transaction: all or nothing. Existing ids are left
+   * untouched; the clinical records skipped because their key already existed are returned.
+   */
+  writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }>;
 
   getPatient(tenantId: string, id: string): Promise<PatientRow | null>;
   findPatientsByBsnIndex(tenantId: string, index: Buffer): Promise<PatientRow[]>;
@@ -119,12 +124,7 @@ export interface VaultStore {
   listResourcesOfPatient(tenantId: string, patientId: string, type?: ClinicalType): Promise<ResourceRow[]>;
 
   /** Up to `limit` patients of a tenant whose DEK is wrapped under `kekVersion`, ordered by id after `afterId`. */
-  listDeksWrappedBy(
-    tenantId: string,
-    kekVersion: number,
-    afterId: string,
-    limit: number,
-  ): Promise<{ id: string; wrappedDek: Buffer }[]>;
+  listDeksWrappedBy(tenantId: string, kekVersion: number, afterId: string, limit: number): Promise<{ id: string; wrappedDek: Buffer }[]>;
   /** Rewraps in one transaction; each row is updated only if still under `fromVersion`. Returns rows changed. */
   rewrapDeks(tenantId: string, fromVersion: number, toVersion: number, updates: RewrapUpdate[]): Promise<number>;
   countDeksWrappedBy(tenantId: string, kekVersion: number): Promise<number>;

@@ -39,7 +39,12 @@ export class KeyAdmin {
       const rows = await this.store.listTenantKeys(t.id);
       const versions = [];
       for (const r of rows) {
-        versions.push({ version: r.version, state: r.state, patients: await this.store.countDeksWrappedBy(t.id, r.version), createdAt: r.createdAt });
+        versions.push({
+          version: r.version,
+          state: r.state,
+          patients: await this.store.countDeksWrappedBy(t.id, r.version),
+          createdAt: r.createdAt,
+        });
       }
       out.push({ tenant: t.id, versions, masterKeyId: rows.at(-1)?.masterKeyId ?? '' });
     }

@@ -10,7 +10,11 @@ const TenantSchema = z.object({
   kind: z.enum(Object.values(TenantKind) as [TenantKind, ...TenantKind[]]),
   jurisdiction: z.string().regex(/^[A-Z]{2}$/),
   labRole: z.enum(Object.values(LabRole) as [LabRole, ...LabRole[]]),
-  breachNoticeSlaHours: z.number().int().positive().max(24 * 365),
+  breachNoticeSlaHours: z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 365),
   contact: z.object({ name: z.string().min(1), email: z.string().min(3) }),
   publicKeyJwk: z.record(z.string(), z.unknown()).nullable(),
 });
@@ -27,5 +31,5 @@ export async function readTenantsFile(file: string): Promise<Tenant[]> {
     const issue = parsed.error.issues[0];
     throw new InvalidInput(`${file}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid tenants'}`);
   }
-  return parsed.data as Tenant[];
+  return parsed.data;
 }

@@ -374,10 +374,11 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         await store.writeBatch({ patients: [p], resources: [o1] });
         const o2 = resource(T1, 'Observation', 'o2', 'p1');
         const p2 = patient(T1, 'p2');
-        await store.writeBatch({
+        const second = await store.writeBatch({
           patients: [patient(T1, 'p1', 1, { version: 2 }), p2],
           resources: [resource(T1, 'Observation', 'o1', 'p1', { version: 2, status: 'amended' }), o2],
         });
+        expect(second.skippedResources).toStrictEqual([{ tenantId: T1, type: 'Observation', id: 'o1' }]);
         expect(await store.getPatient(T1, 'p1')).toStrictEqual(p);
         expect(await store.getPatient(T1, 'p2')).toStrictEqual(p2);
         expect(await store.getResource(T1, 'Observation', 'o1')).toStrictEqual(o1);
@@ -388,7 +389,11 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         await seedTenant(store, T1);
         const first = patient(T1, 'p1');
         const o1 = resource(T1, 'Observation', 'o1', 'p1');
-        await store.writeBatch({ patients: [first, patient(T1, 'p1')], resources: [o1, resource(T1, 'Observation', 'o1', 'p1')] });
+        const r = await store.writeBatch({
+          patients: [first, patient(T1, 'p1')],
+          resources: [o1, resource(T1, 'Observation', 'o1', 'p1')],
+        });
+        expect(r.skippedResources).toStrictEqual([{ tenantId: T1, type: 'Observation', id: 'o1' }]);
         expect(await store.getPatient(T1, 'p1')).toStrictEqual(first);
         expect(await store.getResource(T1, 'Observation', 'o1')).toStrictEqual(o1);
       });
@@ -440,9 +445,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         const key = (id: string) => resourceKeyString({ tenantId: T1, type: 'Patient', id });
         expect(await store.findPatientKeys(T1, ['p1', 'p2', 'p3', 'p4', 'missing', 'p1'])).toStrictEqual(
           new Map<string, PatientKeyInfo>([
-            [key('p1'), { kekVersion: 1, wrappedDek: p1.wrappedDek, erased: false }],
-            [key('p2'), { kekVersion: 2, wrappedDek: p2.wrappedDek, erased: false }],
-            [key('p3'), { kekVersion: 2, wrappedDek: null, erased: true }],
+            [key('p1'), { kekVersion: 1, wrappedDek: p1.wrappedDek, erased: false, contentMac: p1.contentMac }],
+            [key('p2'), { kekVersion: 2, wrappedDek: p2.wrappedDek, erased: false, contentMac: p2.contentMac }],
+            [key('p3'), { kekVersion: 2, wrappedDek: null, erased: true, contentMac: null }],
           ]),
         );
         expect(await store.findPatientKeys(T1, [])).toStrictEqual(new Map());

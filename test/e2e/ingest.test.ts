@@ -59,7 +59,13 @@ describe('ingest', () => {
     const lines = [
       JSON.stringify(patient('screening', 'p1')), // 1 ok
       '{"resourceType": "Patient", ', // 2 malformed JSON
-      JSON.stringify({ resourceType: 'Patient', id: 'p-nofamily', meta: tag('screening'), identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '111222333' }], birthDate: '1970-01-01' }), // 3 missing family
+      JSON.stringify({
+        resourceType: 'Patient',
+        id: 'p-nofamily',
+        meta: tag('screening'),
+        identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '111222333' }],
+        birthDate: '1970-01-01',
+      }), // 3 missing family
       JSON.stringify(bad), // 4 invalid BSN
       JSON.stringify(patient('nowhere', 'p-unknown-tenant', '999999990')), // 5 unknown tenant
       JSON.stringify(serviceRequest('screening', 'sr-dangling', 'p-missing')), // 6 dangling reference
@@ -87,7 +93,9 @@ describe('ingest', () => {
     await expect(tv.vault.reader.patient('screening', 'p-bad-bsn')).rejects.toBeInstanceOf(NotFound);
     await expect(tv.vault.reader.resource('screening', 'ServiceRequest', 'sr-dangling')).rejects.toBeInstanceOf(NotFound);
     // The first version of p1 is kept, not overwritten by the conflicting one.
-    expect((await tv.vault.reader.patient('screening', 'p1')).identifier).toEqual([{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '123456782' }]);
+    expect((await tv.vault.reader.patient('screening', 'p1')).identifier).toEqual([
+      { system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '123456782' },
+    ]);
   });
 
   it('stores a transaction Bundle all-or-nothing, resolving urn:uuid references', async () => {
@@ -95,8 +103,16 @@ describe('ingest', () => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { fullUrl: 'urn:uuid:4f0e0e2c-8f7a-4a53-9d55-2b7c3c1f0a01', resource: observation('hospital-west', 'o9', 'x'), request: { method: 'POST', url: 'Observation' } },
-        { fullUrl: 'urn:uuid:9a1d7c1e-1111-4a53-9d55-2b7c3c1f0a02', resource: { ...patient('hospital-west', 'ignored', '111222333'), id: undefined }, request: { method: 'POST', url: 'Patient' } },
+        {
+          fullUrl: 'urn:uuid:4f0e0e2c-8f7a-4a53-9d55-2b7c3c1f0a01',
+          resource: observation('hospital-west', 'o9', 'x'),
+          request: { method: 'POST', url: 'Observation' },
+        },
+        {
+          fullUrl: 'urn:uuid:9a1d7c1e-1111-4a53-9d55-2b7c3c1f0a02',
+          resource: { ...patient('hospital-west', 'ignored', '111222333'), id: undefined },
+          request: { method: 'POST', url: 'Patient' },
+        },
       ],
     };
     (good.entry[0]!.resource as { subject: unknown }).subject = { reference: 'urn:uuid:9a1d7c1e-1111-4a53-9d55-2b7c3c1f0a02' };
@@ -137,7 +153,12 @@ describe('ingest order', () => {
     await writeFile(path.join(dir, 'Observation.ndjson'), ndjson([observation('screening', 'o1', 'p1', 'sr1')]));
     await writeFile(path.join(dir, 'ServiceRequest.ndjson'), ndjson([serviceRequest('screening', 'sr1', 'p1')]));
     await writeFile(path.join(dir, 'Patient.ndjson'), ndjson([patient('screening', 'p1')]));
-    const r = await tv.vault.ingest.ingest([path.join(dir, 'Observation.ndjson'), path.join(dir, 'ServiceRequest.ndjson'), path.join(dir, 'Patient.ndjson'), path.join(dir, 'tenants.json')]);
+    const r = await tv.vault.ingest.ingest([
+      path.join(dir, 'Observation.ndjson'),
+      path.join(dir, 'ServiceRequest.ndjson'),
+      path.join(dir, 'Patient.ndjson'),
+      path.join(dir, 'tenants.json'),
+    ]);
     expect(r.rejected).toBe(0);
     expect(r.tenantsImported).toBe(1);
     expect(r.ingested).toMatchObject({ Patient: 1, ServiceRequest: 1, Observation: 1 });

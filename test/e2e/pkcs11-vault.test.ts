@@ -36,7 +36,10 @@ describe('vault on a PKCS#11 HSM (SoftHSM2)', () => {
       expect(vault.provider.kind).toBe('pkcs11');
       await vault.ingest.importTenants([testTenant('screening')]);
       const f = path.join(dir, 'in.ndjson');
-      await writeFile(f, ndjson([patient('screening', 'p1'), serviceRequest('screening', 'sr1', 'p1'), observation('screening', 'o1', 'p1', 'sr1')]));
+      await writeFile(
+        f,
+        ndjson([patient('screening', 'p1'), serviceRequest('screening', 'sr1', 'p1'), observation('screening', 'o1', 'p1', 'sr1')]),
+      );
       const r = await vault.ingest.ingest([f]);
       expect(r.rejected).toBe(0);
       expect((await vault.reader.patient('screening', 'p1')).id).toBe('p1');
@@ -64,7 +67,7 @@ describe('vault on a PKCS#11 HSM (SoftHSM2)', () => {
     expect(init.stdout + init.stderr).not.toContain(token.pin);
     const status = await runCli(['--data-dir', dataDir, '--key-provider', 'pkcs11', 'keys', 'status', '--json'], env);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout).master_key_id).toMatch(/^pkcs11:/);
+    expect((JSON.parse(status.stdout) as { master_key_id: string }).master_key_id).toMatch(/^pkcs11:/);
   });
 
   it('a wrong PIN fails closed with exit 2 and without echoing the PIN', async () => {

@@ -74,8 +74,10 @@ describe('tampered or unkeyed ciphertext', () => {
     const a = db.prepare("SELECT wrapped_dek FROM patients WHERE id = 'p1'").get() as { wrapped_dek: Buffer };
     const b = db.prepare("SELECT wrapped_dek FROM patients WHERE id = 'p2'").get() as { wrapped_dek: Buffer };
     db.prepare("UPDATE patients SET wrapped_dek = ? WHERE id = 'p1'").run(b.wrapped_dek);
+    db.prepare("UPDATE patients SET wrapped_dek = ? WHERE id = 'p2'").run(a.wrapped_dek);
     const v = await tv.reopen();
     await expectUniformFailure(() => v.reader.patient('screening', 'p1'));
+    await expectUniformFailure(() => v.reader.patient('screening', 'p2'));
   });
 
   it('a flipped byte in a record body', async () => {
@@ -105,7 +107,10 @@ describe('tampered or unkeyed ciphertext', () => {
   });
 
   it('a DEK still wrapped by a KEK that rotation destroyed', async () => {
-    const before = db.prepare("SELECT kek_version, wrapped_dek FROM patients WHERE id = 'p1'").get() as { kek_version: number; wrapped_dek: Buffer };
+    const before = db.prepare("SELECT kek_version, wrapped_dek FROM patients WHERE id = 'p1'").get() as {
+      kek_version: number;
+      wrapped_dek: Buffer;
+    };
     const r = await tv.vault.keyAdmin.rotate('screening');
     expect(r.destroyed).toEqual([1]);
     expect(r.rewrapped).toBe(2);
@@ -113,7 +118,7 @@ describe('tampered or unkeyed ciphertext', () => {
     expect((await v.reader.patient('screening', 'p1')).id).toBe('p1');
     // Put back the pre-rotation wrapped DEK (e.g. from an old copy): its KEK no longer exists.
     db.pragma('foreign_keys = OFF');
-    db.prepare("DROP TRIGGER patients_rewrap_live").run();
+    db.prepare('DROP TRIGGER patients_rewrap_live').run();
     db.prepare("UPDATE patients SET kek_version = ?, wrapped_dek = ? WHERE id = 'p1'").run(before.kek_version, before.wrapped_dek);
     const v2 = await tv.reopen();
     await expectUniformFailure(() => v2.reader.patient('screening', 'p1'));

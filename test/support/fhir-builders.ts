@@ -3,7 +3,13 @@ import { TENANT_TAG_SYSTEM, type Tenant } from '../../src/domain/tenant.js';
 /** Small hand-written FHIR resources for tests that need exact control over one field. */
 export const tag = (tenant: string) => ({ tag: [{ system: TENANT_TAG_SYSTEM, code: tenant }] });
 
-export function patient(tenant: string, id: string, bsn = '123456782', family = 'Jansen', birthDate = '1980-04-02'): Record<string, unknown> {
+export function patient(
+  tenant: string,
+  id: string,
+  bsn = '123456782',
+  family = 'Jansen',
+  birthDate = '1980-04-02',
+): Record<string, unknown> {
   return {
     resourceType: 'Patient',
     id,

@@ -44,7 +44,9 @@ function printHuman(r: IngestResult): void {
     .filter(([, n]) => n > 0)
     .map(([t, n]) => `${t} ${n}`)
     .join(', ');
-  process.stdout.write(`ingested ${total} resources (${parts || 'none'}), ${r.unchanged} unchanged, ${r.rejected} rejected in ${round(r.seconds)} s\n`);
+  process.stdout.write(
+    `ingested ${total} resources (${parts || 'none'}), ${r.unchanged} unchanged, ${r.rejected} rejected in ${round(r.seconds)} s\n`,
+  );
   for (const e of r.errors) process.stderr.write(`${e.file}:${e.line}: ${e.reason}\n`);
   if (r.errorsTruncated) process.stderr.write(`… more errors not shown (${r.rejected} rejected in all)\n`);
 }

@@ -29,7 +29,10 @@ export function registerKeys(program: Command): void {
       await withVault(cmd, async (vault) => {
         const r = await vault.keyAdmin.rotate(opts.tenant);
         if (opts.json) printJson(r);
-        else process.stdout.write(`${r.tenant}: KEK v${r.to} active, ${r.rewrapped} DEKs rewrapped, destroyed ${r.destroyed.map((v) => `v${v}`).join(', ') || 'none'} in ${r.seconds.toFixed(2)} s\n`);
+        else
+          process.stdout.write(
+            `${r.tenant}: KEK v${r.to} active, ${r.rewrapped} DEKs rewrapped, destroyed ${r.destroyed.map((v) => `v${v}`).join(', ') || 'none'} in ${r.seconds.toFixed(2)} s\n`,
+          );
       });
     });
 }

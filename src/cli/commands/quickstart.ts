@@ -37,7 +37,13 @@ export function registerQuickstart(program: Command): void {
           }
           const counts = await vault.store.countResources();
           if (opts.json) {
-            printJson({ data_dir: vault.config.dataDir, backend: vault.store.backend, synthetic: synth, ingest: toJson(r), stored: counts });
+            printJson({
+              data_dir: vault.config.dataDir,
+              backend: vault.store.backend,
+              synthetic: synth,
+              ingest: toJson(r),
+              stored: counts,
+            });
           } else {
             const out = process.stdout;
             out.write(`labvault quickstart — vault in ${vault.config.dataDir} (${vault.store.backend}, ${vault.provider.kind} keys)\n`);

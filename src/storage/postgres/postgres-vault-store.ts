@@ -241,8 +241,14 @@ export class PostgresVaultStore implements VaultStore {
   async findPatientKeys(tenantId: string, ids: string[]): Promise<Map<string, PatientKeyInfo>> {
     const out = new Map<string, PatientKeyInfo>();
     if (ids.length === 0) return out;
-    const { rows } = await this.run<{ id: string; kek_version: number; wrapped_dek: Buffer | null; erased: boolean }>(
-      `SELECT p.id, p.kek_version, p.wrapped_dek, p.erased_at IS NOT NULL AS erased
+    const { rows } = await this.run<{
+      id: string;
+      kek_version: number;
+      wrapped_dek: Buffer | null;
+      erased: boolean;
+      content_mac: Buffer | null;
+    }>(
+      `SELECT p.id, p.kek_version, p.wrapped_dek, p.erased_at IS NOT NULL AS erased, p.content_mac
          FROM (SELECT DISTINCT id FROM unnest($2::text[]) AS u (id)) k
          JOIN patients p ON p.tenant_id = $1 AND p.id = k.id`,
       [tenantId, ids],
@@ -252,6 +258,7 @@ export class PostgresVaultStore implements VaultStore {
         kekVersion: r.kek_version,
         wrappedDek: r.wrapped_dek,
         erased: r.erased,
+        contentMac: r.content_mac,
       });
     }
     return out;
@@ -262,14 +269,33 @@ export class PostgresVaultStore implements VaultStore {
    * table (patients first, so the resources' foreign keys resolve). Rows whose id exists are
    * skipped by ON CONFLICT DO NOTHING; within a batch the first occurrence of an id wins.
    */
-  async writeBatch(batch: WriteBatch): Promise<void> {
+  async writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }> {
     const { patients: ps, resources: rs } = batch;
-    if (ps.length === 0 && rs.length === 0) return;
+    if (ps.length === 0 && rs.length === 0) return { skippedResources: [] };
     try {
+      // Counted, not a set: a key repeated within the batch is inserted once and skipped after that.
+      const inserted = new Map<string, number>();
       await this.tx(async (c) => {
         if (ps.length > 0) await c.query(INSERT_PATIENTS.sql, INSERT_PATIENTS.values(ps));
-        if (rs.length > 0) await c.query(INSERT_RESOURCES.sql, INSERT_RESOURCES.values(rs));
+        if (rs.length > 0) {
+          const res = await c.query<{ tenant_id: string; type: string; id: string }>(
+            `${INSERT_RESOURCES.sql} RETURNING tenant_id, type, id`,
+            INSERT_RESOURCES.values(rs),
+          );
+          for (const r of res.rows) {
+            const k = resourceKeyString({ tenantId: r.tenant_id, type: r.type, id: r.id });
+            inserted.set(k, (inserted.get(k) ?? 0) + 1);
+          }
+        }
       });
+      const skippedResources: ResourceKey[] = [];
+      for (const r of rs) {
+        const k = resourceKeyString(r);
+        const n = inserted.get(k) ?? 0;
+        if (n > 0) inserted.set(k, n - 1);
+        else skippedResources.push({ tenantId: r.tenantId, type: r.type, id: r.id });
+      }
+      return { skippedResources };
     } catch (cause) {
       throw mapError(cause);
     }

@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { Conflict, IntegrityViolation } from '../domain/errors.js';
+import { Section, recordAad } from '../crypto/aad.js';
+import { ENVELOPE_IV_BYTES, seal } from '../crypto/envelope.js';
+import type { KeyHierarchy } from '../crypto/key-hierarchy.js';
+import type { Clock } from '../ports/clock.js';
+import {
+  resourceKeyString,
+  type PatientKeyInfo,
+  type PatientRow,
+  type ResourceKey,
+  type ResourceRow,
+  type VaultStore,
+} from '../ports/vault-store.js';
+import type { ParsedItem, ParsedRecord } from './ingest-parse.js';
+import type { IngestResult } from './ingest-service.js';
+
+interface Accepted {
+  item: ParsedItem;
+  record: ParsedRecord;
+  mac: Buffer;
+}
+
+/**
+ * The database stage of one ingest run: decides per record (store, identical → skip, reject),
+ * encrypts and writes a unit in one transaction.
+ *
+ * Lookups are the cost that matters here, so they are batched per unit and kept to what is
+ * needed: patients (own ids and references) in one query that also yields their DEKs; clinical
+ * references in one query. Whether a clinical record already exists is learnt from the insert
+ * itself (ON CONFLICT DO NOTHING reports the skipped keys), except in Bundles, which must be
+ * judged whole before anything is written.
+ */
+export class IngestRun {
+  constructor(
+    private readonly store: VaultStore,
+    private readonly keys: KeyHierarchy,
+    private readonly clock: Clock,
+    private readonly result: IngestResult,
+    private readonly maxErrors: number,
+    private readonly tenants: ReadonlySet<string>,
+  ) {}
+
+  async processUnit(items: ParsedItem[], allOrNothing: boolean): Promise<void> {
+    const patients = await this.lookupPatients(items);
+    const { accepted, errors } = await this.classify(items, patients, allOrNothing);
+    if (allOrNothing && errors.length > 0) {
+      for (const e of errors) this.reject(e.item, e.reason);
+      const first = items[0];
+      if (first && accepted.length > 0) {
+        this.reject(first, `Bundle rejected as a whole: ${accepted.length} valid entries not stored`);
+        this.result.rejected += accepted.length - 1;
+      }
+      return;
+    }
+    for (const e of errors) this.reject(e.item, e.reason);
+    if (accepted.length === 0) return;
+    let skipped: ResourceKey[];
+    try {
+      skipped = await this.write(accepted, patients);
+    } catch (e) {
+      if (!(e instanceof Conflict)) throw e;
+      // A concurrent rotation destroyed the KEK version we wrapped with: reload keys, try once more.
+      for (const t of new Set(accepted.map((a) => a.record.tenantId))) this.keys.forget(t);
+      skipped = await this.write(accepted, await this.lookupPatients(items));
+    }
+    await this.settleSkipped(accepted, skipped);
+  }
+
+  private reject(item: ParsedItem, reason: string): void {
+    this.result.rejected++;
+    if (this.result.errors.length < this.maxErrors) this.result.errors.push({ file: item.file, line: item.line, reason });
+    else this.result.errorsTruncated = true;
+  }
+
+  /** Stored patients this unit defines or references, with their DEK info and content MAC. */
+  private async lookupPatients(items: ParsedItem[]): Promise<Map<string, PatientKeyInfo>> {
+    const byTenant = new Map<string, Set<string>>();
+    const want = (tenant: string, id: string): void => {
+      let ids = byTenant.get(tenant);
+      if (!ids) byTenant.set(tenant, (ids = new Set()));
+      ids.add(id);
+    };
+    for (const { record: r } of items) {
+      if (!r || !this.tenants.has(r.tenantId)) continue;
+      if (r.type === 'Patient') want(r.tenantId, r.id);
+      else want(r.tenantId, r.patientId);
+    }
+    const out = new Map<string, PatientKeyInfo>();
+    for (const [tenant, ids] of byTenant) for (const [k, v] of await this.store.findPatientKeys(tenant, [...ids])) out.set(k, v);
+    return out;
+  }
+
+  private async classify(
+    items: ParsedItem[],
+    patients: Map<string, PatientKeyInfo>,
+    checkOwnClinical: boolean,
+  ): Promise<{ accepted: Accepted[]; errors: { item: ParsedItem; reason: string }[] }> {
+    const lookups = new Map<string, ResourceKey>();
+    for (const { record: r } of items) {
+      if (!r || !this.tenants.has(r.tenantId)) continue;
+      if (checkOwnClinical && r.type !== 'Patient') lookups.set(resourceKeyString(r), r);
+      for (const ref of r.refs) {
+        if (ref.type === 'Patient') continue;
+        const k = { tenantId: r.tenantId, type: ref.type, id: ref.id };
+        lookups.set(resourceKeyString(k), k);
+      }
+    }
+    const stored = lookups.size > 0 ? await this.store.findContentMacs([...lookups.values()]) : new Map<string, Buffer | null>();
+    const exists = (k: string, type: string): boolean => (type === 'Patient' ? patients.get(k)?.erased === false : stored.has(k));
+    const seen = new Map<string, Buffer>();
+    const accepted: Accepted[] = [];
+    const errors: { item: ParsedItem; reason: string }[] = [];
+    for (const item of items) {
+      const r = item.record;
+      if (!r) {
+        errors.push({ item, reason: item.error ?? 'invalid resource' });
+        continue;
+      }
+      const fail = (reason: string): void => void errors.push({ item, reason: `${r.type}/${r.id}: ${reason}` });
+      if (!this.tenants.has(r.tenantId) || !r.mac) {
+        fail(`unknown tenant '${r.tenantId}'`);
+        continue;
+      }
+      const mac = asBuffer(r.mac);
+      const key = resourceKeyString(r);
+      const prior = seen.get(key) ?? (r.type === 'Patient' ? patientPrior(patients.get(key)) : stored.get(key));
+      if (prior !== undefined) {
+        if (prior === null) fail('this patient was erased and is not re-created');
+        else if (prior.equals(mac)) this.result.unchanged++;
+        else fail('conflicting duplicate id: different content under the same id');
+        continue;
+      }
+      const dangling = r.refs.find((ref) => {
+        const k = resourceKeyString({ tenantId: r.tenantId, type: ref.type, id: ref.id });
+        return !seen.has(k) && !exists(k, ref.type);
+      });
+      if (dangling) {
+        fail(`reference ${dangling.type}/${dangling.id} does not resolve in tenant '${r.tenantId}'`);
+        continue;
+      }
+      seen.set(key, mac);
+      accepted.push({ item, record: r, mac });
+    }
+    return { accepted, errors };
+  }
+
+  /** Encrypts accepted records and writes them in one transaction; returns clinical keys that already existed. */
+  private async write(accepted: Accepted[], patients: Map<string, PatientKeyInfo>): Promise<ResourceKey[]> {
+    const now = this.clock.now().toISOString();
+    const patientRows: PatientRow[] = [];
+    const resourceRows: ResourceRow[] = [];
+    const deks = new Map<string, Buffer>();
+    // Randomness drawn once per unit: one call per record costs more than the encryption itself.
+    const dekBytes = randomBytes(32 * accepted.length);
+    const ivBytes = randomBytes(ENVELOPE_IV_BYTES * 2 * accepted.length);
+    let d = 0;
+    let v = 0;
+    const iv = (): Buffer => ivBytes.subarray(ENVELOPE_IV_BYTES * v, ENVELOPE_IV_BYTES * ++v);
+    for (const { record: r, mac } of accepted) {
+      if (r.type !== 'Patient' || !r.bsnIndex || !r.nameIndex) continue;
+      const kek = await this.keys.activeKek(r.tenantId);
+      const dek = dekBytes.subarray(32 * d, 32 * ++d);
+      deks.set(resourceKeyString(r), dek);
+      patientRows.push({
+        tenantId: r.tenantId,
+        id: r.id,
+        version: 1,
+        kekVersion: kek.version,
+        wrappedDek: this.keys.wrapDek(kek, r.tenantId, r.id, dek, iv()),
+        bsnIndex: asBuffer(r.bsnIndex),
+        nameIndex: asBuffer(r.nameIndex),
+        contentMac: mac,
+        identity: seal(dek, Buffer.from(r.json, 'utf8'), recordAad(r.tenantId, 'Patient', r.id, 1, Section.Identity), iv()),
+        createdAt: now,
+        erasedAt: null,
+      });
+    }
+    for (const { record: r, mac } of accepted) {
+      if (r.type === 'Patient') continue;
+      const pk = resourceKeyString({ tenantId: r.tenantId, type: 'Patient', id: r.patientId });
+      let dek = deks.get(pk);
+      if (!dek) {
+        const info = patients.get(pk);
+        if (!info) throw new IntegrityViolation('patient key missing for a validated record');
+        dek = await this.keys.dek(r.tenantId, r.patientId, info.kekVersion, info.wrappedDek);
+        deks.set(pk, dek);
+      }
+      resourceRows.push({
+        tenantId: r.tenantId,
+        type: r.type,
+        id: r.id,
+        version: 1,
+        patientId: r.patientId,
+        status: r.status,
+        code: r.code,
+        effectiveDate: r.effectiveDate,
+        contentMac: mac,
+        body: seal(dek, Buffer.from(r.json, 'utf8'), recordAad(r.tenantId, r.type, r.id, 1, Section.Body), iv()),
+        createdAt: now,
+      });
+    }
+    return (await this.store.writeBatch({ patients: patientRows, resources: resourceRows })).skippedResources;
+  }
+
+  /** Counts what was stored; a clinical record the insert skipped is identical (unchanged) or a conflict. */
+  private async settleSkipped(accepted: Accepted[], skipped: ResourceKey[]): Promise<void> {
+    const macs = skipped.length > 0 ? await this.store.findContentMacs(skipped) : new Map<string, Buffer | null>();
+    for (const a of accepted) {
+      const r = a.record;
+      const stored = r.type === 'Patient' ? undefined : macs.get(resourceKeyString(r));
+      if (stored === undefined) this.result.ingested[r.type]++;
+      else if (stored?.equals(a.mac)) this.result.unchanged++;
+      else this.reject(a.item, `${r.type}/${r.id}: conflicting duplicate id: different content under the same id`);
+    }
+  }
+}
+
+function patientPrior(info: PatientKeyInfo | undefined): Buffer | null | undefined {
+  if (!info) return undefined;
+  return info.erased ? null : info.contentMac;
+}
+
+/** Buffers cross the worker boundary as plain Uint8Arrays; view them as Buffers without copying. */
+export function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
