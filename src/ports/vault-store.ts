@@ -112,6 +112,13 @@ export interface VaultStore {
   /** DEK info of those patients that exist, keyed by resourceKeyString({tenantId, type:'Patient', id}). */
   findPatientKeys(tenantId: string, ids: string[]): Promise<Map<string, PatientKeyInfo>>;
   /**
+   * Bulk-load mode for ingest: commits stay atomic and the store consistent after any crash, but
+   * are not each flushed to disk (SQLite synchronous=NORMAL in WAL mode; PostgreSQL
+   * synchronous_commit=off). A power loss may drop the last batches; re-running the idempotent
+   * ingest restores them. Turning it off makes everything written so far durable.
+   */
+  setBulkLoad(enabled: boolean): Promise<void>;
+  /**
    * Writes patients and resources in one transaction: all or nothing. Existing ids are left
    * untouched; the clinical records skipped because their key already existed are returned.
    */

@@ -14,6 +14,7 @@ import {
 } from '../ports/vault-store.js';
 import type { ParsedItem, ParsedRecord } from './ingest-parse.js';
 import type { IngestResult } from './ingest-service.js';
+import { KeySet } from './key-set.js';
 
 interface Accepted {
   item: ParsedItem;
@@ -32,6 +33,9 @@ interface Accepted {
  * judged whole before anything is written.
  */
 export class IngestRun {
+  /** Clinical records this run has stored (or found stored): references to them need no look-up. */
+  private readonly written = new KeySet();
+
   constructor(
     private readonly store: VaultStore,
     private readonly keys: KeyHierarchy,
@@ -65,6 +69,7 @@ export class IngestRun {
       skipped = await this.write(accepted, await this.lookupPatients(items));
     }
     await this.settleSkipped(accepted, skipped);
+    for (const a of accepted) if (a.record.type !== 'Patient') this.written.add(resourceKeyString(a.record));
   }
 
   private reject(item: ParsedItem, reason: string): void {
@@ -103,11 +108,13 @@ export class IngestRun {
       for (const ref of r.refs) {
         if (ref.type === 'Patient') continue;
         const k = { tenantId: r.tenantId, type: ref.type, id: ref.id };
-        lookups.set(resourceKeyString(k), k);
+        const ks = resourceKeyString(k);
+        if (!this.written.has(ks)) lookups.set(ks, k);
       }
     }
     const stored = lookups.size > 0 ? await this.store.findContentMacs([...lookups.values()]) : new Map<string, Buffer | null>();
-    const exists = (k: string, type: string): boolean => (type === 'Patient' ? patients.get(k)?.erased === false : stored.has(k));
+    const exists = (k: string, type: string): boolean =>
+      type === 'Patient' ? patients.get(k)?.erased === false : stored.has(k) || this.written.has(k);
     const seen = new Map<string, Buffer>();
     const accepted: Accepted[] = [];
     const errors: { item: ParsedItem; reason: string }[] = [];

@@ -85,6 +85,7 @@ export class IngestService {
     const run = new IngestRun(this.store, this.keys, this.clock, result, maxErrors, new Set(tenants));
     const source = openParseSource(plan.dataFiles, { batchSize, indexKeys }, opts.worker);
     let records = 0;
+    await this.store.setBulkLoad(true);
     try {
       for await (const unit of source) {
         await run.processUnit(unit.items, unit.allOrNothing);
@@ -94,6 +95,7 @@ export class IngestService {
       }
     } finally {
       await source.close();
+      await this.store.setBulkLoad(false);
     }
     result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
     return result;

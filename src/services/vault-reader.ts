@@ -1,5 +1,5 @@
 import { isValidBsn, normaliseBsn } from '../domain/bsn.js';
-import { InvalidInput, NotFound } from '../domain/errors.js';
+import { DecryptionFailed, InvalidInput, NotFound } from '../domain/errors.js';
 import type { ClinicalType } from '../domain/resource-type.js';
 import { Section, recordAad } from '../crypto/aad.js';
 import { blindIndex, nameBirthDateKey } from '../crypto/blind-index.js';
@@ -63,14 +63,32 @@ export class VaultReader {
   }
 
   private async decryptPatient(row: PatientRow): Promise<FhirResource> {
-    const dek = await this.keys.dek(row.tenantId, row.id, row.kekVersion, row.wrappedDek);
+    const dek = await this.patientDek(row);
     const aad = recordAad(row.tenantId, 'Patient', row.id, row.version, Section.Identity);
     return parse(open(dek, row.identity ?? Buffer.alloc(0), aad));
   }
 
   private async decryptResource(row: ResourceRow, owner: PatientRow): Promise<FhirResource> {
-    const dek = await this.keys.dek(owner.tenantId, owner.id, owner.kekVersion, owner.wrappedDek);
+    const dek = await this.patientDek(owner);
     return parse(open(dek, row.body, recordAad(row.tenantId, row.type, row.id, row.version, Section.Body)));
+  }
+
+  /**
+   * The patient's DEK. A rotation in another process may rewrap the row and destroy its old KEK
+   * between our read of the row and our unwrap: then the row is read once more and its new KEK
+   * version used, so readers go on during rotation. A second failure is real.
+   */
+  private async patientDek(row: PatientRow): Promise<Buffer> {
+    try {
+      return await this.keys.dek(row.tenantId, row.id, row.kekVersion, row.wrappedDek);
+    } catch (e) {
+      if (!(e instanceof DecryptionFailed)) throw e;
+      const fresh = await this.store.getPatient(row.tenantId, row.id);
+      if (!fresh || fresh.erasedAt) throw new NotFound();
+      if (fresh.kekVersion === row.kekVersion) throw e;
+      this.keys.forget(row.tenantId);
+      return this.keys.dek(fresh.tenantId, fresh.id, fresh.kekVersion, fresh.wrappedDek);
+    }
   }
 }
 

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { benchIngest } from '../../bench/ingest-bench.js';
 import { configFrom, printJson } from '../cli-context.js';
 import { positiveInt } from '../parse-options.js';
 
@@ -13,6 +12,7 @@ export function registerBench(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { patients: number; batchSize: number; json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd);
+      const { benchIngest } = await import('../../bench/ingest-bench.js');
       const r = await benchIngest({
         patients: opts.patients,
         batchSize: opts.batchSize,

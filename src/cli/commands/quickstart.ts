@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { generateSyntheticLab } from '../../synth/generator.js';
 import { printJson, setProblem, withVault } from '../cli-context.js';
 import { positiveInt } from '../parse-options.js';
 import { progressBar } from '../progress.js';
@@ -28,6 +27,7 @@ export function registerQuickstart(program: Command): void {
           let synth;
           let r;
           try {
+            const { generateSyntheticLab } = await import('../../synth/generator.js');
             synth = await generateSyntheticLab({ patients: opts.patients, seed: 1, outDir: labDir });
             const bar = progressBar();
             r = await vault.ingest.ingest([labDir], { onProgress: (p) => bar.update(p) });

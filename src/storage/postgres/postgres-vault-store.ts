@@ -51,6 +51,7 @@ const RESOURCE_COLS = 'tenant_id, type, id, version, patient_id, status, code, e
 export class PostgresVaultStore implements VaultStore {
   readonly backend = 'postgres' as const;
   private closed = false;
+  private bulkLoad = false;
 
   private constructor(
     private readonly pool: Pool,
@@ -269,6 +270,13 @@ export class PostgresVaultStore implements VaultStore {
    * table (patients first, so the resources' foreign keys resolve). Rows whose id exists are
    * skipped by ON CONFLICT DO NOTHING; within a batch the first occurrence of an id wins.
    */
+  async setBulkLoad(enabled: boolean): Promise<void> {
+    this.bulkLoad = enabled;
+    // synchronous_commit=off commits are flushed by the WAL writer within a few hundred ms;
+    // a synchronous commit (txid_current() forces a commit record) waits for all of them.
+    if (!enabled) await this.run('SELECT txid_current()');
+  }
+
   async writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }> {
     const { patients: ps, resources: rs } = batch;
     if (ps.length === 0 && rs.length === 0) return { skippedResources: [] };
@@ -276,6 +284,7 @@ export class PostgresVaultStore implements VaultStore {
       // Counted, not a set: a key repeated within the batch is inserted once and skipped after that.
       const inserted = new Map<string, number>();
       await this.tx(async (c) => {
+        if (this.bulkLoad) await c.query('SET LOCAL synchronous_commit TO off');
         if (ps.length > 0) await c.query(INSERT_PATIENTS.sql, INSERT_PATIENTS.values(ps));
         if (rs.length > 0) {
           const res = await c.query<{ tenant_id: string; type: string; id: string }>(
