@@ -1,6 +1,6 @@
 import { InvalidInput } from '../domain/errors.js';
 import { INGEST_ORDER } from '../domain/resource-type.js';
-import { validateResource, type Reference, type ValidRecord } from '../domain/validate-resource.js';
+import { validateResource, type ValidRecord } from '../domain/validate-resource.js';
 import { blindIndex, contentMac, nameBirthDateKey } from '../crypto/blind-index.js';
 import { bundleEntries } from './bundle-entries.js';
 import { readLines } from './ingest-files.js';
@@ -11,15 +11,8 @@ import { readLines } from './ingest-files.js';
  * main thread encrypts and writes (ingest-worker.ts); it runs in-process where no worker is
  * available. Both paths run this same code.
  */
-export interface ParsedRecord {
-  type: ValidRecord['type'];
-  id: string;
-  tenantId: string;
-  patientId: string;
-  refs: Reference[];
-  status: string | null;
-  code: string | null;
-  effectiveDate: string | null;
+/** A validated record as the database stage needs it: the resource itself only as canonical JSON. */
+export interface ParsedRecord extends Omit<ValidRecord, 'resource' | 'identity'> {
   /** Canonical JSON of the resource (what gets encrypted). */
   json: string;
   /** Keyed content MAC; null when the tenant is unknown (the record is then rejected). */

@@ -16,8 +16,8 @@ import {
   type WriteBatch,
 } from '../../ports/vault-store.js';
 import { staleKekError } from '../stale-kek.js';
-
-type Row = Record<string, unknown>;
+import { SQLITE_CACHE_PRAGMA, SQLITE_MMAP_BYTES, SQLITE_WAL_AUTOCHECKPOINT } from './sqlite-tuning.js';
+import { toKeyRow, toPatientRow, toResourceRow, type Row } from '../row-mappers.js';
 
 /**
  * Embedded backend: one SQLite file in the data directory, WAL mode, batched transactions.
@@ -41,11 +41,9 @@ export class SqliteVaultStore implements VaultStore {
     // Overwrite freed pages with zeros so erased DEKs and identities do not linger in the file.
     this.db.pragma('secure_delete = ON');
     this.db.pragma('busy_timeout = 10000');
-    // Ids are random, so inserts and lookups touch random pages: a 64 MiB page cache and a memory
-    // map keep them off the read() path, and a 64 MiB WAL between checkpoints saves fsyncs.
-    this.db.pragma('cache_size = -65536');
-    this.db.pragma('mmap_size = 268435456');
-    this.db.pragma('wal_autocheckpoint = 16384');
+    this.db.pragma(`cache_size = ${SQLITE_CACHE_PRAGMA}`);
+    this.db.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
+    this.db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
   }
 
   /** Statements are prepared on first use, after migrate() has created the tables. */
@@ -350,49 +348,6 @@ function prepare(db: Database.Database) {
     counts: db.prepare(
       "SELECT tenant_id, 'Patient' AS type, count(*) AS n FROM patients WHERE erased_at IS NULL GROUP BY tenant_id UNION ALL SELECT tenant_id, type, count(*) AS n FROM resources GROUP BY tenant_id, type ORDER BY 1, 2",
     ),
-  };
-}
-
-function toKeyRow(r: Row): TenantKeyRow {
-  return {
-    tenantId: r.tenant_id as string,
-    version: r.version as number,
-    wrappedKek: (r.wrapped_kek as Buffer | null) ?? null,
-    masterKeyId: r.master_key_id as string,
-    state: r.state as TenantKeyRow['state'],
-    createdAt: r.created_at as string,
-  };
-}
-
-function toPatientRow(r: Row): PatientRow {
-  return {
-    tenantId: r.tenant_id as string,
-    id: r.id as string,
-    version: r.version as number,
-    kekVersion: r.kek_version as number,
-    wrappedDek: (r.wrapped_dek as Buffer | null) ?? null,
-    bsnIndex: (r.bsn_idx as Buffer | null) ?? null,
-    nameIndex: (r.name_idx as Buffer | null) ?? null,
-    contentMac: (r.content_mac as Buffer | null) ?? null,
-    identity: (r.identity as Buffer | null) ?? null,
-    createdAt: r.created_at as string,
-    erasedAt: (r.erased_at as string | null) ?? null,
-  };
-}
-
-function toResourceRow(r: Row): ResourceRow {
-  return {
-    tenantId: r.tenant_id as string,
-    type: r.type as ClinicalType,
-    id: r.id as string,
-    version: r.version as number,
-    patientId: r.patient_id as string,
-    status: (r.status as string | null) ?? null,
-    code: (r.code as string | null) ?? null,
-    effectiveDate: (r.effective_date as string | null) ?? null,
-    contentMac: r.content_mac as Buffer,
-    body: r.body as Buffer,
-    createdAt: r.created_at as string,
   };
 }
 
