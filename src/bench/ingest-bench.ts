@@ -7,6 +7,7 @@ import { loadConfig } from '../config.js';
 import { openVault } from '../compose.js';
 import { TENANT_TAG_SYSTEM } from '../domain/tenant.js';
 import { planInput, readLines } from '../services/ingest-files.js';
+import { DEFAULT_BATCH_SIZE } from '../services/ingest-service.js';
 import { generateSyntheticLab } from '../synth/generator.js';
 import { postgresPlainSink, sqlitePlainSink, type PlainJsonSink, type PlainRow } from './plain-json-sink.js';
 
@@ -43,7 +44,7 @@ export async function benchIngest(opts: {
     await generateSyntheticLab({ patients: opts.patients, seed: 1, outDir: labDir });
     const env = { ...process.env, LABVAULT_PG_SCHEMA: schema };
     const config = loadConfig({ dataDir: path.join(work, 'vault'), databaseUrl: pgUrl, keyProvider: 'local' }, env);
-    const batchSize = opts.batchSize ?? 2000;
+    const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
 
     // Warm the page cache so neither run pays for the first read of the files.
     const plan = await planInput([labDir]);

@@ -13,7 +13,7 @@ import { readLines } from './ingest-files.js';
  */
 /** A validated record as the database stage needs it: the resource itself only as canonical JSON. */
 export interface ParsedRecord extends Omit<ValidRecord, 'resource' | 'identity'> {
-  /** Canonical JSON of the resource (what gets encrypted). */
+  /** JSON of the resource as received (the NDJSON line) or re-serialised (a Bundle entry): what gets encrypted. */
   json: string;
   /** Keyed content MAC; null when the tenant is unknown (the record is then rejected). */
   mac: Uint8Array | null;
@@ -62,7 +62,7 @@ export async function* parseUnits(files: readonly string[], opts: ParseOptions):
         yield { allOrNothing: true, items: unpackBundle(parsed, file, line, opts), bytesDone: before + fileBytes };
         continue;
       }
-      items.push(toItem(parsed, file, line, opts));
+      items.push(toItem(parsed, file, line, opts, text));
       if (items.length >= opts.batchSize) {
         yield { allOrNothing: false, items, bytesDone: before + fileBytes };
         items = [];
@@ -77,14 +77,19 @@ function isBundle(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && (v as { resourceType?: unknown }).resourceType === 'Bundle';
 }
 
-function toItem(parsed: unknown, file: string, line: number, opts: ParseOptions): ParsedItem {
+/**
+ * `raw` is the input line the resource was parsed from: it is what gets encrypted and MACed, which
+ * saves re-serialising every resource. The same resource re-sent with different whitespace or key
+ * order therefore counts as different content (a conflict), not as unchanged.
+ */
+function toItem(parsed: unknown, file: string, line: number, opts: ParseOptions, raw?: string): ParsedItem {
   let r: ValidRecord;
   try {
     r = validateResource(parsed);
   } catch (e) {
     return { file, line, error: e instanceof InvalidInput ? e.message : 'invalid resource' };
   }
-  const json = JSON.stringify(r.resource);
+  const json = raw ?? JSON.stringify(r.resource);
   const key = opts.indexKeys.get(r.tenantId);
   const identity = r.identity;
   return {

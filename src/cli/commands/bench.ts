@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_BATCH_SIZE } from '../../services/ingest-service.js';
 import { configFrom, printJson } from '../cli-context.js';
 import { positiveInt } from '../parse-options.js';
 
@@ -8,7 +9,7 @@ export function registerBench(program: Command): void {
     .command('ingest')
     .description('ingest a synthetic lab into a fresh vault and, as baseline, as plain JSON rows in the same database')
     .option('--patients <n>', 'persons in the synthetic lab', positiveInt, 100_000)
-    .option('--batch-size <n>', 'records per transaction', positiveInt, 2000)
+    .option('--batch-size <n>', 'records per transaction', positiveInt, DEFAULT_BATCH_SIZE)
     .option('--json', 'print JSON')
     .action(async (opts: { patients: number; batchSize: number; json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { IngestResult } from '../../services/ingest-service.js';
+import { DEFAULT_BATCH_SIZE, type IngestResult } from '../../services/ingest-service.js';
+import { positiveInt } from '../parse-options.js';
 import { printJson, setProblem, withVault } from '../cli-context.js';
 import { progressBar } from '../progress.js';
 
@@ -8,7 +9,7 @@ export function registerIngest(program: Command): void {
     .command('ingest')
     .description('ingest FHIR R4 NDJSON files, directories of them, or transaction Bundles')
     .argument('<paths...>', 'files or directories (a tenants.json inside is imported first)')
-    .option('--batch-size <n>', 'records per transaction', (v) => Number(v), 2000)
+    .option('--batch-size <n>', 'records per transaction', positiveInt, DEFAULT_BATCH_SIZE)
     .option('--json', 'print JSON')
     .action(async (paths: string[], opts: { json?: boolean; batchSize: number }, cmd: Command) => {
       const result = await withVault(cmd, async (vault) => {
