@@ -13,8 +13,8 @@ import { readLines } from './ingest-files.js';
  */
 /** A validated record as the database stage needs it: the resource itself only as canonical JSON. */
 export interface ParsedRecord extends Omit<ValidRecord, 'resource' | 'identity'> {
-  /** JSON of the resource as received (the NDJSON line) or re-serialised (a Bundle entry): what gets encrypted. */
-  json: string;
+  /** UTF-8 JSON of the resource as received (the NDJSON line) or re-serialised (a Bundle entry): what gets encrypted. */
+  json: Uint8Array;
   /** Keyed content MAC; null when the tenant is unknown (the record is then rejected). */
   mac: Uint8Array | null;
   bsnIndex: Uint8Array | null;
@@ -29,6 +29,8 @@ export interface ParsedItem {
 }
 
 export interface ParsedUnit {
+  /** Holds every byte array of the unit (see packUnit); transferred, not copied, to the main thread. */
+  buffer: ArrayBuffer;
   /** A Bundle: stored all-or-nothing. */
   allOrNothing: boolean;
   items: ParsedItem[];
@@ -57,19 +59,19 @@ export async function* parseUnits(files: readonly string[], opts: ParseOptions):
         continue;
       }
       if (isBundle(parsed)) {
-        if (items.length > 0) yield { allOrNothing: false, items, bytesDone: before + fileBytes };
+        if (items.length > 0) yield packUnit(items, false, before + fileBytes);
         items = [];
-        yield { allOrNothing: true, items: unpackBundle(parsed, file, line, opts), bytesDone: before + fileBytes };
+        yield packUnit(unpackBundle(parsed, file, line, opts), true, before + fileBytes);
         continue;
       }
       items.push(toItem(parsed, file, line, opts, text));
       if (items.length >= opts.batchSize) {
-        yield { allOrNothing: false, items, bytesDone: before + fileBytes };
+        yield packUnit(items, false, before + fileBytes);
         items = [];
       }
     }
     before += fileBytes;
-    if (items.length > 0) yield { allOrNothing: false, items, bytesDone: before };
+    if (items.length > 0) yield packUnit(items, false, before);
   }
 }
 
@@ -89,7 +91,7 @@ function toItem(parsed: unknown, file: string, line: number, opts: ParseOptions,
   } catch (e) {
     return { file, line, error: e instanceof InvalidInput ? e.message : 'invalid resource' };
   }
-  const json = raw ?? JSON.stringify(r.resource);
+  const json = Buffer.from(raw ?? JSON.stringify(r.resource), 'utf8');
   const key = opts.indexKeys.get(r.tenantId);
   const identity = r.identity;
   return {
@@ -105,7 +107,7 @@ function toItem(parsed: unknown, file: string, line: number, opts: ParseOptions,
       code: r.code,
       effectiveDate: r.effectiveDate,
       json,
-      mac: key ? contentMac(key, Buffer.from(json, 'utf8')) : null,
+      mac: key ? contentMac(key, json) : null,
       bsnIndex: key && identity ? blindIndex(key, 'bsn', identity.bsn) : null,
       nameIndex: key && identity ? blindIndex(key, 'name-birthdate', nameBirthDateKey(identity.family, identity.birthDate)) : null,
     },
@@ -126,4 +128,31 @@ function unpackBundle(bundle: Record<string, unknown>, file: string, line: numbe
   // Entries of a transaction have no order; resolve dependencies by processing referenced types first.
   const rank = (it: ParsedItem): number => (it.record ? INGEST_ORDER.indexOf(it.record.type) : -1);
   return items.sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * Copies the byte arrays of a unit (JSON, MAC, blind indexes) into one buffer and points the
+ * records at views of it. Sent to the main thread, the unit then costs one ArrayBuffer instead of
+ * one per field: per-record ArrayBuffers made garbage collection the main thread's largest cost.
+ */
+function packUnit(items: ParsedItem[], allOrNothing: boolean, bytesDone: number): ParsedUnit {
+  let total = 0;
+  for (const { record: r } of items) {
+    if (r) total += r.json.length + (r.mac?.length ?? 0) + (r.bsnIndex?.length ?? 0) + (r.nameIndex?.length ?? 0);
+  }
+  const buf = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  const place = (src: Uint8Array): Uint8Array => {
+    buf.set(src, at);
+    at += src.length;
+    return buf.subarray(at - src.length, at);
+  };
+  for (const { record: r } of items) {
+    if (!r) continue;
+    r.json = place(r.json);
+    if (r.mac) r.mac = place(r.mac);
+    if (r.bsnIndex) r.bsnIndex = place(r.bsnIndex);
+    if (r.nameIndex) r.nameIndex = place(r.nameIndex);
+  }
+  return { buffer: buf.buffer, allOrNothing, items, bytesDone };
 }

@@ -178,7 +178,7 @@ export class IngestRun {
         bsnIndex: asBuffer(r.bsnIndex),
         nameIndex: asBuffer(r.nameIndex),
         contentMac: mac,
-        identity: seal(dek, Buffer.from(r.json, 'utf8'), recordAad(r.tenantId, 'Patient', r.id, 1, Section.Identity), iv()),
+        identity: seal(dek, asBuffer(r.json), recordAad(r.tenantId, 'Patient', r.id, 1, Section.Identity), iv()),
         createdAt: now,
         erasedAt: null,
       });
@@ -203,7 +203,7 @@ export class IngestRun {
         code: r.code,
         effectiveDate: r.effectiveDate,
         contentMac: mac,
-        body: seal(dek, Buffer.from(r.json, 'utf8'), recordAad(r.tenantId, r.type, r.id, 1, Section.Body), iv()),
+        body: seal(dek, asBuffer(r.json), recordAad(r.tenantId, r.type, r.id, 1, Section.Body), iv()),
         createdAt: now,
       });
     }

@@ -32,7 +32,7 @@ try {
   for await (const unit of parseUnits(data.files, { batchSize: data.batchSize, indexKeys })) {
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;
-    port.postMessage({ kind: 'unit', unit } satisfies WorkerMessage);
+    port.postMessage({ kind: 'unit', unit } satisfies WorkerMessage, [unit.buffer]);
   }
   port.postMessage({ kind: 'done' } satisfies WorkerMessage);
 } catch (e) {
