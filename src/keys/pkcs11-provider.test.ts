@@ -93,7 +93,8 @@ describe('Pkcs11KeyProvider', () => {
       const wrapped = await provider.wrap(material, 'kek|screening|2');
       expect(wrapped.length).toBe(1 + 12 + size + 16);
       expect(wrapped[0]).toBe(0x01);
-      expect(wrapped.includes(material)).toBe(false);
+      // A 1-byte secret occurs in 29 random bytes by chance; only longer ones say something.
+      if (size >= 16) expect(wrapped.includes(material)).toBe(false);
       expect(await provider.unwrap(wrapped, 'kek|screening|2')).toEqual(material);
     }
   });
