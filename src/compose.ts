@@ -67,7 +67,7 @@ async function openKeyProvider(config: Readonly<Config>, create: boolean): Promi
     return LocalKeyring.open(config.dataDir);
   }
   const { Pkcs11KeyProvider } = await import('./keys/pkcs11-provider.js');
-  const pin = config.pkcs11.pin ?? (config.pkcs11.pinFile ? (await fs.readFile(config.pkcs11.pinFile, 'utf8')).trim() : null);
+  const pin = config.pkcs11.pin ?? (config.pkcs11.pinFile ? await readPinFile(config.pkcs11.pinFile) : null);
   if (!pin) throw new ConfigurationError('LABVAULT_PKCS11_PIN or LABVAULT_PKCS11_PIN_FILE is required for --key-provider pkcs11');
   return Pkcs11KeyProvider.open({
     modulePath: config.pkcs11.modulePath,
@@ -96,4 +96,12 @@ async function openStore(config: Readonly<Config>, create: boolean): Promise<Vau
   // Migrating on every open keeps an upgraded binary working on an older vault without a manual step.
   await store.migrate();
   return store;
+}
+
+async function readPinFile(file: string): Promise<string> {
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch (cause) {
+    throw new ConfigurationError(`bad setting LABVAULT_PKCS11_PIN_FILE: cannot read ${file}`, { cause });
+  }
 }

@@ -61,7 +61,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const url = overrides.databaseUrl ?? e.LABVAULT_DATABASE_URL;
   let database: Config['database'];
   if (url && /^postgres(ql)?:\/\//.test(url)) database = { kind: 'postgres', url, schema: e.LABVAULT_PG_SCHEMA ?? 'public' };
-  else if (url) database = { kind: 'sqlite', file: path.resolve(url.replace(/^sqlite:/, '')) };
+  else if (url && /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    // Never echo the value: a mistyped scheme would otherwise print the password with it.
+    throw new ConfigurationError('bad setting --database-url / LABVAULT_DATABASE_URL: expected postgres://…, sqlite:PATH or a file path');
+  } else if (url) database = { kind: 'sqlite', file: path.resolve(url.replace(/^sqlite:/, '')) };
   else database = { kind: 'sqlite', file: path.join(dataDir, 'vault.db') };
   const kp = overrides.keyProvider ?? e.LABVAULT_KEY_PROVIDER ?? 'local';
   if (kp !== 'local' && kp !== 'pkcs11') throw new ConfigurationError(`bad setting --key-provider: expected local or pkcs11`);

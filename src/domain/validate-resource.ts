@@ -30,6 +30,24 @@ export interface ValidRecord {
 }
 
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Ids, references and tenant ids are stored and logged in plaintext, so one that carries a BSN
+ * (a run of 8–9 digits passing the 11-proof, e.g. an LIS that uses the BSN as patient id) would
+ * put the identifier on disk. Such ids are refused.
+ */
+export function containsBsnLike(id: string): boolean {
+  for (const run of id.match(/\d+/g) ?? []) {
+    if (run.length === 9 && isValidBsn(run)) return true;
+    if (run.length === 8 && isValidBsn(`0${run}`)) return true;
+  }
+  return false;
+}
+
+function checkId(id: string, where: string): void {
+  if (!FHIR_ID.test(id)) fail(`${where} is missing or not a valid FHIR id`);
+  if (containsBsnLike(id)) fail(`${where} looks like a BSN; use a pseudonymous id`);
+}
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 type Obj = Record<string, unknown>;
@@ -61,6 +79,7 @@ function ref(v: unknown, where: string, allowed: VaultResourceType): Reference {
   if (rest.length > 0 || type !== allowed || id === undefined || !FHIR_ID.test(id)) {
     fail(`${where} must be a relative reference to a ${allowed} (${allowed}/id)`);
   }
+  checkId(id, where);
   return { type: allowed, id };
 }
 
@@ -89,7 +108,7 @@ function tenantOf(r: Obj, type: string): string {
   const tenantTags = tags.filter((t): t is Obj => isObj(t) && t.system === TENANT_TAG_SYSTEM);
   if (tenantTags.length !== 1) fail(`${type}.meta.tag must carry exactly one tenant tag (${TENANT_TAG_SYSTEM})`);
   const code = tenantTags[0]?.code;
-  if (typeof code !== 'string' || !isValidTenantId(code)) fail(`${type}.meta.tag tenant code is malformed`);
+  if (typeof code !== 'string' || !isValidTenantId(code) || containsBsnLike(code)) fail(`${type}.meta.tag tenant code is malformed`);
   return code;
 }
 
@@ -102,7 +121,8 @@ export function validateResource(input: unknown): ValidRecord {
   }
   const t = type as VaultResourceType;
   const id = input.id;
-  if (typeof id !== 'string' || !FHIR_ID.test(id)) fail(`${t}.id is missing or not a valid FHIR id`);
+  if (typeof id !== 'string') fail(`${t}.id is missing or not a valid FHIR id`);
+  checkId(id, `${t}.id`);
   const tenantId = tenantOf(input, t);
   const base = { type: t, id, tenantId, resource: input };
 

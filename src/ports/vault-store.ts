@@ -119,8 +119,10 @@ export interface VaultStore {
    */
   setBulkLoad(enabled: boolean): Promise<void>;
   /**
-   * Writes patients and resources in one transaction: all or nothing. Existing ids are left
-   * untouched; the clinical records skipped because their key already existed are returned.
+   * Writes patients and resources in one transaction: all or nothing. Patients must be new: if one
+   * already exists (created concurrently) nothing is written and Conflict is thrown, because the
+   * batch was encrypted under DEKs that would then be lost. Clinical records whose key already
+   * exists are left untouched and returned as skipped.
    */
   writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }>;
 

@@ -1,6 +1,6 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidInput } from '../domain/errors.js';
+import { ConfigurationError } from '../domain/errors.js';
 import { INGEST_ORDER } from '../domain/resource-type.js';
 
 /**
@@ -15,11 +15,27 @@ export interface InputPlan {
 
 export const TENANTS_FILE = 'tenants.json';
 
-/** Orders files so that referenced types come first, whatever order the shell globbed them in. */
-function rank(file: string): number {
-  const base = path.basename(file);
-  const i = INGEST_ORDER.findIndex((t) => base.startsWith(`${t}.`) || base.startsWith(`${t}-`));
-  return i === -1 ? INGEST_ORDER.length : i;
+/**
+ * Orders files so that referenced types come first, whatever their names or the order the shell
+ * globbed them in: by the resourceType of an NDJSON file's first line (Bundles and unreadable
+ * files last; a Bundle resolves its own references).
+ */
+async function rank(file: string): Promise<number> {
+  if (!/\.(ndjson|jsonl)$/i.test(file)) return INGEST_ORDER.length;
+  const handle = await fs.open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(1 << 16), 0, 1 << 16, 0);
+    const head = buffer.subarray(0, bytesRead);
+    const nl = head.indexOf(10);
+    const first = head.toString('utf8', 0, nl === -1 ? bytesRead : nl);
+    const type = (JSON.parse(first) as { resourceType?: unknown }).resourceType;
+    const i = INGEST_ORDER.findIndex((t) => t === type);
+    return i === -1 ? INGEST_ORDER.length : i;
+  } catch {
+    return INGEST_ORDER.length;
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function planInput(paths: string[]): Promise<InputPlan> {
@@ -30,17 +46,19 @@ export async function planInput(paths: string[]): Promise<InputPlan> {
     try {
       st = await fs.stat(p);
     } catch (cause) {
-      throw new InvalidInput(`cannot read ${p}`, { cause });
+      throw new ConfigurationError(`cannot read ${p}`, { cause });
     }
     if (st.isDirectory()) {
       const names = (await fs.readdir(p)).sort();
       for (const n of names) if (!n.startsWith('.')) await visit(path.join(p, n));
     } else if (path.basename(p) === TENANTS_FILE) tenantFiles.push(p);
     else if (/\.(ndjson|jsonl|json)$/i.test(p)) dataFiles.push(p);
-    else if (paths.includes(p)) throw new InvalidInput(`${p}: not an .ndjson or .json file`);
+    else if (paths.includes(p)) throw new ConfigurationError(`${p}: not an .ndjson, .jsonl or .json file`);
   };
   for (const p of paths) await visit(p);
-  dataFiles.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const ranks = new Map<string, number>();
+  for (const f of dataFiles) ranks.set(f, await rank(f));
+  dataFiles.sort((a, b) => (ranks.get(a) ?? 0) - (ranks.get(b) ?? 0) || a.localeCompare(b));
   let totalBytes = 0;
   for (const f of dataFiles) totalBytes += (await fs.stat(f)).size;
   return { tenantFiles, dataFiles, totalBytes };

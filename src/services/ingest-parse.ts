@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { InvalidInput } from '../domain/errors.js';
 import { INGEST_ORDER } from '../domain/resource-type.js';
 import { validateResource, type ValidRecord } from '../domain/validate-resource.js';
@@ -13,7 +14,7 @@ import { readLines } from './ingest-files.js';
  */
 /** A validated record as the database stage needs it: the resource itself only as canonical JSON. */
 export interface ParsedRecord extends Omit<ValidRecord, 'resource' | 'identity'> {
-  /** UTF-8 JSON of the resource as received (the NDJSON line) or re-serialised (a Bundle entry): what gets encrypted. */
+  /** UTF-8 JSON of the resource, re-serialised: what gets encrypted and MACed. */
   json: Uint8Array;
   /** Keyed content MAC; null when the tenant is unknown (the record is then rejected). */
   mac: Uint8Array | null;
@@ -47,6 +48,22 @@ export interface ParseOptions {
 export async function* parseUnits(files: readonly string[], opts: ParseOptions): AsyncGenerator<ParsedUnit> {
   let before = 0;
   for (const file of files) {
+    if (/\.json$/i.test(file)) {
+      // A .json file is one document (usually a pretty-printed transaction Bundle), not NDJSON.
+      const text = await readFile(file, 'utf8');
+      before += Buffer.byteLength(text);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        yield packUnit([{ file, line: 1, error: 'malformed JSON' }], false, before);
+        continue;
+      }
+      yield isBundle(parsed)
+        ? packUnit(unpackBundle(parsed, file, 1, opts), true, before)
+        : packUnit([toItem(parsed, file, 1, opts)], false, before);
+      continue;
+    }
     let items: ParsedItem[] = [];
     let fileBytes = 0;
     for await (const { line, text, bytes } of readLines(file)) {
@@ -64,7 +81,7 @@ export async function* parseUnits(files: readonly string[], opts: ParseOptions):
         yield packUnit(unpackBundle(parsed, file, line, opts), true, before + fileBytes);
         continue;
       }
-      items.push(toItem(parsed, file, line, opts, text));
+      items.push(toItem(parsed, file, line, opts));
       if (items.length >= opts.batchSize) {
         yield packUnit(items, false, before + fileBytes);
         items = [];
@@ -80,18 +97,18 @@ function isBundle(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * `raw` is the input line the resource was parsed from: it is what gets encrypted and MACed, which
- * saves re-serialising every resource. The same resource re-sent with different whitespace or key
- * order therefore counts as different content (a conflict), not as unchanged.
+ * The resource is re-serialised, so the same resource sent as an NDJSON line, inside a Bundle or
+ * with other whitespace has the same bytes and MAC (re-ingest finds it unchanged). Key order still
+ * counts: a sender that reorders keys sends a conflicting version.
  */
-function toItem(parsed: unknown, file: string, line: number, opts: ParseOptions, raw?: string): ParsedItem {
+function toItem(parsed: unknown, file: string, line: number, opts: ParseOptions): ParsedItem {
   let r: ValidRecord;
   try {
     r = validateResource(parsed);
   } catch (e) {
     return { file, line, error: e instanceof InvalidInput ? e.message : 'invalid resource' };
   }
-  const json = Buffer.from(raw ?? JSON.stringify(r.resource), 'utf8');
+  const json = Buffer.from(JSON.stringify(r.resource), 'utf8');
   const key = opts.indexKeys.get(r.tenantId);
   const identity = r.identity;
   return {

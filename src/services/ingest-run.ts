@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Conflict, IntegrityViolation } from '../domain/errors.js';
+import { Conflict, DecryptionFailed, IntegrityViolation } from '../domain/errors.js';
 import { Section, recordAad } from '../crypto/aad.js';
 import { ENVELOPE_IV_BYTES, seal } from '../crypto/envelope.js';
 import type { KeyHierarchy } from '../crypto/key-hierarchy.js';
@@ -46,8 +46,23 @@ export class IngestRun {
   ) {}
 
   async processUnit(items: ParsedItem[], allOrNothing: boolean): Promise<void> {
+    // Decisions rest on a snapshot of the store. If it moved under us (a patient created by a
+    // concurrent writer, or a KEK rotated away), nothing was written: decide again, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.attempt(items, allOrNothing);
+        return;
+      } catch (e) {
+        const retriable = e instanceof Conflict || e instanceof DecryptionFailed;
+        if (!retriable || attempt >= 3) throw e;
+        for (const t of new Set(items.flatMap((i) => (i.record ? [i.record.tenantId] : [])))) this.keys.forget(t);
+      }
+    }
+  }
+
+  private async attempt(items: ParsedItem[], allOrNothing: boolean): Promise<void> {
     const patients = await this.lookupPatients(items);
-    const { accepted, errors } = await this.classify(items, patients, allOrNothing);
+    const { accepted, errors, unchanged } = await this.classify(items, patients, allOrNothing);
     if (allOrNothing && errors.length > 0) {
       for (const e of errors) this.reject(e.item, e.reason);
       const first = items[0];
@@ -57,17 +72,10 @@ export class IngestRun {
       }
       return;
     }
+    const skipped = accepted.length > 0 ? await this.write(accepted, patients) : [];
+    // Only now, with the unit committed, do its outcomes count.
     for (const e of errors) this.reject(e.item, e.reason);
-    if (accepted.length === 0) return;
-    let skipped: ResourceKey[];
-    try {
-      skipped = await this.write(accepted, patients);
-    } catch (e) {
-      if (!(e instanceof Conflict)) throw e;
-      // A concurrent rotation destroyed the KEK version we wrapped with: reload keys, try once more.
-      for (const t of new Set(accepted.map((a) => a.record.tenantId))) this.keys.forget(t);
-      skipped = await this.write(accepted, await this.lookupPatients(items));
-    }
+    this.result.unchanged += unchanged;
     await this.settleSkipped(accepted, skipped);
     for (const a of accepted) if (a.record.type !== 'Patient') this.written.add(resourceKeyString(a.record));
   }
@@ -100,7 +108,7 @@ export class IngestRun {
     items: ParsedItem[],
     patients: Map<string, PatientKeyInfo>,
     checkOwnClinical: boolean,
-  ): Promise<{ accepted: Accepted[]; errors: { item: ParsedItem; reason: string }[] }> {
+  ): Promise<{ accepted: Accepted[]; errors: { item: ParsedItem; reason: string }[]; unchanged: number }> {
     const lookups = new Map<string, ResourceKey>();
     for (const { record: r } of items) {
       if (!r || !this.tenants.has(r.tenantId)) continue;
@@ -118,6 +126,7 @@ export class IngestRun {
     const seen = new Map<string, Buffer>();
     const accepted: Accepted[] = [];
     const errors: { item: ParsedItem; reason: string }[] = [];
+    let unchanged = 0;
     for (const item of items) {
       const r = item.record;
       if (!r) {
@@ -134,7 +143,7 @@ export class IngestRun {
       const prior = seen.get(key) ?? (r.type === 'Patient' ? patientPrior(patients.get(key)) : stored.get(key));
       if (prior !== undefined) {
         if (prior === null) fail('this patient was erased and is not re-created');
-        else if (prior.equals(mac)) this.result.unchanged++;
+        else if (prior.equals(mac)) unchanged++;
         else fail('conflicting duplicate id: different content under the same id');
         continue;
       }
@@ -149,7 +158,7 @@ export class IngestRun {
       seen.set(key, mac);
       accepted.push({ item, record: r, mac });
     }
-    return { accepted, errors };
+    return { accepted, errors, unchanged };
   }
 
   /** Encrypts accepted records and writes them in one transaction; returns clinical keys that already existed. */

@@ -1,4 +1,4 @@
-import { isValidBsn, normaliseBsn } from '../domain/bsn.js';
+import { BSN_SYSTEM, isValidBsn, normaliseBsn } from '../domain/bsn.js';
 import { DecryptionFailed, InvalidInput, NotFound } from '../domain/errors.js';
 import type { ClinicalType } from '../domain/resource-type.js';
 import { Section, recordAad } from '../crypto/aad.js';
@@ -31,12 +31,16 @@ export class VaultReader {
     const bsn = normaliseBsn(rawBsn);
     if (bsn === null || !isValidBsn(bsn)) throw new InvalidInput('not a valid BSN');
     const rows = await this.store.findPatientsByBsnIndex(tenantId, blindIndex(await this.keys.indexKey(tenantId), 'bsn', bsn));
-    return this.decryptPatients(rows);
+    // The index is a hint, not proof: a row whose index was swapped in the database must not
+    // answer for another person, so the decrypted identity is checked against the query.
+    return (await this.decryptPatients(rows)).filter((p) => bsnOf(p) === bsn);
   }
 
   async patientsByNameAndBirthDate(tenantId: string, family: string, birthDate: string): Promise<FhirResource[]> {
-    const idx = blindIndex(await this.keys.indexKey(tenantId), 'name-birthdate', nameBirthDateKey(family, birthDate));
-    return this.decryptPatients(await this.store.findPatientsByNameIndex(tenantId, idx));
+    const key = nameBirthDateKey(family, birthDate);
+    const idx = blindIndex(await this.keys.indexKey(tenantId), 'name-birthdate', key);
+    const found = await this.decryptPatients(await this.store.findPatientsByNameIndex(tenantId, idx));
+    return found.filter((p) => nameBirthDateOf(p) === key);
   }
 
   async resource(tenantId: string, type: ClinicalType, id: string): Promise<FhirResource> {
@@ -94,4 +98,16 @@ export class VaultReader {
 
 function parse(bytes: Buffer): FhirResource {
   return JSON.parse(bytes.toString('utf8')) as FhirResource;
+}
+
+function bsnOf(p: FhirResource): string | null {
+  const ids = Array.isArray(p.identifier) ? (p.identifier as { system?: unknown; value?: unknown }[]) : [];
+  const v = ids.find((i) => i.system === BSN_SYSTEM)?.value;
+  return typeof v === 'string' ? normaliseBsn(v) : null;
+}
+
+function nameBirthDateOf(p: FhirResource): string | null {
+  const names = Array.isArray(p.name) ? (p.name as { family?: unknown }[]) : [];
+  const family = names[0]?.family;
+  return typeof family === 'string' && typeof p.birthDate === 'string' ? nameBirthDateKey(family, p.birthDate) : null;
 }

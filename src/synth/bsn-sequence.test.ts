@@ -41,7 +41,7 @@ describe('IdMinter', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 100_000; i++) ids.add(a.next('obs-'));
     expect(ids.size).toBe(100_000);
-    expect([...ids][0]).toMatch(/^obs-[0-9a-f]{16}$/);
+    expect([...ids][0]).toMatch(/^obs-[0-9a-f]{4}(-[0-9a-f]{4}){3}$/);
     expect(new IdMinter(new Prng(2)).next('obs-')).not.toBe(new IdMinter(new Prng(1)).next('obs-'));
   });
 });

@@ -185,7 +185,7 @@ describe('generateSyntheticLab: 5000 persons', () => {
     // Ids are unique across types too, and pseudonymous (prefix + 16 hex digits).
     const ids = [...seen.keys()].map((k) => k.split('/')[1] ?? '');
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ids) expect(id).toMatch(/^(pat|sr|spec|obs|dr)-[0-9a-f]{16}$/);
+    for (const id of ids) expect(id).toMatch(/^(pat|sr|spec|obs|dr)-[0-9a-f]{4}(-[0-9a-f]{4}){3}$/);
   });
 
   it('lists all of an order’s observations in its DiagnosticReport', () => {

@@ -12,7 +12,7 @@ function hex8(x: number): string {
 }
 
 /**
- * Mints pseudonymous resource ids such as `pat-3f9c0a1b7d2e4c58`. The 64-bit suffix is a keyed
+ * Mints pseudonymous resource ids such as `pat-3f9c-0a1b-7d2e-4c58`. The 64-bit suffix is a keyed
  * Feistel permutation of a running counter, so ids look random, carry nothing about the person
  * (never derived from the BSN) and are guaranteed unique across the whole output — a random
  * 64-bit draw would only make collisions unlikely.
@@ -37,6 +37,9 @@ export class IdMinter {
       left = right;
       right = mixed;
     }
-    return prefix + hex8(left) + hex8(right);
+    // Grouped by four: a run of 8–9 digits could pass the BSN 11-proof, and ingest refuses ids
+    // that look like a BSN (an id is stored in plaintext).
+    const h = hex8(left) + hex8(right);
+    return `${prefix}${h.slice(0, 4)}-${h.slice(4, 8)}-${h.slice(8, 12)}-${h.slice(12)}`;
   }
 }

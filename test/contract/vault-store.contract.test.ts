@@ -367,7 +367,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         expect(await store.countResources()).toStrictEqual([]);
       });
 
-      it('leaves existing ids untouched and inserts the new ones', async () => {
+      it('leaves existing clinical ids untouched, inserts the new ones and reports the skipped', async () => {
         await seedTenant(store, T1);
         const p = patient(T1, 'p1');
         const o1 = resource(T1, 'Observation', 'o1', 'p1');
@@ -375,7 +375,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         const o2 = resource(T1, 'Observation', 'o2', 'p1');
         const p2 = patient(T1, 'p2');
         const second = await store.writeBatch({
-          patients: [patient(T1, 'p1', 1, { version: 2 }), p2],
+          patients: [p2],
           resources: [resource(T1, 'Observation', 'o1', 'p1', { version: 2, status: 'amended' }), o2],
         });
         expect(second.skippedResources).toStrictEqual([{ tenantId: T1, type: 'Observation', id: 'o1' }]);
@@ -385,14 +385,27 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         expect(await store.getResource(T1, 'Observation', 'o2')).toStrictEqual(o2);
       });
 
-      it('keeps the first occurrence of an id repeated within one batch', async () => {
+      it('refuses the whole batch with Conflict when a patient already exists (its records were encrypted under a lost DEK)', async () => {
+        await seedTenant(store, T1);
+        const p = patient(T1, 'p1');
+        await store.writeBatch({ patients: [p], resources: [] });
+        const err = await store
+          .writeBatch({
+            patients: [patient(T1, 'p2'), patient(T1, 'p1', 1, { version: 2 })],
+            resources: [resource(T1, 'Observation', 'o9', 'p1')],
+          })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(Conflict);
+        expect(await store.getPatient(T1, 'p1')).toStrictEqual(p);
+        expect(await store.getPatient(T1, 'p2')).toBeNull();
+        expect(await store.getResource(T1, 'Observation', 'o9')).toBeNull();
+      });
+
+      it('keeps the first occurrence of a clinical id repeated within one batch', async () => {
         await seedTenant(store, T1);
         const first = patient(T1, 'p1');
         const o1 = resource(T1, 'Observation', 'o1', 'p1');
-        const r = await store.writeBatch({
-          patients: [first, patient(T1, 'p1')],
-          resources: [o1, resource(T1, 'Observation', 'o1', 'p1')],
-        });
+        const r = await store.writeBatch({ patients: [first], resources: [o1, resource(T1, 'Observation', 'o1', 'p1')] });
         expect(r.skippedResources).toStrictEqual([{ tenantId: T1, type: 'Observation', id: 'o1' }]);
         expect(await store.getPatient(T1, 'p1')).toStrictEqual(first);
         expect(await store.getResource(T1, 'Observation', 'o1')).toStrictEqual(o1);

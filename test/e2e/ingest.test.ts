@@ -125,7 +125,8 @@ describe('ingest', () => {
     expect(rb.rejected).toBe(2);
     await expect(tv.vault.reader.patient('hospital-west', 'p-from-broken')).rejects.toBeInstanceOf(NotFound);
 
-    const fg = await file('good.json', JSON.stringify(good));
+    // Pretty-printed, as Bundles usually are: a .json file is one document, not NDJSON.
+    const fg = await file('good.json', JSON.stringify(good, null, 2));
     const rg = await tv.vault.ingest.ingest([fg]);
     expect(rg.rejected).toBe(0);
     expect(rg.ingested).toMatchObject({ Patient: 1, Observation: 1 });
@@ -149,14 +150,14 @@ describe('ingest order', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('imports tenants.json and orders files by type whatever order they are given in', async () => {
-    await writeFile(path.join(dir, 'Observation.ndjson'), ndjson([observation('screening', 'o1', 'p1', 'sr1')]));
-    await writeFile(path.join(dir, 'ServiceRequest.ndjson'), ndjson([serviceRequest('screening', 'sr1', 'p1')]));
-    await writeFile(path.join(dir, 'Patient.ndjson'), ndjson([patient('screening', 'p1')]));
+  it('imports tenants.json and orders files by their content’s type whatever their names or order', async () => {
+    await writeFile(path.join(dir, 'a-results.ndjson'), ndjson([observation('screening', 'o1', 'p1', 'sr1')]));
+    await writeFile(path.join(dir, 'b-orders.ndjson'), ndjson([serviceRequest('screening', 'sr1', 'p1')]));
+    await writeFile(path.join(dir, 'patients.ndjson'), ndjson([patient('screening', 'p1')]));
     const r = await tv.vault.ingest.ingest([
-      path.join(dir, 'Observation.ndjson'),
-      path.join(dir, 'ServiceRequest.ndjson'),
-      path.join(dir, 'Patient.ndjson'),
+      path.join(dir, 'a-results.ndjson'),
+      path.join(dir, 'b-orders.ndjson'),
+      path.join(dir, 'patients.ndjson'),
       path.join(dir, 'tenants.json'),
     ]);
     expect(r.rejected).toBe(0);

@@ -80,6 +80,16 @@ describe('tampered or unkeyed ciphertext', () => {
     await expectUniformFailure(() => v.reader.patient('screening', 'p2'));
   });
 
+  it('blind indexes swapped between two patients do not redirect a BSN look-up to the wrong person', async () => {
+    const a = db.prepare("SELECT bsn_idx FROM patients WHERE id = 'p1'").get() as { bsn_idx: Buffer };
+    const b = db.prepare("SELECT bsn_idx FROM patients WHERE id = 'p2'").get() as { bsn_idx: Buffer };
+    db.prepare("UPDATE patients SET bsn_idx = ? WHERE id = 'p1'").run(b.bsn_idx);
+    db.prepare("UPDATE patients SET bsn_idx = ? WHERE id = 'p2'").run(a.bsn_idx);
+    const v = await tv.reopen();
+    expect(await v.reader.patientsByBsn('screening', '123456782')).toEqual([]);
+    expect(await v.reader.patientsByBsn('screening', '111222333')).toEqual([]);
+  });
+
   it('a flipped byte in a record body', async () => {
     const a = db.prepare("SELECT body FROM resources WHERE id = 'sr1'").get() as { body: Buffer };
     const i = a.body.length >> 1;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { isClinicalType } from '../../domain/resource-type.js';
+import { ClinicalTypes, isClinicalType } from '../../domain/resource-type.js';
+import { ConfigurationError } from '../../domain/errors.js';
 import { printJson, withVault } from '../cli-context.js';
 
 export function registerPatient(program: Command): void {
@@ -25,7 +26,10 @@ export function registerPatient(program: Command): void {
     .option('--type <type>', 'only records of this type')
     .action(async (opts: { tenant: string; id: string; type?: string }, cmd: Command) => {
       await withVault(cmd, async (vault) => {
-        const type = opts.type && isClinicalType(opts.type) ? opts.type : undefined;
+        if (opts.type !== undefined && !isClinicalType(opts.type)) {
+          throw new ConfigurationError(`bad --type: expected one of ${ClinicalTypes.join(', ')}`);
+        }
+        const type = opts.type;
         const patient = await vault.reader.patient(opts.tenant, opts.id);
         const records = await vault.reader.resourcesOfPatient(opts.tenant, opts.id, type);
         printJson({ patient, records });

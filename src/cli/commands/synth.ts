@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { printJson } from '../cli-context.js';
-import { positiveInt } from '../parse-options.js';
+import { nonNegativeInt, positiveInt } from '../parse-options.js';
 
 export function registerSynth(program: Command): void {
   program
     .command('synth')
     .description('generate a deterministic synthetic Dutch lab as FHIR R4 NDJSON')
     .requiredOption('--patients <n>', 'number of persons', positiveInt)
-    .option('--seed <s>', 'seed', positiveInt, 1)
+    .option('--seed <s>', 'seed', nonNegativeInt, 1)
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print JSON')
     .action(async (opts: { patients: number; seed: number; out: string; json?: boolean }) => {

@@ -284,7 +284,12 @@ export class PostgresVaultStore implements VaultStore {
       const inserted = new Map<string, number>();
       await this.tx(async (c) => {
         if (this.bulkLoad) await c.query('SET LOCAL synchronous_commit TO off');
-        if (ps.length > 0) await c.query(INSERT_PATIENTS.sql, INSERT_PATIENTS.values(ps));
+        if (ps.length > 0) {
+          const res = await c.query(`${INSERT_PATIENTS.sql} RETURNING id`, INSERT_PATIENTS.values(ps));
+          // The caller encrypted this batch under fresh DEKs for these patients; if another writer
+          // created one meanwhile, those ciphertexts would be unreadable: write nothing.
+          if (res.rowCount !== ps.length) throw new Conflict('a patient in the batch was created concurrently; retry');
+        }
         if (rs.length > 0) {
           const res = await c.query<{ tenant_id: string; type: string; id: string }>(
             `${INSERT_RESOURCES.sql} RETURNING tenant_id, type, id`,

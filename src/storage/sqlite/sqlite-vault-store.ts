@@ -56,13 +56,12 @@ export class SqliteVaultStore implements VaultStore {
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
     );
-    const applied = new Set(
-      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-    );
     for (const m of MIGRATIONS) {
-      if (applied.has(m.version)) continue;
+      // Checked inside the write transaction: two processes opening a new vault at once must not
+      // both apply the same step.
       this.db
         .transaction(() => {
+          if (this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return;
           this.db.exec(m.sqlite);
           this.db
             .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
@@ -70,7 +69,6 @@ export class SqliteVaultStore implements VaultStore {
         })
         .immediate();
     }
-    return;
   }
 
   async close(): Promise<void> {
@@ -191,7 +189,7 @@ export class SqliteVaultStore implements VaultStore {
       this.db
         .transaction(() => {
           for (const p of batch.patients) {
-            insertPatient.run(
+            const { changes } = insertPatient.run(
               p.tenantId,
               p.id,
               p.version,
@@ -203,6 +201,9 @@ export class SqliteVaultStore implements VaultStore {
               p.identity,
               p.createdAt,
             );
+            // The caller encrypted this batch under a fresh DEK for the patient; if another writer
+            // created the patient meanwhile, those ciphertexts would be unreadable: write nothing.
+            if (changes === 0) throw new Conflict('a patient in the batch was created concurrently; retry');
           }
           for (const r of batch.resources) {
             const { changes } = insertResource.run(
@@ -352,6 +353,7 @@ function prepare(db: Database.Database) {
 }
 
 function mapError(cause: unknown): Error {
+  if (cause instanceof Conflict) return cause;
   if (staleKekError(cause)) return new Conflict('key-encryption key was rotated during the write; retry', { cause });
   return new StorageError('storage write failed', { cause });
 }

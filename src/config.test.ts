@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from './domain/errors.js';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('selects SQLite in the data dir by default and PostgreSQL for postgres:// URLs', () => {
+    expect(loadConfig({ dataDir: '/tmp/x' }, {}).database).toEqual({ kind: 'sqlite', file: '/tmp/x/vault.db' });
+    expect(loadConfig({}, { LABVAULT_DATABASE_URL: 'postgres://u@h/db', LABVAULT_PG_SCHEMA: 'lv' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@h/db',
+      schema: 'lv',
+    });
+  });
+
+  it('refuses a mistyped URL scheme without echoing it (it may hold a password)', () => {
+    let err: unknown;
+    try {
+      loadConfig({ databaseUrl: 'postgress://admin:s3cret@db/vault' }, {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as Error).message).toMatch(/--database-url/);
+    expect((err as Error).message).not.toContain('s3cret');
+  });
+
+  it('names the bad setting', () => {
+    expect(() => loadConfig({}, { LABVAULT_KEY_PROVIDER: 'usb-stick' })).toThrow(/LABVAULT_KEY_PROVIDER/);
+    expect(() => loadConfig({}, { LABVAULT_PG_SCHEMA: 'Robert"; DROP' })).toThrow(/LABVAULT_PG_SCHEMA/);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInput } from './errors.js';
+import { containsBsnLike, validateResource } from './validate-resource.js';
+
+const tag = { tag: [{ system: 'https://labvault.dev/tenant', code: 'screening' }] };
+const patient = (id: string) => ({
+  resourceType: 'Patient',
+  id,
+  meta: tag,
+  identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '123456782' }],
+  name: [{ family: 'Jansen' }],
+  birthDate: '1980-04-02',
+});
+
+describe('validateResource', () => {
+  it('accepts a pseudonymous id and normalises the BSN for indexing', () => {
+    const r = validateResource(patient('pat-3f9c-0a1b-7d2e-4c58'));
+    expect(r.identity).toEqual({ bsn: '123456782', family: 'Jansen', birthDate: '1980-04-02' });
+  });
+
+  it.each(['123456782', 'P123456782', 'pat-12345672'])('refuses an id carrying a BSN (%s) without quoting it', (id) => {
+    let err: unknown;
+    try {
+      validateResource(patient(id));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidInput);
+    expect((err as Error).message).not.toContain(id);
+  });
+
+  it('refuses a reference whose id carries a BSN', () => {
+    const sr = {
+      resourceType: 'ServiceRequest',
+      id: 'sr-1',
+      meta: tag,
+      status: 'completed',
+      intent: 'order',
+      code: { coding: [{ code: 'x' }] },
+      subject: { reference: 'Patient/111222333' },
+    };
+    expect(() => validateResource(sr)).toThrow(/looks like a BSN/);
+  });
+
+  it('does not flag digit runs that fail the 11-proof or have another length', () => {
+    expect(containsBsnLike('order-123456789')).toBe(false);
+    expect(containsBsnLike('acc-1234567890123')).toBe(false);
+    expect(containsBsnLike('pat-3f9c-0a1b-7d2e-4c58')).toBe(false);
+  });
+
+  it('refuses an impossible birth date', () => {
+    expect(() => validateResource({ ...patient('p1'), birthDate: '1980-02-30' })).toThrow(/birthDate/);
+  });
+});

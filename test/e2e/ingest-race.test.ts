@@ -1,0 +1,55 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ndjson, observation, patient, testTenant } from '../support/fhir-builders.js';
+import { tempVault, type TempVault } from '../support/temp-vault.js';
+
+/**
+ * Two writers (two LIS feeds, or two nodes on one PostgreSQL) send the same new patient at once.
+ * The slower one decided "new patient" on a snapshot and encrypted its records under a fresh DEK;
+ * storing them next to the other writer's patient row would make them unreadable. The store refuses
+ * the batch and the ingest decides again, so every record stays readable.
+ */
+describe('concurrent ingest of the same new patient', () => {
+  let tv: TempVault;
+  let dir: string;
+  beforeEach(async () => {
+    tv = await tempVault();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lv-race-'));
+    await tv.vault.ingest.importTenants([testTenant('screening')]);
+  });
+  afterEach(async () => {
+    await tv.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the second writer retries and its record is readable under the first writer’s DEK', async () => {
+    const a = path.join(dir, 'a.ndjson');
+    const b = path.join(dir, 'b.ndjson');
+    await writeFile(a, ndjson([patient('screening', 'p3'), observation('screening', 'o3a', 'p3')]));
+    await writeFile(b, ndjson([patient('screening', 'p3'), observation('screening', 'o3b', 'p3')]));
+    const other = await tv.reopen();
+    // Vault B looks the patient up (absent), then writer A commits the same patient before B writes.
+    const store = other.store;
+    const original = store.findPatientKeys.bind(store);
+    let injected = false;
+    store.findPatientKeys = async (tenantId, ids) => {
+      const out = await original(tenantId, ids);
+      if (!injected) {
+        injected = true;
+        expect((await tv.vault.ingest.ingest([a], { worker: false })).rejected).toBe(0);
+      }
+      return out;
+    };
+    const rb = await other.ingest.ingest([b], { worker: false });
+    expect(injected).toBe(true);
+    expect(rb.rejected).toBe(0);
+    expect(rb.ingested.Observation).toBe(1);
+    expect(rb.unchanged).toBe(1); // the patient, identical to A's
+    const fresh = await tv.reopen();
+    expect((await fresh.reader.resource('screening', 'Observation', 'o3b')).id).toBe('o3b');
+    expect((await fresh.reader.resource('screening', 'Observation', 'o3a')).id).toBe('o3a');
+    expect((await fresh.reader.patient('screening', 'p3')).id).toBe('p3');
+  });
+});
