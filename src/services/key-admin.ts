@@ -88,7 +88,13 @@ export class KeyAdmin {
     return { tenant: tenantId, from: old, to: to.version, rewrapped, destroyed, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
   }
 
-  /** Crypto-shreds one patient: its DEK is destroyed, so every ciphertext of the patient (including copies) is unreadable. */
+  /**
+   * Crypto-shreds one patient: its wrapped DEK, identity ciphertext, blind indexes and MAC are
+   * removed from the live store, so every record of the patient there is unreadable. Copies of the
+   * old row made before (a backup, a PostgreSQL WAL archive or replica) still hold the DEK wrapped
+   * under a KEK that exists until the tenant's next rotation: rotate after erasures to extend the
+   * shredding to such copies (the backup issue adds an erasure ledger re-applied on restore).
+   */
   async erasePatient(tenantId: string, patientId: string): Promise<void> {
     const row = await this.store.getPatient(tenantId, patientId);
     if (!row || row.erasedAt) throw new NotFound();

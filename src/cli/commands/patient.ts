@@ -7,7 +7,7 @@ export function registerPatient(program: Command): void {
   const patient = program.command('patient').description('one patient, by pseudonymous id');
   patient
     .command('erase')
-    .description('crypto-shred one patient: destroys its DEK; every copy of its ciphertext becomes unreadable')
+    .description('crypto-shred one patient: destroys its DEK in the store (rotate the tenant KEK afterwards to cover older copies)')
     .requiredOption('--tenant <id>', 'tenant id')
     .requiredOption('--id <id>', 'pseudonymous patient id (FHIR Patient.id)')
     .option('--json', 'print JSON')
