@@ -55,6 +55,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     reader: new VaultReader(store, keys),
     keyAdmin: new KeyAdmin(store, keys, clock),
     async close() {
+      keys.close();
       await store.close();
       await provider.close();
     },

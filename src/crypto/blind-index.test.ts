@@ -24,5 +24,6 @@ describe('blind index', () => {
     expect(normaliseFamilyName('van der Berg')).toBe('vanderberg');
     expect(normaliseFamilyName('Van-der Bérg')).toBe('vanderberg');
     expect(nameBirthDateKey("D'Souza", '1980-01-02')).toBe('dsouza|1980-01-02');
+    expect(normaliseFamilyName('Søren-Łukasz Weiß')).toBe('sorenlukaszweiss');
   });
 });

@@ -16,8 +16,13 @@ export function blindIndex(key: Buffer, domain: 'bsn' | 'name-birthdate', normal
  * Family-name normalisation shared by ingest, lookup and leak matching: Unicode NFKD, diacritics
  * removed, lower case, only letters kept ("van der Berg", "Van-der Berg" and "vanderberg" meet).
  */
+// Letters that NFKD does not decompose into a base letter plus a mark.
+const FOLD: Readonly<Record<string, string>> = { ø: 'o', æ: 'ae', œ: 'oe', ß: 'ss', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i' };
+
 export function normaliseFamilyName(family: string): string {
   return family
+    .toLowerCase()
+    .replace(/[øæœßłđðþı]/g, (c) => FOLD[c] ?? c)
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()

@@ -118,6 +118,17 @@ export class KeyHierarchy {
     return seal(to.key, dek, dekAad(tenantId, patientId, to.version));
   }
 
+  /** Overwrites every cached key with zeros (Vault.close): key material should not outlive its use. */
+  close(): void {
+    for (const k of this.keks.values()) k.fill(0);
+    for (const k of this.indexKeys.values()) k.fill(0);
+    this.deks.forEach((k) => k.fill(0));
+    this.keks.clear();
+    this.active.clear();
+    this.indexKeys.clear();
+    this.deks.deleteWhere(() => true);
+  }
+
   /** Drops cached key material of a tenant (after rotation or erase) so the next use re-reads the store. */
   forget(tenantId: string, patientId?: string): void {
     this.active.delete(tenantId);

@@ -25,6 +25,10 @@ export class LruCache<K, V> {
     for (const k of [...this.map.keys()]) if (pred(k)) this.map.delete(k);
   }
 
+  forEach(fn: (value: V) => void): void {
+    for (const v of this.map.values()) fn(v);
+  }
+
   get size(): number {
     return this.map.size;
   }

@@ -1,14 +1,19 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * A compact set of 64-bit hashes of resource keys (FNV-1a over the key string), in typed arrays:
  * 16 bytes a key instead of ~100 for a Set of strings, so an ingest run can remember every record
  * it wrote (3.2M for the full-size lab ≈ 64 MiB) and resolve references to them without a
- * database round trip. A false "present" needs a 64-bit hash collision (~n²/2^65); references not
+ * database round trip. A false "present" needs a 64-bit hash collision (~n²/2^65); the hash is
+ * seeded at random per set, so a sender cannot craft ids that collide on purpose. References not
  * found here are still looked up in the store.
  */
 export class KeySet {
   private hi: Uint32Array;
   private lo: Uint32Array;
   private count = 0;
+  private readonly seedA = randomBytes(4).readUInt32LE(0);
+  private readonly seedB = randomBytes(4).readUInt32LE(0);
 
   constructor(capacity = 1 << 16) {
     const size = 1 << Math.ceil(Math.log2(Math.max(16, capacity * 2)));
@@ -21,13 +26,13 @@ export class KeySet {
   }
 
   add(key: string): void {
-    const [h, l] = hash(key);
+    const [h, l] = hash(key, this.seedA, this.seedB);
     if (this.insert(h, l)) this.count++;
     if (this.count * 2 > this.hi.length) this.grow();
   }
 
   has(key: string): boolean {
-    const [h, l] = hash(key);
+    const [h, l] = hash(key, this.seedA, this.seedB);
     const mask = this.hi.length - 1;
     for (let i = l & mask; ; i = (i + 1) & mask) {
       const sh = this.hi[i] ?? 0;
@@ -64,9 +69,9 @@ export class KeySet {
 }
 
 /** Two independent 32-bit FNV-1a variants; (0,0) is reserved for empty slots. */
-function hash(s: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
+function hash(s: string, seedA: number, seedB: number): [number, number] {
+  let a = (0x811c9dc5 ^ seedA) >>> 0;
+  let b = (0x050c5d1f ^ seedB) >>> 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
