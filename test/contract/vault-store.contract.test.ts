@@ -9,7 +9,6 @@ import type { Tenant } from '../../src/domain/tenant.js';
 import {
   resourceKeyString,
   type PatientKeyInfo,
-  type PatientRow,
   type ResourceRow,
   type TenantKeyRow,
   type VaultStore,
@@ -17,6 +16,7 @@ import {
 import { PostgresVaultStore } from '../../src/storage/postgres/postgres-vault-store.js';
 import { SqliteVaultStore } from '../../src/storage/sqlite/sqlite-vault-store.js';
 import { freshSchema, pgAvailable, PG_REQUIRED, PG_URL } from '../support/pg.js';
+import { AT, patientRow } from '../support/store-rows.js';
 
 /**
  * The VaultStore contract: every adapter runs exactly these tests, and every expected row is
@@ -93,7 +93,6 @@ const backends: Backend[] = [
 
 const T1 = 'screening';
 const T2 = 'hospital-west';
-const AT = '2024-03-01T10:00:00.000Z';
 
 function tenant(id: string, name = `Tenant ${id}`): Tenant {
   return {
@@ -112,22 +111,7 @@ function keyRow(tenantId: string, version: number, createdAt = AT): TenantKeyRow
   return { tenantId, version, wrappedKek: randomBytes(40), masterKeyId: 'master-1', state: 'active', createdAt };
 }
 
-function patient(tenantId: string, id: string, kekVersion = 1, over: Partial<PatientRow> = {}): PatientRow {
-  return {
-    tenantId,
-    id,
-    version: 1,
-    kekVersion,
-    wrappedDek: randomBytes(60),
-    bsnIndex: randomBytes(32),
-    nameIndex: randomBytes(32),
-    contentMac: randomBytes(32),
-    identity: randomBytes(200),
-    createdAt: AT,
-    erasedAt: null,
-    ...over,
-  };
-}
+const patient = patientRow;
 
 function resource(tenantId: string, type: ClinicalType, id: string, patientId: string, over: Partial<ResourceRow> = {}): ResourceRow {
   return {

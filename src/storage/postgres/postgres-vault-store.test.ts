@@ -5,6 +5,7 @@ import { ConfigurationError, Conflict, StorageError } from '../../domain/errors.
 import type { PatientRow, ResourceRow } from '../../ports/vault-store.js';
 import { freshSchema, pgAvailable, PG_REQUIRED, PG_URL } from '../../../test/support/pg.js';
 import { PostgresVaultStore } from './postgres-vault-store.js';
+import { AT, patientRow } from '../../../test/support/store-rows.js';
 
 /**
  * PostgreSQL-only behaviour the shared contract suite (test/contract) cannot see: schema scoping,
@@ -16,22 +17,9 @@ const pgUp = await pgAvailable();
 if (!pgUp && !PG_REQUIRED) console.warn('[postgres-vault-store] PostgreSQL unreachable: tests SKIPPED (CI=true makes this a failure)');
 
 const T = 'screening';
-const AT = '2024-03-01T10:00:00.000Z';
 
 function patient(id: string, kekVersion = 1): PatientRow {
-  return {
-    tenantId: T,
-    id,
-    version: 1,
-    kekVersion,
-    wrappedDek: randomBytes(60),
-    bsnIndex: randomBytes(32),
-    nameIndex: randomBytes(32),
-    contentMac: randomBytes(32),
-    identity: randomBytes(200),
-    createdAt: AT,
-    erasedAt: null,
-  };
+  return patientRow(T, id, kekVersion);
 }
 
 function resource(id: string, patientId: string): ResourceRow {
