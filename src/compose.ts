@@ -10,6 +10,8 @@ import { IngestService } from './services/ingest-service.js';
 import { KeyAdmin } from './services/key-admin.js';
 import { VaultReader } from './services/vault-reader.js';
 import { SqliteVaultStore } from './storage/sqlite/sqlite-vault-store.js';
+import { AuditLog } from './audit/audit-log.js';
+import { DirectoryWitness } from './witness/directory-witness.js';
 
 /**
  * Composition root: the only place that picks adapters from configuration. Entry points (CLI,
@@ -20,6 +22,7 @@ export interface Vault {
   store: VaultStore;
   provider: KeyProvider;
   keys: KeyHierarchy;
+  audit: AuditLog;
   ingest: IngestService;
   reader: VaultReader;
   keyAdmin: KeyAdmin;
@@ -30,6 +33,8 @@ export interface OpenOptions {
   /** Create the data dir, keyring/master key and schema when missing (`labvault init`). */
   create?: boolean;
   clock?: Clock;
+  /** Open the audit log read-only: no events, no checkpoints (audit verify). */
+  auditReadOnly?: boolean;
 }
 
 export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}): Promise<Vault> {
@@ -45,19 +50,36 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     await provider.close();
     throw e;
   }
+  let audit: AuditLog;
+  try {
+    audit = await AuditLog.open(store, provider, (origin) => new DirectoryWitness(config.audit.witnessDir, origin), clock, {
+      ...config.audit,
+      readOnly: opts.auditReadOnly ?? false,
+    });
+  } catch (e) {
+    await store.close();
+    await provider.close();
+    throw e;
+  }
   const keys = new KeyHierarchy(store, provider);
   return {
     config,
     store,
     provider,
     keys,
-    ingest: new IngestService(store, keys, clock),
-    reader: new VaultReader(store, keys),
-    keyAdmin: new KeyAdmin(store, keys, clock),
+    audit,
+    ingest: new IngestService(store, keys, clock, audit),
+    reader: new VaultReader(store, keys, audit),
+    keyAdmin: new KeyAdmin(store, keys, clock, audit),
     async close() {
-      keys.close();
-      await store.close();
-      await provider.close();
+      // The final checkpoint covers this process's last events; the store closes even if it fails.
+      try {
+        await audit.close();
+      } finally {
+        keys.close();
+        await store.close();
+        await provider.close();
+      }
     },
   };
 }

@@ -13,6 +13,8 @@ export interface Config {
   database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; schema: string };
   keyProvider: 'local' | 'pkcs11';
   pkcs11: { modulePath: string; tokenLabel: string; keyLabel: string; pin: string | null; pinFile: string | null };
+  /** Audit log: where checkpoint copies go (outside the database), and how often checkpoints are signed. */
+  audit: { witnessDir: string; checkpointEvents: number; checkpointMs: number };
   debug: boolean;
 }
 
@@ -20,6 +22,7 @@ export interface ConfigOverrides {
   dataDir?: string | undefined;
   databaseUrl?: string | undefined;
   keyProvider?: string | undefined;
+  witnessDir?: string | undefined;
   debug?: boolean | undefined;
 }
 
@@ -33,6 +36,9 @@ export const CONFIG_TABLE = [
   ['', 'LABVAULT_PKCS11_TOKEN', 'labvault', 'token label'],
   ['', 'LABVAULT_PKCS11_KEY_LABEL', 'labvault-master', 'label of the AES master key in the token'],
   ['', 'LABVAULT_PKCS11_PIN / LABVAULT_PKCS11_PIN_FILE', '—', 'user PIN, from the environment or a file (never a flag)'],
+  ['--witness-dir', 'LABVAULT_AUDIT_WITNESS_DIR', '<data dir>/witness', 'copies of signed audit checkpoints, outside the database'],
+  ['', 'LABVAULT_AUDIT_CHECKPOINT_EVENTS', '1000', 'sign a checkpoint after this many new events…'],
+  ['', 'LABVAULT_AUDIT_CHECKPOINT_MS', '1000', '…or this many ms after the first unsigned event'],
 ] as const;
 
 const Env = z.object({
@@ -48,6 +54,9 @@ const Env = z.object({
   LABVAULT_PKCS11_KEY_LABEL: z.string().min(1).optional(),
   LABVAULT_PKCS11_PIN: z.string().min(1).optional(),
   LABVAULT_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  LABVAULT_AUDIT_WITNESS_DIR: z.string().min(1).optional(),
+  LABVAULT_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(10_000_000).optional(),
+  LABVAULT_AUDIT_CHECKPOINT_MS: z.coerce.number().int().min(10).max(3_600_000).optional(),
 });
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -79,6 +88,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       pin: e.LABVAULT_PKCS11_PIN ?? null,
       pinFile: e.LABVAULT_PKCS11_PIN_FILE ?? null,
     },
+    audit: {
+      witnessDir: path.resolve(overrides.witnessDir ?? e.LABVAULT_AUDIT_WITNESS_DIR ?? path.join(dataDir, 'witness')),
+      checkpointEvents: e.LABVAULT_AUDIT_CHECKPOINT_EVENTS ?? 1000,
+      checkpointMs: e.LABVAULT_AUDIT_CHECKPOINT_MS ?? 1000,
+    },
     debug: overrides.debug ?? false,
   });
 }
@@ -90,6 +104,7 @@ export function describeConfig(c: Config): Record<string, unknown> {
     database: c.database.kind === 'postgres' ? { kind: 'postgres', url: redactUrl(c.database.url), schema: c.database.schema } : c.database,
     keyProvider: c.keyProvider,
     pkcs11: { ...c.pkcs11, pin: c.pkcs11.pin ? '***' : null },
+    audit: c.audit,
   };
 }
 

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { loadConfig } from '../config.js';
 import { openVault } from '../compose.js';
 import { TENANT_TAG_SYSTEM } from '../domain/tenant.js';
+import { operatorContext } from '../domain/principal.js';
 import { planInput, readLines } from '../services/ingest-files.js';
 import { DEFAULT_BATCH_SIZE } from '../services/ingest-service.js';
 import { generateSyntheticLab } from '../synth/generator.js';
@@ -64,7 +65,7 @@ export async function benchIngest(opts: {
       await sink.close();
 
       log('vault: validate, encrypt, index, store…');
-      const r = await vault.ingest.ingest([labDir], { batchSize });
+      const r = await vault.ingest.ingest(operatorContext('bench', 'labvault-bench'), [labDir], { batchSize });
       const stored = Object.values(r.ingested).reduce((a, x) => a + x, 0);
       const rps = stored / r.seconds;
       const brps = resources / baselineSeconds;

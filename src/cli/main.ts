@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { VaultError } from '../domain/errors.js';
+import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
@@ -22,6 +23,8 @@ const program = new Command('labvault')
   .option('--data-dir <dir>', 'data directory (env LABVAULT_DATA_DIR, default ./.labvault)')
   .option('--database-url <url>', 'postgres://… for PostgreSQL (env LABVAULT_DATABASE_URL)')
   .option('--key-provider <kind>', 'local | pkcs11 (env LABVAULT_KEY_PROVIDER)')
+  .option('--witness-dir <dir>', 'audit checkpoint copies (env LABVAULT_AUDIT_WITNESS_DIR, default <data dir>/witness)')
+  .option('--purpose <code>', 'HL7 PurposeOfUse recorded in the audit log (default HOPERAT)')
   .option('--debug', 'print stack traces on errors')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -33,6 +36,7 @@ registerSynth(program);
 registerIngest(program);
 registerKeys(program);
 registerPatient(program);
+registerAudit(program);
 registerBench(program);
 
 const USAGE_CODES: ReadonlySet<string> = new Set(['configuration', 'key-unavailable']);

@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../domain/audit-event.js';
 import { randomBytes } from 'node:crypto';
 import { DecryptionFailed, KeyUnavailable, NotFound } from '../domain/errors.js';
 import type { KeyProvider } from '../ports/key-provider.js';
@@ -33,29 +34,37 @@ export class KeyHierarchy {
     this.deks = new LruCache(dekCacheSize);
   }
 
-  /** Creates KEK v1 and the blind-index key for a tenant when it has none; idempotent. */
-  async ensureTenantKeys(tenantId: string): Promise<void> {
+  /**
+   * Creates KEK v1 and the blind-index key for a tenant when it has none; idempotent. `audit` is
+   * committed with the new KEK.
+   */
+  async ensureTenantKeys(tenantId: string, audit: () => readonly AuditEvent[]): Promise<boolean> {
     const rows = await this.store.listTenantKeys(tenantId);
-    if (rows.length === 0) await this.addKekVersion(tenantId, 1);
+    const created = rows.length === 0;
+    if (created) await this.addKekVersion(tenantId, 1, audit());
     if (!(await this.store.getIndexKey(tenantId))) {
       const material = randomBytes(32);
       const wrapped = await this.provider.wrap(material, indexKeyContext(tenantId));
       await this.store.putIndexKeyIfAbsent(tenantId, wrapped, this.provider.masterKeyId);
     }
+    return created;
   }
 
   /** Adds KEK version `version` as the active one (older active versions become retired). */
-  async addKekVersion(tenantId: string, version: number): Promise<ActiveKek> {
+  async addKekVersion(tenantId: string, version: number, audit: readonly AuditEvent[]): Promise<ActiveKek> {
     const key = randomBytes(32);
     const wrapped = await this.provider.wrap(key, kekContext(tenantId, version));
-    await this.store.addTenantKey({
-      tenantId,
-      version,
-      wrappedKek: wrapped,
-      masterKeyId: this.provider.masterKeyId,
-      state: 'active',
-      createdAt: new Date().toISOString(),
-    });
+    await this.store.addTenantKey(
+      {
+        tenantId,
+        version,
+        wrappedKek: wrapped,
+        masterKeyId: this.provider.masterKeyId,
+        state: 'active',
+        createdAt: new Date().toISOString(),
+      },
+      audit,
+    );
     this.keks.set(`${tenantId}/${version}`, key);
     const kek = { version, key };
     this.active.set(tenantId, kek);

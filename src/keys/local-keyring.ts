@@ -1,9 +1,9 @@
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { seal, open } from '../crypto/envelope.js';
 import { ConfigurationError, KeyUnavailable } from '../domain/errors.js';
-import type { KeyProvider } from '../ports/key-provider.js';
+import type { AuditSigner, KeyProvider } from '../ports/key-provider.js';
 
 /**
  * Master key in a keyring file in the data directory (mode 0600). The embedded default for one
@@ -15,13 +15,18 @@ interface KeyringFile {
   format: 1;
   masterKeyId: string;
   masterKey: string;
+  /** Ed25519 private key (PKCS#8 DER, base64) that signs audit checkpoints; added on first open if absent. */
+  auditKey?: string;
 }
+
+const newAuditKey = (): string => generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
 
 export class LocalKeyring implements KeyProvider {
   readonly kind = 'local' as const;
   private constructor(
     readonly masterKeyId: string,
     private masterKey: Buffer | null,
+    private auditKey: KeyObject | null,
   ) {}
 
   /** Creates the keyring if absent (exclusive create, 0600). Returns true when it was created. */
@@ -32,6 +37,7 @@ export class LocalKeyring implements KeyProvider {
       format: 1,
       masterKeyId: `local:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`,
       masterKey: key.toString('base64'),
+      auditKey: newAuditKey(),
     };
     try {
       const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -68,7 +74,17 @@ export class LocalKeyring implements KeyProvider {
       if (parsed.format !== 1 || key.length !== 32 || typeof parsed.masterKeyId !== 'string') {
         throw new ConfigurationError(`keyring ${file} is malformed`);
       }
-      return new LocalKeyring(parsed.masterKeyId, key);
+      let auditKey: KeyObject;
+      if (typeof parsed.auditKey === 'string') {
+        auditKey = createPrivateKey({ key: Buffer.from(parsed.auditKey, 'base64'), format: 'der', type: 'pkcs8' });
+        if (auditKey.asymmetricKeyType !== 'ed25519') throw new ConfigurationError(`keyring ${file} is malformed`);
+      } else {
+        // A keyring from before the audit log: add the signing key, replacing the file atomically.
+        parsed.auditKey = newAuditKey();
+        await replaceKeyring(file, parsed as KeyringFile);
+        auditKey = createPrivateKey({ key: Buffer.from(parsed.auditKey, 'base64'), format: 'der', type: 'pkcs8' });
+      }
+      return new LocalKeyring(parsed.masterKeyId, key, auditKey);
     } catch (cause) {
       if (cause instanceof ConfigurationError) throw cause;
       throw new ConfigurationError(`keyring ${file} is malformed`, { cause });
@@ -86,9 +102,23 @@ export class LocalKeyring implements KeyProvider {
     return open(this.key(), wrapped, Buffer.from(context, 'utf8'));
   }
 
+  async auditSigner(): Promise<AuditSigner> {
+    const key = this.auditKey;
+    if (!key) throw new KeyUnavailable('keyring is closed');
+    const raw = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32);
+    return {
+      publicKey: Buffer.from(raw),
+      sign: async (message: Buffer) => {
+        if (!this.auditKey) throw new KeyUnavailable('keyring is closed');
+        return sign(null, message, this.auditKey);
+      },
+    };
+  }
+
   close(): Promise<void> {
     this.masterKey?.fill(0);
     this.masterKey = null;
+    this.auditKey = null;
     return Promise.resolve();
   }
 
@@ -96,4 +126,16 @@ export class LocalKeyring implements KeyProvider {
     if (!this.masterKey) throw new KeyUnavailable('keyring is closed');
     return this.masterKey;
   }
+}
+
+async function replaceKeyring(file: string, body: KeyringFile): Promise<void> {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(body)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, file);
 }

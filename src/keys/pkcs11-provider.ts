@@ -4,7 +4,8 @@ import { endianness } from 'node:os';
 import pkcs11js from 'pkcs11js';
 import type { GcmParams, Handle, Mechanism, PKCS11, Template } from 'pkcs11js';
 import { ConfigurationError, DecryptionFailed, InvalidInput, KeyUnavailable } from '../domain/errors.js';
-import type { KeyProvider } from '../ports/key-provider.js';
+import type { AuditSigner, KeyProvider } from '../ports/key-provider.js';
+import { CKM_EDDSA, findOrCreateEd25519Key } from './pkcs11-ed25519.js';
 
 /** Options for {@link Pkcs11KeyProvider.open}. */
 export interface Pkcs11KeyProviderOptions {
@@ -89,8 +90,10 @@ export class Pkcs11KeyProvider implements KeyProvider {
   /** Tail of the operation queue; see #serialize. */
   #tail: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
+  readonly #auditKeyLabel: string;
 
-  private constructor(module: LoadedModule, slot: Handle, session: Handle, key: Handle, masterKeyId: string) {
+  private constructor(module: LoadedModule, slot: Handle, session: Handle, key: Handle, masterKeyId: string, keyLabel: string) {
+    this.#auditKeyLabel = `${keyLabel}-audit`;
     this.#module = module;
     this.#slot = slot;
     this.#session = session;
@@ -125,7 +128,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
       login(module, slot, session, opts);
       undo.unshift(() => releaseLogin(module, slot, session));
       const { key, id } = findOrCreateKey(module.lib, session, opts);
-      return new Pkcs11KeyProvider(module, slot, session, key, masterKeyIdOf(opts, id));
+      return new Pkcs11KeyProvider(module, slot, session, key, masterKeyIdOf(opts, id), opts.keyLabel);
     } catch (err) {
       for (const step of undo) step();
       throw err;
@@ -179,6 +182,31 @@ export class Pkcs11KeyProvider implements KeyProvider {
         }
         throw new DecryptionFailed({ cause: err });
       }
+    });
+  }
+
+  /** Ed25519 key pair `<key label>-audit` in the token, generated there on first use; signing runs in the token. */
+  auditSigner(): Promise<AuditSigner> {
+    return this.#serialize(() => {
+      let key: ReturnType<typeof findOrCreateEd25519Key>;
+      try {
+        key = findOrCreateEd25519Key(this.#module.lib, this.#requireSession(), this.#auditKeyLabel);
+      } catch (err) {
+        if (err instanceof ConfigurationError || err instanceof KeyUnavailable) throw err;
+        throw new KeyUnavailable(`PKCS#11 audit signing key unavailable (${ckrName(err)})`, { cause: err });
+      }
+      const sign = (message: Buffer): Promise<Buffer> =>
+        this.#serialize(async () => {
+          try {
+            const session = this.#requireSession();
+            this.#module.lib.C_SignInit(session, { mechanism: CKM_EDDSA }, key.privateKey);
+            return await this.#module.lib.C_SignAsync(session, message, Buffer.alloc(64));
+          } catch (err) {
+            if (err instanceof KeyUnavailable) throw err;
+            throw new KeyUnavailable(`PKCS#11 signing failed (${ckrName(err)})`, { cause: err });
+          }
+        });
+      return { publicKey: key.publicKey, sign };
     });
   }
 

@@ -14,5 +14,16 @@ export interface KeyProvider {
   wrap(keyMaterial: Buffer, context: string): Promise<Buffer>;
   /** Inverse of wrap; throws DecryptionFailed on any mismatch (wrong key, tampering, wrong context). */
   unwrap(wrapped: Buffer, context: string): Promise<Buffer>;
+  /**
+   * The audit log's Ed25519 signing key (created on first use). Signing happens in the provider:
+   * inside the token for PKCS#11, in process memory for the local keyring.
+   */
+  auditSigner(): Promise<AuditSigner>;
   close(): Promise<void>;
+}
+
+export interface AuditSigner {
+  /** Raw 32-byte Ed25519 public key. */
+  readonly publicKey: Buffer;
+  sign(message: Buffer): Promise<Buffer>;
 }

@@ -1,5 +1,7 @@
 import type { Tenant } from '../domain/tenant.js';
 import type { ClinicalType } from '../domain/resource-type.js';
+import type { AuditEvent } from '../domain/audit-event.js';
+import type { AuditEvents, AuditStore } from './audit-store.js';
 
 /**
  * Storage port for the vault. Adapters: SQLite (embedded default) and PostgreSQL. Everything that
@@ -72,6 +74,8 @@ export interface PatientKeyInfo {
 export interface WriteBatch {
   patients: PatientRow[];
   resources: ResourceRow[];
+  /** Audit events committed in the same transaction (fail closed). */
+  audit: readonly AuditEvent[];
 }
 
 export interface RewrapUpdate {
@@ -85,24 +89,28 @@ export interface ResourceCount {
   count: number;
 }
 
-export interface VaultStore {
+/**
+ * Every method that changes personal data or keys takes the audit events to commit with it: the
+ * write and its record of it succeed or fail together.
+ */
+export interface VaultStore extends AuditStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Applies pending schema migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;
 
-  upsertTenant(tenant: Tenant): Promise<void>;
+  upsertTenant(tenant: Tenant, audit: readonly AuditEvent[]): Promise<void>;
   getTenant(id: string): Promise<Tenant | null>;
   listTenants(): Promise<Tenant[]>;
 
   listTenantKeys(tenantId: string): Promise<TenantKeyRow[]>;
   /** Inserts a new KEK version and marks every older active version retired, atomically. */
-  addTenantKey(row: TenantKeyRow): Promise<void>;
+  addTenantKey(row: TenantKeyRow, audit: readonly AuditEvent[]): Promise<void>;
   /**
    * Destroys a KEK version (wrapped key erased) only if no patient row still references it;
    * returns false (and changes nothing) otherwise.
    */
-  destroyTenantKey(tenantId: string, version: number): Promise<boolean>;
+  destroyTenantKey(tenantId: string, version: number, audit: AuditEvents<boolean>): Promise<boolean>;
   getIndexKey(tenantId: string): Promise<{ wrappedKey: Buffer; masterKeyId: string } | null>;
   /** Stores the tenant's wrapped blind-index key unless one exists; returns the stored one. */
   putIndexKeyIfAbsent(tenantId: string, wrappedKey: Buffer, masterKeyId: string): Promise<Buffer>;
@@ -135,11 +143,17 @@ export interface VaultStore {
   /** Up to `limit` patients of a tenant whose DEK is wrapped under `kekVersion`, ordered by id after `afterId`. */
   listDeksWrappedBy(tenantId: string, kekVersion: number, afterId: string, limit: number): Promise<{ id: string; wrappedDek: Buffer }[]>;
   /** Rewraps in one transaction; each row is updated only if still under `fromVersion`. Returns rows changed. */
-  rewrapDeks(tenantId: string, fromVersion: number, toVersion: number, updates: RewrapUpdate[]): Promise<number>;
+  rewrapDeks(
+    tenantId: string,
+    fromVersion: number,
+    toVersion: number,
+    updates: RewrapUpdate[],
+    audit: AuditEvents<number>,
+  ): Promise<number>;
   countDeksWrappedBy(tenantId: string, kekVersion: number): Promise<number>;
 
   /** Crypto-shreds one patient: DEK, identity ciphertext, blind indexes and MAC are removed; the id stays as a tombstone. */
-  erasePatient(tenantId: string, id: string, at: string): Promise<boolean>;
+  erasePatient(tenantId: string, id: string, at: string, audit: AuditEvents<boolean>): Promise<boolean>;
 
   countResources(): Promise<ResourceCount[]>;
 }

@@ -15,6 +15,9 @@ import {
 import type { ParsedItem, ParsedRecord } from './ingest-parse.js';
 import type { IngestResult } from './ingest-service.js';
 import { KeySet } from './key-set.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { AccessContext } from '../domain/principal.js';
+import { ingestWriteEvents } from './ingest-audit.js';
 
 interface Accepted {
   item: ParsedItem;
@@ -43,6 +46,8 @@ export class IngestRun {
     private readonly result: IngestResult,
     private readonly maxErrors: number,
     private readonly tenants: ReadonlySet<string>,
+    private readonly audit: AuditLog,
+    private readonly ctx: AccessContext,
   ) {}
 
   async processUnit(items: ParsedItem[], allOrNothing: boolean): Promise<void> {
@@ -216,7 +221,10 @@ export class IngestRun {
         createdAt: now,
       });
     }
-    return (await this.store.writeBatch({ patients: patientRows, resources: resourceRows })).skippedResources;
+    const audit = ingestWriteEvents(this.audit, this.ctx, patientRows, resourceRows);
+    const { skippedResources } = await this.store.writeBatch({ patients: patientRows, resources: resourceRows, audit });
+    await this.audit.committed();
+    return skippedResources;
   }
 
   /** Counts what was stored; a clinical record the insert skipped is identical (unchanged) or a conflict. */

@@ -7,6 +7,9 @@ import { planInput } from './ingest-files.js';
 import { IngestRun } from './ingest-run.js';
 import { openParseSource } from './parse-source.js';
 import { readTenantsFile } from './tenant-import.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { AccessDenied } from '../domain/errors.js';
+import { mayActFor, type AccessContext } from '../domain/principal.js';
 
 /**
  * Bulk ingest of FHIR R4 resources (NDJSON lines, transaction Bundles). Valid records are
@@ -57,17 +60,29 @@ export class IngestService {
     private readonly store: VaultStore,
     private readonly keys: KeyHierarchy,
     private readonly clock: Clock,
+    private readonly audit: AuditLog,
   ) {}
 
-  /** Registers (or updates) tenants and makes sure each has its keys. */
-  async importTenants(tenants: Tenant[]): Promise<void> {
+  /** Registers (or updates) tenants and makes sure each has its keys; each step audited with it. */
+  async importTenants(ctx: AccessContext, tenants: Tenant[]): Promise<void> {
+    await this.audit.ready();
     for (const t of tenants) {
-      await this.store.upsertTenant(t);
-      await this.keys.ensureTenantKeys(t.id);
+      if (!mayActFor(ctx.principal, t.id)) {
+        await this.audit.record([
+          this.audit.event(ctx, { action: 'tenant.import', outcome: 'denied', tenant: t.id, reason: 'access-denied' }),
+        ]);
+        throw new AccessDenied();
+      }
+      await this.store.upsertTenant(t, [this.audit.event(ctx, { action: 'tenant.import', tenant: t.id })]);
+      await this.keys.ensureTenantKeys(t.id, () => [
+        this.audit.event(ctx, { action: 'keys.create', tenant: t.id, categories: ['key-material'], detail: { kek_version: 1 } }),
+      ]);
+      await this.audit.committed();
     }
   }
 
-  async ingest(paths: string[], opts: IngestOptions = {}): Promise<IngestResult> {
+  async ingest(ctx: AccessContext, paths: string[], opts: IngestOptions = {}): Promise<IngestResult> {
+    await this.audit.ready();
     const started = process.hrtime.bigint();
     const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     const maxErrors = opts.maxErrors ?? 1000;
@@ -83,13 +98,14 @@ export class IngestService {
     };
     for (const f of plan.tenantFiles) {
       const tenants = await readTenantsFile(f);
-      await this.importTenants(tenants);
+      await this.importTenants(ctx, tenants);
       result.tenantsImported += tenants.length;
     }
-    const tenants = (await this.store.listTenants()).map((t) => t.id);
+    // Records of tenants the principal may not act for are rejected like unknown tenants.
+    const tenants = (await this.store.listTenants()).map((t) => t.id).filter((t) => mayActFor(ctx.principal, t));
     const indexKeys = new Map<string, Buffer>();
     for (const t of tenants) indexKeys.set(t, await this.keys.indexKey(t));
-    const run = new IngestRun(this.store, this.keys, this.clock, result, maxErrors, new Set(tenants));
+    const run = new IngestRun(this.store, this.keys, this.clock, result, maxErrors, new Set(tenants), this.audit, ctx);
     const source = openParseSource(plan.dataFiles, { batchSize, indexKeys }, opts.worker);
     let records = 0;
     await this.store.setBulkLoad(true);
@@ -105,6 +121,16 @@ export class IngestService {
       await this.store.setBulkLoad(false);
     }
     result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const stored = Object.values(result.ingested).reduce((a, b) => a + b, 0);
+    await this.audit.record([
+      this.audit.event(ctx, {
+        action: 'ingest.run',
+        outcome: result.rejected > 0 ? 'error' : 'allowed',
+        reason: result.rejected > 0 ? 'invalid-input' : null,
+        records: stored,
+        detail: { files: plan.dataFiles.length, stored, unchanged: result.unchanged, rejected: result.rejected },
+      }),
+    ]);
     return result;
   }
 }

@@ -2,6 +2,9 @@ import { NotFound } from '../domain/errors.js';
 import type { KeyHierarchy } from '../crypto/key-hierarchy.js';
 import type { Clock } from '../ports/clock.js';
 import type { KekState, VaultStore } from '../ports/vault-store.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { categoriesOf } from '../domain/audit-event.js';
+import { mayActFor, type AccessContext } from '../domain/principal.js';
 
 /**
  * Key operations: status, rotation and crypto-shredding.
@@ -31,11 +34,15 @@ export class KeyAdmin {
     private readonly store: VaultStore,
     private readonly keys: KeyHierarchy,
     private readonly clock: Clock,
+    private readonly audit: AuditLog,
   ) {}
 
-  async status(): Promise<KeyStatus[]> {
+  async status(ctx: AccessContext): Promise<KeyStatus[]> {
+    await this.audit.ready();
     const out: KeyStatus[] = [];
-    for (const t of await this.store.listTenants()) {
+    const tenants = (await this.store.listTenants()).filter((t) => mayActFor(ctx.principal, t.id));
+    await this.audit.record([this.audit.event(ctx, { action: 'keys.status', records: tenants.length })]);
+    for (const t of tenants) {
       const rows = await this.store.listTenantKeys(t.id);
       const versions = [];
       for (const r of rows) {
@@ -51,15 +58,22 @@ export class KeyAdmin {
     return out;
   }
 
-  async rotate(tenantId: string, opts: { batchSize?: number } = {}): Promise<RotationResult> {
+  async rotate(ctx: AccessContext, tenantId: string, opts: { batchSize?: number } = {}): Promise<RotationResult> {
+    await this.audit.ready();
     const started = process.hrtime.bigint();
-    if (!(await this.store.getTenant(tenantId))) throw new NotFound(`unknown tenant '${tenantId}'`);
+    if (!mayActFor(ctx.principal, tenantId) || !(await this.store.getTenant(tenantId))) {
+      await this.audit.record([this.audit.event(ctx, { action: 'keys.rotate', outcome: 'error', tenant: tenantId, reason: 'not-found' })]);
+      throw new NotFound(`unknown tenant '${tenantId}'`);
+    }
+    const event = (action: 'keys.rotate' | 'keys.rewrap' | 'keys.destroy', records: number, detail: Record<string, number>) =>
+      this.audit.event(ctx, { action, tenant: tenantId, categories: ['key-material'], records, detail });
     const before = await this.store.listTenantKeys(tenantId);
     const old = before.filter((r) => r.state !== 'destroyed').map((r) => r.version);
     const next = Math.max(0, ...before.map((r) => r.version)) + 1;
     // Other processes may hold the old active version in cache; the store's trigger refuses
     // their inserts once it is destroyed, and they retry with the new one.
-    const to = await this.keys.addKekVersion(tenantId, next);
+    const to = await this.keys.addKekVersion(tenantId, next, [event('keys.rotate', 0, { kek_version: next })]);
+    await this.audit.committed();
     const batch = opts.batchSize ?? 1000;
     let rewrapped = 0;
     const destroyed: number[] = [];
@@ -73,11 +87,18 @@ export class KeyAdmin {
           if (page.length === 0) break;
           const updates = [];
           for (const p of page) updates.push({ id: p.id, wrappedDek: await this.keys.rewrap(tenantId, p.id, from, to, p.wrappedDek) });
-          rewrapped += await this.store.rewrapDeks(tenantId, from, to.version, updates);
+          rewrapped += await this.store.rewrapDeks(tenantId, from, to.version, updates, (n) => [
+            event('keys.rewrap', n, { from_version: from, kek_version: to.version }),
+          ]);
+          await this.audit.committed();
           seen += page.length;
           after = page[page.length - 1]?.id ?? after;
         }
-        if (await this.store.destroyTenantKey(tenantId, from)) {
+        const gone = await this.store.destroyTenantKey(tenantId, from, (done) =>
+          done ? [event('keys.destroy', 0, { kek_version: from })] : [],
+        );
+        await this.audit.committed();
+        if (gone) {
           destroyed.push(from);
           break;
         }
@@ -95,10 +116,30 @@ export class KeyAdmin {
    * under a KEK that exists until the tenant's next rotation: rotate after erasures to extend the
    * shredding to such copies (the backup issue adds an erasure ledger re-applied on restore).
    */
-  async erasePatient(tenantId: string, patientId: string): Promise<void> {
-    const row = await this.store.getPatient(tenantId, patientId);
-    if (!row || row.erasedAt) throw new NotFound();
-    await this.store.erasePatient(tenantId, patientId, this.clock.now().toISOString());
+  async erasePatient(ctx: AccessContext, tenantId: string, patientId: string): Promise<void> {
+    await this.audit.ready();
+    const row = mayActFor(ctx.principal, tenantId) ? await this.store.getPatient(tenantId, patientId) : null;
+    if (!row || row.erasedAt) {
+      await this.audit.record([
+        this.audit.event(ctx, { action: 'patient.erase', outcome: 'error', tenant: tenantId, reason: 'not-found' }),
+      ]);
+      throw new NotFound();
+    }
+    const erased = await this.store.erasePatient(tenantId, patientId, this.clock.now().toISOString(), (changed) =>
+      changed
+        ? [
+            this.audit.event(ctx, {
+              action: 'patient.erase',
+              tenant: tenantId,
+              patients: [patientId],
+              categories: [...categoriesOf('Patient'), 'key-material'],
+              records: 1,
+            }),
+          ]
+        : [],
+    );
+    await this.audit.committed();
     this.keys.forget(tenantId, patientId);
+    if (!erased) throw new NotFound();
   }
 }

@@ -132,8 +132,8 @@ function resource(tenantId: string, type: ClinicalType, id: string, patientId: s
 
 /** Tenant with KEK version 1 active (and optionally more versions, the last one active). */
 async function seedTenant(store: VaultStore, id: string, versions = 1): Promise<void> {
-  await store.upsertTenant(tenant(id));
-  for (let v = 1; v <= versions; v++) await store.addTenantKey(keyRow(id, v));
+  await store.upsertTenant(tenant(id), []);
+  for (let v = 1; v <= versions; v++) await store.addTenantKey(keyRow(id, v), []);
 }
 
 describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %s', (_name, backend) => {
@@ -188,11 +188,11 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
       it('upserts, gets and lists tenants ordered by id', async () => {
         expect(await store.getTenant(T1)).toBeNull();
         expect(await store.listTenants()).toStrictEqual([]);
-        await store.upsertTenant(tenant(T1));
-        await store.upsertTenant(tenant(T2));
+        await store.upsertTenant(tenant(T1), []);
+        await store.upsertTenant(tenant(T2), []);
         expect(await store.getTenant(T1)).toStrictEqual(tenant(T1));
         const renamed = { ...tenant(T1, 'Renamed'), publicKeyJwk: { kty: 'EC', crv: 'P-256' } };
-        await store.upsertTenant(renamed);
+        await store.upsertTenant(renamed, []);
         expect(await store.getTenant(T1)).toStrictEqual(renamed);
         expect(await store.listTenants()).toStrictEqual([tenant(T2), renamed]);
       });
@@ -200,15 +200,15 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
 
     describe('tenant keys', () => {
       it('addTenantKey retires every older active version', async () => {
-        await store.upsertTenant(tenant(T1));
-        await store.upsertTenant(tenant(T2));
+        await store.upsertTenant(tenant(T1), []);
+        await store.upsertTenant(tenant(T2), []);
         const k1 = keyRow(T1, 1, '2024-01-01T00:00:00.000Z');
         const k2 = keyRow(T1, 2, '2024-02-01T00:00:00.000Z');
         const other = keyRow(T2, 1);
-        await store.addTenantKey(k1);
-        await store.addTenantKey(other);
+        await store.addTenantKey(k1, []);
+        await store.addTenantKey(other, []);
         expect(await store.listTenantKeys(T1)).toStrictEqual([k1]);
-        await store.addTenantKey(k2);
+        await store.addTenantKey(k2, []);
         expect(await store.listTenantKeys(T1)).toStrictEqual([{ ...k1, state: 'retired' }, k2]);
         // Another tenant's active key is not touched.
         expect(await store.listTenantKeys(T2)).toStrictEqual([other]);
@@ -218,7 +218,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
       it('addTenantKey is atomic: a duplicate version fails and retires nothing', async () => {
         await seedTenant(store, T1, 2);
         const before = await store.listTenantKeys(T1);
-        const err = await store.addTenantKey(keyRow(T1, 2)).catch((e: unknown) => e);
+        const err = await store.addTenantKey(keyRow(T1, 2), []).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(StorageError);
         expect((err as StorageError).cause).toBeDefined();
         expect(await store.listTenantKeys(T1)).toStrictEqual(before);
@@ -228,42 +228,42 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         await seedTenant(store, T1, 1);
         const p1 = patient(T1, 'p1', 1);
         const p2 = patient(T1, 'p2', 1);
-        await store.writeBatch({ patients: [p1, p2], resources: [] });
+        await store.writeBatch({ patients: [p1, p2], resources: [], audit: [] });
         // An erased patient has no DEK left, so it does not hold the version alive.
-        expect(await store.erasePatient(T1, 'p2', AT)).toBe(true);
-        await store.addTenantKey(keyRow(T1, 2));
+        expect(await store.erasePatient(T1, 'p2', AT, [])).toBe(true);
+        await store.addTenantKey(keyRow(T1, 2), []);
         const before = await store.listTenantKeys(T1);
 
-        expect(await store.destroyTenantKey(T1, 1)).toBe(false);
+        expect(await store.destroyTenantKey(T1, 1, [])).toBe(false);
         expect(await store.listTenantKeys(T1)).toStrictEqual(before);
 
-        expect(await store.rewrapDeks(T1, 1, 2, [{ id: 'p1', wrappedDek: randomBytes(60) }])).toBe(1);
-        expect(await store.destroyTenantKey(T1, 1)).toBe(true);
+        expect(await store.rewrapDeks(T1, 1, 2, [{ id: 'p1', wrappedDek: randomBytes(60) }], [])).toBe(1);
+        expect(await store.destroyTenantKey(T1, 1, [])).toBe(true);
         const after = await store.listTenantKeys(T1);
         expect(after[0]).toStrictEqual({ ...before[0], state: 'destroyed', wrappedKek: null });
         expect(after[1]).toStrictEqual(before[1]);
 
         // Already destroyed, active, or unknown versions are never destroyed.
-        expect(await store.destroyTenantKey(T1, 1)).toBe(false);
-        expect(await store.destroyTenantKey(T1, 2)).toBe(false);
-        expect(await store.destroyTenantKey(T1, 9)).toBe(false);
+        expect(await store.destroyTenantKey(T1, 1, [])).toBe(false);
+        expect(await store.destroyTenantKey(T1, 2, [])).toBe(false);
+        expect(await store.destroyTenantKey(T1, 9, [])).toBe(false);
         expect(await store.listTenantKeys(T1)).toStrictEqual(after);
       });
 
       it('refuses patients under a destroyed KEK version with Conflict', async () => {
         await seedTenant(store, T1, 2);
-        expect(await store.destroyTenantKey(T1, 1)).toBe(true);
-        const err = await store.writeBatch({ patients: [patient(T1, 'late', 1)], resources: [] }).catch((e: unknown) => e);
+        expect(await store.destroyTenantKey(T1, 1, [])).toBe(true);
+        const err = await store.writeBatch({ patients: [patient(T1, 'late', 1)], resources: [], audit: [] }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(Conflict);
         expect((err as Conflict).code).toBe('conflict');
         expect(await store.getPatient(T1, 'late')).toBeNull();
         // Under a retired-but-live or the active version it is fine.
-        await store.addTenantKey(keyRow(T1, 3));
-        await store.writeBatch({ patients: [patient(T1, 'p2', 2), patient(T1, 'p3', 3)], resources: [] });
+        await store.addTenantKey(keyRow(T1, 3), []);
+        await store.writeBatch({ patients: [patient(T1, 'p2', 2), patient(T1, 'p3', 3)], resources: [], audit: [] });
         expect(await store.countDeksWrappedBy(T1, 2)).toBe(1);
         expect(await store.countDeksWrappedBy(T1, 3)).toBe(1);
         // Nor can a rewrap move a DEK under a destroyed version.
-        const rewrap = await store.rewrapDeks(T1, 2, 1, [{ id: 'p2', wrappedDek: randomBytes(60) }]).catch((e: unknown) => e);
+        const rewrap = await store.rewrapDeks(T1, 2, 1, [{ id: 'p2', wrappedDek: randomBytes(60) }], []).catch((e: unknown) => e);
         expect(rewrap).toBeInstanceOf(Conflict);
         expect(await store.countDeksWrappedBy(T1, 2)).toBe(1);
       });
@@ -271,13 +271,13 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
       it('never leaves a live DEK under a destroyed version when destroy races an insert', async () => {
         await seedTenant(store, T1, 1);
         for (let v = 1; v <= 8; v++) {
-          await store.addTenantKey(keyRow(T1, v + 1));
+          await store.addTenantKey(keyRow(T1, v + 1), []);
           const [write, destroyed] = await Promise.all([
-            store.writeBatch({ patients: [patient(T1, `race-${v}`, v)], resources: [] }).then(
+            store.writeBatch({ patients: [patient(T1, `race-${v}`, v)], resources: [], audit: [] }).then(
               () => 'ok' as const,
               (e: unknown) => e,
             ),
-            store.destroyTenantKey(T1, v),
+            store.destroyTenantKey(T1, v, []),
           ]);
           if (destroyed) expect(write).toBeInstanceOf(Conflict);
           else expect(write).toBe('ok');
@@ -288,8 +288,8 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
 
     describe('index keys', () => {
       it('putIndexKeyIfAbsent keeps and returns the first key', async () => {
-        await store.upsertTenant(tenant(T1));
-        await store.upsertTenant(tenant(T2));
+        await store.upsertTenant(tenant(T1), []);
+        await store.upsertTenant(tenant(T2), []);
         expect(await store.getIndexKey(T1)).toBeNull();
         const first = randomBytes(48);
         const second = randomBytes(48);
@@ -321,12 +321,12 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
           version: 2,
           body: randomBytes(20_000),
         });
-        await store.writeBatch({ patients: [p, sparse], resources: [obs, bare] });
+        await store.writeBatch({ patients: [p, sparse], resources: [obs, bare], audit: [] });
         expect(await store.getPatient(T1, 'p1')).toStrictEqual(p);
         expect(await store.getPatient(T1, 'p2')).toStrictEqual(sparse);
         expect(await store.getResource(T1, 'Observation', 'o1')).toStrictEqual(obs);
         expect(await store.getResource(T1, 'Specimen', 's1')).toStrictEqual(bare);
-        await store.writeBatch({ patients: [], resources: [] });
+        await store.writeBatch({ patients: [], resources: [], audit: [] });
         expect(await store.countResources()).toStrictEqual([
           { tenantId: T1, type: 'Observation', count: 1 },
           { tenantId: T1, type: 'Patient', count: 2 },
@@ -341,6 +341,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
           .writeBatch({
             patients: [ok],
             resources: [resource(T1, 'Observation', 'o1', 'p1'), resource(T1, 'Observation', 'o2', 'ghost')],
+            audit: [],
           })
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(StorageError);
@@ -355,12 +356,13 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         await seedTenant(store, T1);
         const p = patient(T1, 'p1');
         const o1 = resource(T1, 'Observation', 'o1', 'p1');
-        await store.writeBatch({ patients: [p], resources: [o1] });
+        await store.writeBatch({ patients: [p], resources: [o1], audit: [] });
         const o2 = resource(T1, 'Observation', 'o2', 'p1');
         const p2 = patient(T1, 'p2');
         const second = await store.writeBatch({
           patients: [p2],
           resources: [resource(T1, 'Observation', 'o1', 'p1', { version: 2, status: 'amended' }), o2],
+          audit: [],
         });
         expect(second.skippedResources).toStrictEqual([{ tenantId: T1, type: 'Observation', id: 'o1' }]);
         expect(await store.getPatient(T1, 'p1')).toStrictEqual(p);
@@ -372,11 +374,12 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
       it('refuses the whole batch with Conflict when a patient already exists (its records were encrypted under a lost DEK)', async () => {
         await seedTenant(store, T1);
         const p = patient(T1, 'p1');
-        await store.writeBatch({ patients: [p], resources: [] });
+        await store.writeBatch({ patients: [p], resources: [], audit: [] });
         const err = await store
           .writeBatch({
             patients: [patient(T1, 'p2'), patient(T1, 'p1', 1, { version: 2 })],
             resources: [resource(T1, 'Observation', 'o9', 'p1')],
+            audit: [],
           })
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(Conflict);
@@ -389,7 +392,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         await seedTenant(store, T1);
         const first = patient(T1, 'p1');
         const o1 = resource(T1, 'Observation', 'o1', 'p1');
-        const r = await store.writeBatch({ patients: [first], resources: [o1, resource(T1, 'Observation', 'o1', 'p1')] });
+        const r = await store.writeBatch({ patients: [first], resources: [o1, resource(T1, 'Observation', 'o1', 'p1')], audit: [] });
         expect(r.skippedResources).toStrictEqual([{ tenantId: T1, type: 'Observation', id: 'o1' }]);
         expect(await store.getPatient(T1, 'p1')).toStrictEqual(first);
         expect(await store.getResource(T1, 'Observation', 'o1')).toStrictEqual(o1);
@@ -404,9 +407,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         const p2 = patient(T1, 'p2');
         const obs = resource(T1, 'Observation', 'o1', 'p1');
         const spec = resource(T1, 'Specimen', 's1', 'p1');
-        await store.writeBatch({ patients: [p1, p2], resources: [obs, spec] });
-        await store.writeBatch({ patients: [patient(T2, 'p9')], resources: [resource(T2, 'Observation', 'o9', 'p9')] });
-        await store.erasePatient(T1, 'p2', AT);
+        await store.writeBatch({ patients: [p1, p2], resources: [obs, spec], audit: [] });
+        await store.writeBatch({ patients: [patient(T2, 'p9')], resources: [resource(T2, 'Observation', 'o9', 'p9')], audit: [] });
+        await store.erasePatient(T1, 'p2', AT, []);
 
         const k = (tenantId: string, type: string, id: string) => ({ tenantId, type, id });
         const keys = [
@@ -436,9 +439,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         await seedTenant(store, T2);
         const p1 = patient(T1, 'p1', 1);
         const p2 = patient(T1, 'p2', 2);
-        await store.writeBatch({ patients: [p1, p2, patient(T1, 'p3', 2)], resources: [] });
-        await store.writeBatch({ patients: [patient(T2, 'p4', 1)], resources: [] });
-        await store.erasePatient(T1, 'p3', AT);
+        await store.writeBatch({ patients: [p1, p2, patient(T1, 'p3', 2)], resources: [], audit: [] });
+        await store.writeBatch({ patients: [patient(T2, 'p4', 1)], resources: [], audit: [] });
+        await store.erasePatient(T1, 'p3', AT, []);
         const key = (id: string) => resourceKeyString({ tenantId: T1, type: 'Patient', id });
         expect(await store.findPatientKeys(T1, ['p1', 'p2', 'p3', 'p4', 'missing', 'p1'])).toStrictEqual(
           new Map<string, PatientKeyInfo>([
@@ -459,8 +462,8 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         const upper = patient(T1, 'pat-C', 1, { bsnIndex: bsn });
         const a = patient(T1, 'pat-a', 1, { nameIndex: name });
         const foreign = patient(T2, 'pat-x', 1, { bsnIndex: bsn, nameIndex: name });
-        await store.writeBatch({ patients: [b, upper, a], resources: [] });
-        await store.writeBatch({ patients: [foreign], resources: [] });
+        await store.writeBatch({ patients: [b, upper, a], resources: [], audit: [] });
+        await store.writeBatch({ patients: [foreign], resources: [], audit: [] });
 
         expect(await store.getPatient(T1, 'pat-b')).toStrictEqual(b);
         expect(await store.getPatient(T1, 'pat-x')).toBeNull();
@@ -482,8 +485,12 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         const rep = resource(T1, 'DiagnosticReport', 'd1', 'p1');
         const sr = resource(T1, 'ServiceRequest', 'sr1', 'p1');
         const elsewhere = resource(T1, 'Observation', 'obs-0', 'p2');
-        await store.writeBatch({ patients: [patient(T1, 'p1'), patient(T1, 'p2')], resources: [oLow, spec, oUp, rep, sr, elsewhere] });
-        await store.writeBatch({ patients: [patient(T2, 'p1')], resources: [resource(T2, 'Observation', 'obs-z', 'p1')] });
+        await store.writeBatch({
+          patients: [patient(T1, 'p1'), patient(T1, 'p2')],
+          resources: [oLow, spec, oUp, rep, sr, elsewhere],
+          audit: [],
+        });
+        await store.writeBatch({ patients: [patient(T2, 'p1')], resources: [resource(T2, 'Observation', 'obs-z', 'p1')], audit: [] });
 
         expect(await store.getResource(T1, 'Observation', 'obs-B')).toStrictEqual(oUp);
         expect(await store.getResource(T1, 'Specimen', 'obs-B')).toBeNull();
@@ -501,9 +508,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         await seedTenant(store, T1, 2);
         await seedTenant(store, T2);
         const under1 = ['p5', 'p1', 'p4', 'p2', 'p3'].map((id) => patient(T1, id, 1));
-        await store.writeBatch({ patients: [...under1, patient(T1, 'p0', 2), patient(T1, 'p6', 1)], resources: [] });
-        await store.writeBatch({ patients: [patient(T2, 'p1', 1)], resources: [] });
-        await store.erasePatient(T1, 'p6', AT);
+        await store.writeBatch({ patients: [...under1, patient(T1, 'p0', 2), patient(T1, 'p6', 1)], resources: [], audit: [] });
+        await store.writeBatch({ patients: [patient(T2, 'p1', 1)], resources: [], audit: [] });
+        await store.erasePatient(T1, 'p6', AT, []);
         const dek = (id: string) => ({ id, wrappedDek: under1.find((p) => p.id === id)?.wrappedDek });
 
         expect(await store.listDeksWrappedBy(T1, 1, '', 2)).toStrictEqual([dek('p1'), dek('p2')]);
@@ -522,17 +529,23 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         const p3 = patient(T1, 'p3', 1);
         const p4 = patient(T1, 'p4', 1);
         const other = patient(T2, 'p1', 1);
-        await store.writeBatch({ patients: [p1, p2, p3, p4], resources: [] });
-        await store.writeBatch({ patients: [other], resources: [] });
-        await store.erasePatient(T1, 'p3', AT);
+        await store.writeBatch({ patients: [p1, p2, p3, p4], resources: [], audit: [] });
+        await store.writeBatch({ patients: [other], resources: [], audit: [] });
+        await store.erasePatient(T1, 'p3', AT, []);
         const fresh = randomBytes(60);
 
-        const changed = await store.rewrapDeks(T1, 1, 2, [
-          { id: 'p1', wrappedDek: fresh },
-          { id: 'p2', wrappedDek: randomBytes(60) }, // already under 2
-          { id: 'p3', wrappedDek: randomBytes(60) }, // erased
-          { id: 'missing', wrappedDek: randomBytes(60) },
-        ]);
+        const changed = await store.rewrapDeks(
+          T1,
+          1,
+          2,
+          [
+            { id: 'p1', wrappedDek: fresh },
+            { id: 'p2', wrappedDek: randomBytes(60) }, // already under 2
+            { id: 'p3', wrappedDek: randomBytes(60) }, // erased
+            { id: 'missing', wrappedDek: randomBytes(60) },
+          ],
+          [],
+        );
         expect(changed).toBe(1);
         expect(await store.getPatient(T1, 'p1')).toStrictEqual({ ...p1, kekVersion: 2, wrappedDek: fresh });
         expect(await store.getPatient(T1, 'p2')).toStrictEqual(p2);
@@ -540,9 +553,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         expect((await store.getPatient(T1, 'p3'))?.kekVersion).toBe(1);
         expect(await store.getPatient(T1, 'p4')).toStrictEqual(p4);
         expect(await store.getPatient(T2, 'p1')).toStrictEqual(other);
-        expect(await store.rewrapDeks(T1, 1, 2, [])).toBe(0);
+        expect(await store.rewrapDeks(T1, 1, 2, [], [])).toBe(0);
         // A second pass over the same page changes nothing.
-        expect(await store.rewrapDeks(T1, 1, 2, [{ id: 'p1', wrappedDek: randomBytes(60) }])).toBe(0);
+        expect(await store.rewrapDeks(T1, 1, 2, [{ id: 'p1', wrappedDek: randomBytes(60) }], [])).toBe(0);
         expect((await store.getPatient(T1, 'p1'))?.wrappedDek).toStrictEqual(fresh);
       });
 
@@ -552,9 +565,10 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         await store.writeBatch({
           patients: [patient(T1, 'a', 1), patient(T1, 'b', 1), patient(T1, 'c', 1), patient(T1, 'd', 2)],
           resources: [],
+          audit: [],
         });
-        await store.writeBatch({ patients: [patient(T2, 'a', 1)], resources: [] });
-        await store.erasePatient(T1, 'c', AT);
+        await store.writeBatch({ patients: [patient(T2, 'a', 1)], resources: [], audit: [] });
+        await store.erasePatient(T1, 'c', AT, []);
         expect(await store.countDeksWrappedBy(T1, 1)).toBe(2);
         expect(await store.countDeksWrappedBy(T1, 2)).toBe(1);
         expect(await store.countDeksWrappedBy(T1, 3)).toBe(0);
@@ -568,10 +582,10 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         const p = patient(T1, 'p1');
         const keep = patient(T1, 'p2', 1, { bsnIndex: p.bsnIndex });
         const obs = resource(T1, 'Observation', 'o1', 'p1');
-        await store.writeBatch({ patients: [p, keep], resources: [obs] });
+        await store.writeBatch({ patients: [p, keep], resources: [obs], audit: [] });
 
         const erasedAt = '2024-04-01T08:30:00.000Z';
-        expect(await store.erasePatient(T1, 'p1', erasedAt)).toBe(true);
+        expect(await store.erasePatient(T1, 'p1', erasedAt, [])).toBe(true);
         const tombstone = { ...p, wrappedDek: null, identity: null, bsnIndex: null, nameIndex: null, contentMac: null, erasedAt };
         expect(await store.getPatient(T1, 'p1')).toStrictEqual(tombstone);
         expect(await store.findPatientsByBsnIndex(T1, p.bsnIndex as Buffer)).toStrictEqual([keep]);
@@ -579,9 +593,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         // The clinical records stay: without the DEK they are unreadable ciphertext.
         expect(await store.getResource(T1, 'Observation', 'o1')).toStrictEqual(obs);
 
-        expect(await store.erasePatient(T1, 'p1', '2025-01-01T00:00:00.000Z')).toBe(false);
+        expect(await store.erasePatient(T1, 'p1', '2025-01-01T00:00:00.000Z', [])).toBe(false);
         expect(await store.getPatient(T1, 'p1')).toStrictEqual(tombstone);
-        expect(await store.erasePatient(T1, 'missing', erasedAt)).toBe(false);
+        expect(await store.erasePatient(T1, 'missing', erasedAt, [])).toBe(false);
         expect(await store.getPatient(T1, 'p2')).toStrictEqual(keep);
       });
 
@@ -597,9 +611,10 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
             resource(T1, 'DiagnosticReport', 'd1', 'p1'),
             resource(T1, 'ServiceRequest', 'sr1', 'p3'),
           ],
+          audit: [],
         });
-        await store.writeBatch({ patients: [patient(T2, 'p1')], resources: [resource(T2, 'Specimen', 's1', 'p1')] });
-        await store.erasePatient(T1, 'p3', AT);
+        await store.writeBatch({ patients: [patient(T2, 'p1')], resources: [resource(T2, 'Specimen', 's1', 'p1')], audit: [] });
+        await store.erasePatient(T1, 'p3', AT, []);
         expect(await store.countResources()).toStrictEqual([
           { tenantId: T2, type: 'Patient', count: 1 },
           { tenantId: T2, type: 'Specimen', count: 1 },

@@ -1,3 +1,4 @@
+import { CTX } from '../support/context.js';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -175,9 +176,9 @@ describe('ingest killed with SIGKILL mid-run', () => {
     const vault = await openVault(loadConfig({ dataDir }, {}));
     try {
       for (const p of samplePatients)
-        expect(await vault.reader.patient(p.tenant_id, p.id)).toEqual(source.get(`${p.tenant_id}/Patient/${p.id}`));
+        expect(await vault.reader.patient(CTX, p.tenant_id, p.id)).toEqual(source.get(`${p.tenant_id}/Patient/${p.id}`));
       for (const r of sampleResources)
-        expect(await vault.reader.resource(r.tenant_id, r.type, r.id)).toEqual(source.get(`${r.tenant_id}/${r.type}/${r.id}`));
+        expect(await vault.reader.resource(CTX, r.tenant_id, r.type, r.id)).toEqual(source.get(`${r.tenant_id}/${r.type}/${r.id}`));
     } finally {
       await vault.close();
     }

@@ -1,3 +1,4 @@
+import { CTX } from '../support/context.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,7 @@ describe('concurrent ingest of the same new patient', () => {
   beforeEach(async () => {
     tv = await tempVault();
     dir = await mkdtemp(path.join(os.tmpdir(), 'lv-race-'));
-    await tv.vault.ingest.importTenants([testTenant('screening')]);
+    await tv.vault.ingest.importTenants(CTX, [testTenant('screening')]);
   });
   afterEach(async () => {
     await tv.cleanup();
@@ -38,18 +39,18 @@ describe('concurrent ingest of the same new patient', () => {
       const out = await original(tenantId, ids);
       if (!injected) {
         injected = true;
-        expect((await tv.vault.ingest.ingest([a], { worker: false })).rejected).toBe(0);
+        expect((await tv.vault.ingest.ingest(CTX, [a], { worker: false })).rejected).toBe(0);
       }
       return out;
     };
-    const rb = await other.ingest.ingest([b], { worker: false });
+    const rb = await other.ingest.ingest(CTX, [b], { worker: false });
     expect(injected).toBe(true);
     expect(rb.rejected).toBe(0);
     expect(rb.ingested.Observation).toBe(1);
     expect(rb.unchanged).toBe(1); // the patient, identical to A's
     const fresh = await tv.reopen();
-    expect((await fresh.reader.resource('screening', 'Observation', 'o3b')).id).toBe('o3b');
-    expect((await fresh.reader.resource('screening', 'Observation', 'o3a')).id).toBe('o3a');
-    expect((await fresh.reader.patient('screening', 'p3')).id).toBe('p3');
+    expect((await fresh.reader.resource(CTX, 'screening', 'Observation', 'o3b')).id).toBe('o3b');
+    expect((await fresh.reader.resource(CTX, 'screening', 'Observation', 'o3a')).id).toBe('o3a');
+    expect((await fresh.reader.patient(CTX, 'screening', 'p3')).id).toBe('p3');
   });
 });

@@ -1,3 +1,4 @@
+import { CTX } from '../support/context.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ describe('ingest', () => {
   beforeEach(async () => {
     tv = await tempVault();
     dir = await mkdtemp(path.join(os.tmpdir(), 'lv-in-'));
-    await tv.vault.ingest.importTenants([testTenant('hospital-west'), testTenant('screening')]);
+    await tv.vault.ingest.importTenants(CTX, [testTenant('hospital-west'), testTenant('screening')]);
   });
   afterEach(async () => {
     await tv.cleanup();
@@ -30,28 +31,28 @@ describe('ingest', () => {
       'mixed.ndjson',
       ndjson([patient('screening', 'p1'), serviceRequest('screening', 'sr1', 'p1'), observation('screening', 'o1', 'p1', 'sr1')]),
     );
-    const r1 = await tv.vault.ingest.ingest([f]);
+    const r1 = await tv.vault.ingest.ingest(CTX, [f]);
     expect(r1.rejected).toBe(0);
     expect(r1.ingested).toMatchObject({ Patient: 1, ServiceRequest: 1, Observation: 1 });
-    const r2 = await tv.vault.ingest.ingest([f]);
+    const r2 = await tv.vault.ingest.ingest(CTX, [f]);
     expect(r2.ingested).toMatchObject({ Patient: 0, ServiceRequest: 0, Observation: 0 });
     expect(r2.unchanged).toBe(3);
-    const p = await tv.vault.reader.patient('screening', 'p1');
+    const p = await tv.vault.reader.patient(CTX, 'screening', 'p1');
     expect(p.identifier).toEqual([{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '123456782' }]);
-    const recs = await tv.vault.reader.resourcesOfPatient('screening', 'p1');
+    const recs = await tv.vault.reader.resourcesOfPatient(CTX, 'screening', 'p1');
     expect(recs.map((x) => x.id).sort()).toEqual(['o1', 'sr1']);
-    const byBsn = await tv.vault.reader.patientsByBsn('screening', '1234.56.782');
+    const byBsn = await tv.vault.reader.patientsByBsn(CTX, 'screening', '1234.56.782');
     expect(byBsn.map((x) => x.id)).toEqual(['p1']);
-    const byName = await tv.vault.reader.patientsByNameAndBirthDate('screening', 'JANSEN', '1980-04-02');
+    const byName = await tv.vault.reader.patientsByNameAndBirthDate(CTX, 'screening', 'JANSEN', '1980-04-02');
     expect(byName.map((x) => x.id)).toEqual(['p1']);
   });
 
   it('another tenant sees neither the record nor the BSN (answers not found / empty)', async () => {
     const f = await file('a.ndjson', ndjson([patient('screening', 'p1'), serviceRequest('screening', 'sr1', 'p1')]));
-    await tv.vault.ingest.ingest([f]);
-    await expect(tv.vault.reader.patient('hospital-west', 'p1')).rejects.toBeInstanceOf(NotFound);
-    await expect(tv.vault.reader.resource('hospital-west', 'ServiceRequest', 'sr1')).rejects.toBeInstanceOf(NotFound);
-    expect(await tv.vault.reader.patientsByBsn('hospital-west', '123456782')).toEqual([]);
+    await tv.vault.ingest.ingest(CTX, [f]);
+    await expect(tv.vault.reader.patient(CTX, 'hospital-west', 'p1')).rejects.toBeInstanceOf(NotFound);
+    await expect(tv.vault.reader.resource(CTX, 'hospital-west', 'ServiceRequest', 'sr1')).rejects.toBeInstanceOf(NotFound);
+    expect(await tv.vault.reader.patientsByBsn(CTX, 'hospital-west', '123456782')).toEqual([]);
   });
 
   it('rejects each kind of bad input with file, line and a value-free reason, and stores none of it', async () => {
@@ -74,7 +75,7 @@ describe('ingest', () => {
       JSON.stringify(serviceRequest('screening', 'sr-ok', 'p1')), // 9 ok
     ];
     const f = await file('bad.ndjson', lines.join('\n') + '\n');
-    const r = await tv.vault.ingest.ingest([f]);
+    const r = await tv.vault.ingest.ingest(CTX, [f]);
     expect(r.ingested.Patient).toBe(1);
     expect(r.ingested.ServiceRequest).toBe(1);
     expect(r.rejected).toBe(7);
@@ -90,10 +91,10 @@ describe('ingest', () => {
     // No reason echoes an identifier.
     const all = JSON.stringify(r.errors);
     for (const secret of ['123456789', '111222333', '999999990', 'Jansen']) expect(all).not.toContain(secret);
-    await expect(tv.vault.reader.patient('screening', 'p-bad-bsn')).rejects.toBeInstanceOf(NotFound);
-    await expect(tv.vault.reader.resource('screening', 'ServiceRequest', 'sr-dangling')).rejects.toBeInstanceOf(NotFound);
+    await expect(tv.vault.reader.patient(CTX, 'screening', 'p-bad-bsn')).rejects.toBeInstanceOf(NotFound);
+    await expect(tv.vault.reader.resource(CTX, 'screening', 'ServiceRequest', 'sr-dangling')).rejects.toBeInstanceOf(NotFound);
     // The first version of p1 is kept, not overwritten by the conflicting one.
-    expect((await tv.vault.reader.patient('screening', 'p1')).identifier).toEqual([
+    expect((await tv.vault.reader.patient(CTX, 'screening', 'p1')).identifier).toEqual([
       { system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '123456782' },
     ]);
   });
@@ -120,19 +121,19 @@ describe('ingest', () => {
     (broken.entry[0]!.resource as { subject: unknown }).subject = { reference: 'Patient/nope' };
     (broken.entry[1]!.resource as { id?: string }).id = 'p-from-broken';
     const fb = await file('broken.json', JSON.stringify(broken));
-    const rb = await tv.vault.ingest.ingest([fb]);
+    const rb = await tv.vault.ingest.ingest(CTX, [fb]);
     expect(rb.ingested.Patient).toBe(0);
     expect(rb.rejected).toBe(2);
-    await expect(tv.vault.reader.patient('hospital-west', 'p-from-broken')).rejects.toBeInstanceOf(NotFound);
+    await expect(tv.vault.reader.patient(CTX, 'hospital-west', 'p-from-broken')).rejects.toBeInstanceOf(NotFound);
 
     // Pretty-printed, as Bundles usually are: a .json file is one document, not NDJSON.
     const fg = await file('good.json', JSON.stringify(good, null, 2));
-    const rg = await tv.vault.ingest.ingest([fg]);
+    const rg = await tv.vault.ingest.ingest(CTX, [fg]);
     expect(rg.rejected).toBe(0);
     expect(rg.ingested).toMatchObject({ Patient: 1, Observation: 1 });
-    const obs = await tv.vault.reader.resource('hospital-west', 'Observation', 'o9');
+    const obs = await tv.vault.reader.resource(CTX, 'hospital-west', 'Observation', 'o9');
     expect(obs.subject).toEqual({ reference: 'Patient/9a1d7c1e-1111-4a53-9d55-2b7c3c1f0a02' });
-    const again = await tv.vault.ingest.ingest([fg]);
+    const again = await tv.vault.ingest.ingest(CTX, [fg]);
     expect(again.unchanged).toBe(2);
   });
 });
@@ -154,7 +155,7 @@ describe('ingest order', () => {
     await writeFile(path.join(dir, 'a-results.ndjson'), ndjson([observation('screening', 'o1', 'p1', 'sr1')]));
     await writeFile(path.join(dir, 'b-orders.ndjson'), ndjson([serviceRequest('screening', 'sr1', 'p1')]));
     await writeFile(path.join(dir, 'patients.ndjson'), ndjson([patient('screening', 'p1')]));
-    const r = await tv.vault.ingest.ingest([
+    const r = await tv.vault.ingest.ingest(CTX, [
       path.join(dir, 'a-results.ndjson'),
       path.join(dir, 'b-orders.ndjson'),
       path.join(dir, 'patients.ndjson'),

@@ -1,3 +1,4 @@
+import { CTX } from '../support/context.js';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,18 +35,18 @@ describe('vault on a PKCS#11 HSM (SoftHSM2)', () => {
     const vault = await openVault(config, { create: true });
     try {
       expect(vault.provider.kind).toBe('pkcs11');
-      await vault.ingest.importTenants([testTenant('screening')]);
+      await vault.ingest.importTenants(CTX, [testTenant('screening')]);
       const f = path.join(dir, 'in.ndjson');
       await writeFile(
         f,
         ndjson([patient('screening', 'p1'), serviceRequest('screening', 'sr1', 'p1'), observation('screening', 'o1', 'p1', 'sr1')]),
       );
-      const r = await vault.ingest.ingest([f]);
+      const r = await vault.ingest.ingest(CTX, [f]);
       expect(r.rejected).toBe(0);
-      expect((await vault.reader.patient('screening', 'p1')).id).toBe('p1');
-      const rot = await vault.keyAdmin.rotate('screening');
+      expect((await vault.reader.patient(CTX, 'screening', 'p1')).id).toBe('p1');
+      const rot = await vault.keyAdmin.rotate(CTX, 'screening');
       expect(rot.destroyed).toEqual([1]);
-      expect((await vault.reader.resource('screening', 'Observation', 'o1')).id).toBe('o1');
+      expect((await vault.reader.resource(CTX, 'screening', 'Observation', 'o1')).id).toBe('o1');
     } finally {
       await vault.close();
     }
@@ -53,7 +54,7 @@ describe('vault on a PKCS#11 HSM (SoftHSM2)', () => {
     // A second process-level open (fresh session) reads what the first wrote.
     const again = await openVault(config);
     try {
-      expect((await again.reader.patient('screening', 'p1')).birthDate).toBe('1980-04-02');
+      expect((await again.reader.patient(CTX, 'screening', 'p1')).birthDate).toBe('1980-04-02');
     } finally {
       await again.close();
     }

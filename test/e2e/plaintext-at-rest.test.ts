@@ -1,3 +1,4 @@
+import { CTX } from '../support/context.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -84,10 +85,10 @@ describe('no plaintext identifier at rest', () => {
     const dbFile = config.database.file;
     const vault: Vault = await openVault(config);
     try {
-      for (const p of ids.patients.slice(0, 20)) expect((await vault.reader.patient(p.tenant, p.id)).id).toBe(p.id);
-      const r2 = await vault.ingest.ingest([lab2]);
+      for (const p of ids.patients.slice(0, 20)) expect((await vault.reader.patient(CTX, p.tenant, p.id)).id).toBe(p.id);
+      const r2 = await vault.ingest.ingest(CTX, [lab2]);
       expect(r2.rejected).toBe(0);
-      for (const p of ids2.patients.slice(0, 5)) expect((await vault.reader.patient(p.tenant, p.id)).id).toBe(p.id);
+      for (const p of ids2.patients.slice(0, 5)) expect((await vault.reader.patient(CTX, p.tenant, p.id)).id).toBe(p.id);
 
       const files = sqliteFiles(dbFile);
       const scan = await scanFiles(scanner2, files);

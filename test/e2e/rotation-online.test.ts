@@ -1,3 +1,4 @@
+import { CTX } from '../support/context.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,10 +74,10 @@ interface Backend {
 /** Reads one patient and all its records; returns a failure description or null. */
 async function readOne(vault: Vault, p: SourcePatient): Promise<string | null> {
   try {
-    const pat = await vault.reader.patient('screening', p.id);
+    const pat = await vault.reader.patient(CTX, 'screening', p.id);
     const bsn = (pat.identifier as { value: string }[] | undefined)?.[0]?.value;
     if (pat.id !== p.id || bsn !== p.bsn) return `${p.id}: wrong patient content`;
-    const recs = await vault.reader.resourcesOfPatient('screening', p.id);
+    const recs = await vault.reader.resourcesOfPatient(CTX, 'screening', p.id);
     if (recs.length !== p.records) return `${p.id}: ${recs.length} records, expected ${p.records}`;
     for (const r of recs)
       if ((r.subject as { reference?: string } | undefined)?.reference !== `Patient/${p.id}`)
@@ -89,7 +90,7 @@ async function readOne(vault: Vault, p: SourcePatient): Promise<string | null> {
 
 async function rotateWhileReading(b: Backend): Promise<void> {
   const { tv } = b;
-  const ingest = await tv.vault.ingest.ingest([lab]);
+  const ingest = await tv.vault.ingest.ingest(CTX, [lab]);
   expect(ingest.rejected).toBe(0);
   expect(screening.length).toBeGreaterThan(1000);
 
@@ -186,13 +187,13 @@ describe('a cold reader racing the destruction of the KEK its row named', () => 
   let tv: TempVault;
   beforeAll(async () => {
     tv = await tempVault();
-    await tv.vault.ingest.importTenants([testTenant('screening')]);
+    await tv.vault.ingest.importTenants(CTX, [testTenant('screening')]);
     const f = path.join(tv.dir, 'in.ndjson');
     await writeFile(
       f,
       ndjson([patient('screening', 'p1'), serviceRequest('screening', 'sr1', 'p1'), observation('screening', 'o1', 'p1', 'sr1')]),
     );
-    expect((await tv.vault.ingest.ingest([f])).rejected).toBe(0);
+    expect((await tv.vault.ingest.ingest(CTX, [f])).rejected).toBe(0);
   });
   afterAll(async () => {
     await tv.cleanup();
@@ -207,7 +208,7 @@ describe('a cold reader racing the destruction of the KEK its row named', () => 
       const row = await cold.store.getPatient(tenantId, id);
       if (!rotated) {
         rotated = true;
-        expect((await tv.vault.keyAdmin.rotate('screening')).destroyed).toEqual([1]);
+        expect((await tv.vault.keyAdmin.rotate(CTX, 'screening')).destroyed).toEqual([1]);
       }
       return row;
     };
@@ -218,9 +219,9 @@ describe('a cold reader racing the destruction of the KEK its row named', () => 
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
-    const reader = new VaultReader(racing, cold.keys);
-    const p = await reader.patient('screening', 'p1');
+    const reader = new VaultReader(racing, cold.keys, cold.audit);
+    const p = await reader.patient(CTX, 'screening', 'p1');
     expect(p.id).toBe('p1');
-    expect((await reader.resourcesOfPatient('screening', 'p1')).map((r) => r.id).sort()).toEqual(['o1', 'sr1']);
+    expect((await reader.resourcesOfPatient(CTX, 'screening', 'p1')).map((r) => r.id).sort()).toEqual(['o1', 'sr1']);
   });
 });

@@ -1,3 +1,4 @@
+import { CTX } from '../support/context.js';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,7 @@ describe('tampered or unkeyed ciphertext', () => {
   beforeEach(async () => {
     tv = await tempVault();
     const dir = await mkdtemp(path.join(os.tmpdir(), 'lv-t-'));
-    await tv.vault.ingest.importTenants([testTenant('screening')]);
+    await tv.vault.ingest.importTenants(CTX, [testTenant('screening')]);
     const f = path.join(dir, 'x.ndjson');
     await writeFile(
       f,
@@ -29,7 +30,7 @@ describe('tampered or unkeyed ciphertext', () => {
         observation('screening', 'o2', 'p1', 'sr1'),
       ]),
     );
-    expect((await tv.vault.ingest.ingest([f])).rejected).toBe(0);
+    expect((await tv.vault.ingest.ingest(CTX, [f])).rejected).toBe(0);
     await rm(dir, { recursive: true, force: true });
     db = new Database(tv.config.database.kind === 'sqlite' ? tv.config.database.file : '');
   });
@@ -57,8 +58,8 @@ describe('tampered or unkeyed ciphertext', () => {
     db.prepare("UPDATE patients SET identity = ? WHERE id = 'p1'").run(b.identity);
     db.prepare("UPDATE patients SET identity = ? WHERE id = 'p2'").run(a.identity);
     const v = await tv.reopen();
-    await expectUniformFailure(() => v.reader.patient('screening', 'p1'));
-    await expectUniformFailure(() => v.reader.patient('screening', 'p2'));
+    await expectUniformFailure(() => v.reader.patient(CTX, 'screening', 'p1'));
+    await expectUniformFailure(() => v.reader.patient(CTX, 'screening', 'p2'));
   });
 
   it('record bodies swapped between two rows of the same patient', async () => {
@@ -67,7 +68,7 @@ describe('tampered or unkeyed ciphertext', () => {
     db.prepare("UPDATE resources SET body = ? WHERE id = 'o1'").run(b.body);
     db.prepare("UPDATE resources SET body = ? WHERE id = 'o2'").run(a.body);
     const v = await tv.reopen();
-    await expectUniformFailure(() => v.reader.resource('screening', 'Observation', 'o1'));
+    await expectUniformFailure(() => v.reader.resource(CTX, 'screening', 'Observation', 'o1'));
   });
 
   it('wrapped DEKs swapped between two patients', async () => {
@@ -76,8 +77,8 @@ describe('tampered or unkeyed ciphertext', () => {
     db.prepare("UPDATE patients SET wrapped_dek = ? WHERE id = 'p1'").run(b.wrapped_dek);
     db.prepare("UPDATE patients SET wrapped_dek = ? WHERE id = 'p2'").run(a.wrapped_dek);
     const v = await tv.reopen();
-    await expectUniformFailure(() => v.reader.patient('screening', 'p1'));
-    await expectUniformFailure(() => v.reader.patient('screening', 'p2'));
+    await expectUniformFailure(() => v.reader.patient(CTX, 'screening', 'p1'));
+    await expectUniformFailure(() => v.reader.patient(CTX, 'screening', 'p2'));
   });
 
   it('blind indexes swapped between two patients do not redirect a BSN look-up to the wrong person', async () => {
@@ -86,8 +87,8 @@ describe('tampered or unkeyed ciphertext', () => {
     db.prepare("UPDATE patients SET bsn_idx = ? WHERE id = 'p1'").run(b.bsn_idx);
     db.prepare("UPDATE patients SET bsn_idx = ? WHERE id = 'p2'").run(a.bsn_idx);
     const v = await tv.reopen();
-    expect(await v.reader.patientsByBsn('screening', '123456782')).toEqual([]);
-    expect(await v.reader.patientsByBsn('screening', '111222333')).toEqual([]);
+    expect(await v.reader.patientsByBsn(CTX, 'screening', '123456782')).toEqual([]);
+    expect(await v.reader.patientsByBsn(CTX, 'screening', '111222333')).toEqual([]);
   });
 
   it('a flipped byte in a record body', async () => {
@@ -96,13 +97,13 @@ describe('tampered or unkeyed ciphertext', () => {
     a.body[i] = (a.body[i] ?? 0) ^ 0x40;
     db.prepare("UPDATE resources SET body = ? WHERE id = 'sr1'").run(a.body);
     const v = await tv.reopen();
-    await expectUniformFailure(() => v.reader.resource('screening', 'ServiceRequest', 'sr1'));
+    await expectUniformFailure(() => v.reader.resource(CTX, 'screening', 'ServiceRequest', 'sr1'));
   });
 
   it('a bumped version column (AAD binds the version)', async () => {
     db.prepare("UPDATE resources SET version = 2 WHERE id = 'sr1'").run();
     const v = await tv.reopen();
-    await expectUniformFailure(() => v.reader.resource('screening', 'ServiceRequest', 'sr1'));
+    await expectUniformFailure(() => v.reader.resource(CTX, 'screening', 'ServiceRequest', 'sr1'));
   });
 
   it('a wrong master key', async () => {
@@ -113,7 +114,7 @@ describe('tampered or unkeyed ciphertext', () => {
     await copyFile(path.join(other, KEYRING_FILE), path.join(tv.config.dataDir, KEYRING_FILE));
     await rm(other, { recursive: true, force: true });
     const v = await tv.reopen();
-    await expectUniformFailure(() => v.reader.patient('screening', 'p1'));
+    await expectUniformFailure(() => v.reader.patient(CTX, 'screening', 'p1'));
   });
 
   it('a DEK still wrapped by a KEK that rotation destroyed', async () => {
@@ -121,26 +122,26 @@ describe('tampered or unkeyed ciphertext', () => {
       kek_version: number;
       wrapped_dek: Buffer;
     };
-    const r = await tv.vault.keyAdmin.rotate('screening');
+    const r = await tv.vault.keyAdmin.rotate(CTX, 'screening');
     expect(r.destroyed).toEqual([1]);
     expect(r.rewrapped).toBe(2);
     const v = await tv.reopen();
-    expect((await v.reader.patient('screening', 'p1')).id).toBe('p1');
+    expect((await v.reader.patient(CTX, 'screening', 'p1')).id).toBe('p1');
     // Put back the pre-rotation wrapped DEK (e.g. from an old copy): its KEK no longer exists.
     db.pragma('foreign_keys = OFF');
     db.prepare('DROP TRIGGER patients_rewrap_live').run();
     db.prepare("UPDATE patients SET kek_version = ?, wrapped_dek = ? WHERE id = 'p1'").run(before.kek_version, before.wrapped_dek);
     const v2 = await tv.reopen();
-    await expectUniformFailure(() => v2.reader.patient('screening', 'p1'));
-    expect((await v2.reader.patient('screening', 'p2')).id).toBe('p2');
+    await expectUniformFailure(() => v2.reader.patient(CTX, 'screening', 'p1'));
+    expect((await v2.reader.patient(CTX, 'screening', 'p2')).id).toBe('p2');
   });
 
   it('crypto-shredding one patient leaves its records unreadable and other patients intact', async () => {
     const wrapped = (db.prepare("SELECT wrapped_dek FROM patients WHERE id = 'p1'").get() as { wrapped_dek: Buffer }).wrapped_dek;
-    await tv.vault.keyAdmin.erasePatient('screening', 'p1');
-    await expect(tv.vault.reader.patient('screening', 'p1')).rejects.toBeInstanceOf(NotFound);
-    await expect(tv.vault.reader.resource('screening', 'Observation', 'o1')).rejects.toBeInstanceOf(NotFound);
-    expect((await tv.vault.reader.patient('screening', 'p2')).id).toBe('p2');
+    await tv.vault.keyAdmin.erasePatient(CTX, 'screening', 'p1');
+    await expect(tv.vault.reader.patient(CTX, 'screening', 'p1')).rejects.toBeInstanceOf(NotFound);
+    await expect(tv.vault.reader.resource(CTX, 'screening', 'Observation', 'o1')).rejects.toBeInstanceOf(NotFound);
+    expect((await tv.vault.reader.patient(CTX, 'screening', 'p2')).id).toBe('p2');
     // Even reading the raw ciphertext no longer helps: the DEK is gone from the row…
     const row = db.prepare("SELECT wrapped_dek, identity, bsn_idx FROM patients WHERE id = 'p1'").get() as Record<string, unknown>;
     expect(row).toEqual({ wrapped_dek: null, identity: null, bsn_idx: null });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_BATCH_SIZE, type IngestResult } from '../../services/ingest-service.js';
 import { positiveInt } from '../parse-options.js';
-import { printJson, setProblem, withVault } from '../cli-context.js';
+import { cliContext, printJson, setProblem, withVault } from '../cli-context.js';
 import { progressBar } from '../progress.js';
 
 export function registerIngest(program: Command): void {
@@ -14,7 +14,7 @@ export function registerIngest(program: Command): void {
     .action(async (paths: string[], opts: { json?: boolean; batchSize: number }, cmd: Command) => {
       const result = await withVault(cmd, async (vault) => {
         const bar = progressBar();
-        const r = await vault.ingest.ingest(paths, {
+        const r = await vault.ingest.ingest(cliContext(cmd), paths, {
           batchSize: opts.batchSize,
           onProgress: (p) => bar.update(p),
         });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printJson, withVault } from '../cli-context.js';
+import { cliContext, printJson, withVault } from '../cli-context.js';
 
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('key hierarchy: status and rotation');
@@ -8,7 +8,7 @@ export function registerKeys(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withVault(cmd, async (vault) => {
-        const status = await vault.keyAdmin.status();
+        const status = await vault.keyAdmin.status(cliContext(cmd));
         if (opts.json) {
           printJson({ key_provider: vault.provider.kind, master_key_id: vault.provider.masterKeyId, tenants: status });
           return;
@@ -27,7 +27,7 @@ export function registerKeys(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; json?: boolean }, cmd: Command) => {
       await withVault(cmd, async (vault) => {
-        const r = await vault.keyAdmin.rotate(opts.tenant);
+        const r = await vault.keyAdmin.rotate(cliContext(cmd), opts.tenant);
         if (opts.json) printJson(r);
         else
           process.stdout.write(

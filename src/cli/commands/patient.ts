@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ClinicalTypes, isClinicalType } from '../../domain/resource-type.js';
 import { ConfigurationError } from '../../domain/errors.js';
-import { printJson, withVault } from '../cli-context.js';
+import { cliContext, printJson, withVault } from '../cli-context.js';
 
 export function registerPatient(program: Command): void {
   const patient = program.command('patient').description('one patient, by pseudonymous id');
@@ -13,7 +13,7 @@ export function registerPatient(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; id: string; json?: boolean }, cmd: Command) => {
       await withVault(cmd, async (vault) => {
-        await vault.keyAdmin.erasePatient(opts.tenant, opts.id);
+        await vault.keyAdmin.erasePatient(cliContext(cmd), opts.tenant, opts.id);
         if (opts.json) printJson({ erased: true, tenant: opts.tenant, id: opts.id });
         else process.stdout.write(`patient ${opts.id} of ${opts.tenant} crypto-shredded\n`);
       });
@@ -30,8 +30,9 @@ export function registerPatient(program: Command): void {
           throw new ConfigurationError(`bad --type: expected one of ${ClinicalTypes.join(', ')}`);
         }
         const type = opts.type;
-        const patient = await vault.reader.patient(opts.tenant, opts.id);
-        const records = await vault.reader.resourcesOfPatient(opts.tenant, opts.id, type);
+        const ctx = cliContext(cmd);
+        const patient = await vault.reader.patient(ctx, opts.tenant, opts.id);
+        const records = await vault.reader.resourcesOfPatient(ctx, opts.tenant, opts.id, type);
         printJson({ patient, records });
       });
     });

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { printJson, setProblem, withVault } from '../cli-context.js';
+import { cliContext, printJson, setProblem, withVault } from '../cli-context.js';
 import { positiveInt } from '../parse-options.js';
 import { progressBar } from '../progress.js';
 import { toJson } from './ingest.js';
@@ -30,7 +30,7 @@ export function registerQuickstart(program: Command): void {
             const { generateSyntheticLab } = await import('../../synth/generator.js');
             synth = await generateSyntheticLab({ patients: opts.patients, seed: 1, outDir: labDir });
             const bar = progressBar();
-            r = await vault.ingest.ingest([labDir], { onProgress: (p) => bar.update(p) });
+            r = await vault.ingest.ingest(cliContext(cmd), [labDir], { onProgress: (p) => bar.update(p) });
             bar.stop();
           } finally {
             await rm(work, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readTenantsFile } from '../../services/tenant-import.js';
-import { printJson, withVault } from '../cli-context.js';
+import { cliContext, printJson, withVault } from '../cli-context.js';
 
 export function registerTenant(program: Command): void {
   const tenant = program.command('tenant').description('data controllers the lab works for');
@@ -12,7 +12,7 @@ export function registerTenant(program: Command): void {
     .action(async (file: string, opts: { json?: boolean }, cmd: Command) => {
       const tenants = await readTenantsFile(file);
       await withVault(cmd, async (vault) => {
-        await vault.ingest.importTenants(tenants);
+        await vault.ingest.importTenants(cliContext(cmd), tenants);
         if (opts.json) printJson({ imported: tenants.map((t) => t.id) });
         else process.stdout.write(`imported ${tenants.length} tenants\n`);
       });

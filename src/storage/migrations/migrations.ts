@@ -67,6 +67,38 @@ CREATE INDEX resources_patient ON resources (tenant_id, patient_id, type);
 CREATE INDEX resources_code ON resources (tenant_id, type, code, effective_date);
 `;
 
+/**
+ * The audit log. `audit_events` holds each event's canonical bytes (the Merkle leaf) plus the few
+ * columns queries filter on; `audit_patients` indexes events by patient; `audit_tiles` holds the
+ * Merkle tree's complete tiles (written once); `audit_checkpoints` the signed tree heads. The
+ * columns are a convenience for queries, the bytes are the evidence: the verifier reads only them.
+ */
+const AUDIT_TABLES = ['audit_events', 'audit_patients', 'audit_tiles', 'audit_checkpoints'] as const;
+const auditTables = (int: string, blob: string, txt: string): string => `
+CREATE TABLE vault_meta (
+  key ${txt} PRIMARY KEY,
+  value ${txt} NOT NULL
+);
+CREATE TABLE audit_events (
+  seq ${int} PRIMARY KEY,
+  time ${txt} NOT NULL,
+  action ${txt} NOT NULL,
+  outcome ${txt} NOT NULL,
+  principal_id ${txt} NOT NULL,
+  tenant_id ${txt},
+  event ${blob} NOT NULL
+);
+CREATE INDEX audit_events_principal ON audit_events (principal_id, seq);
+CREATE INDEX audit_events_tenant ON audit_events (tenant_id, seq);
+CREATE INDEX audit_events_time ON audit_events (time);
+CREATE TABLE audit_checkpoints (
+  size ${int} PRIMARY KEY,
+  root ${blob} NOT NULL,
+  note ${txt} NOT NULL,
+  created_at ${txt} NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -88,5 +120,47 @@ BEGIN
 END $$;
 CREATE TRIGGER patients_kek_live BEFORE INSERT OR UPDATE OF kek_version ON patients
 FOR EACH ROW EXECUTE FUNCTION labvault_kek_live();`,
+  },
+  {
+    version: 2,
+    name: 'append-only audit log: events, patient index, Merkle tiles, checkpoints; vault meta',
+    sqlite: `${auditTables('INTEGER', 'BLOB', 'TEXT')}
+CREATE TABLE audit_patients (
+  tenant_id TEXT NOT NULL,
+  patient_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, patient_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE audit_tiles (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hashes BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+${AUDIT_TABLES.map(
+  (t) => `CREATE TRIGGER ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, 'labvault: audit log is append-only'); END;
+CREATE TRIGGER ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, 'labvault: audit log is append-only'); END;`,
+).join('\n')}`,
+    postgres: `${auditTables('BIGINT', 'BYTEA', 'TEXT COLLATE "C"')}
+CREATE TABLE audit_patients (
+  tenant_id TEXT COLLATE "C" NOT NULL,
+  patient_id TEXT COLLATE "C" NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, patient_id, seq)
+);
+CREATE TABLE audit_tiles (
+  level INTEGER NOT NULL,
+  idx BIGINT NOT NULL,
+  hashes BYTEA NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+CREATE FUNCTION labvault_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'labvault: audit log is append-only';
+END $$;
+${AUDIT_TABLES.map(
+  (t) => `CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION labvault_append_only();
+CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION labvault_append_only();`,
+).join('\n')}`,
   },
 ];

@@ -2,7 +2,10 @@ import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { Tenant } from '../../domain/tenant.js';
 import type { ClinicalType } from '../../domain/resource-type.js';
-import { ConfigurationError, Conflict, StorageError } from '../../domain/errors.js';
+import { ConfigurationError, Conflict, StorageError, VaultError } from '../../domain/errors.js';
+import type { AuditEvent } from '../../domain/audit-event.js';
+import type { AuditEvents, AuditHead, AuditQuery, StoredAuditEvent, StoredCheckpoint } from '../../ports/audit-store.js';
+import { PostgresAuditLog } from './postgres-audit-log.js';
 import { MIGRATIONS } from '../migrations/migrations.js';
 import {
   resourceKeyString,
@@ -52,11 +55,14 @@ export class PostgresVaultStore implements VaultStore {
   readonly backend = 'postgres' as const;
   private closed = false;
   private bulkLoad = false;
+  private readonly audit: PostgresAuditLog;
 
   private constructor(
     private readonly pool: Pool,
     private readonly schema: string,
-  ) {}
+  ) {
+    this.audit = new PostgresAuditLog(pool, schema, (fn) => this.tx(fn));
+  }
 
   /**
    * Opens a pool whose every connection has `search_path` set to `schema`, and checks the server
@@ -132,12 +138,18 @@ export class PostgresVaultStore implements VaultStore {
     await this.pool.end();
   }
 
-  async upsertTenant(tenant: Tenant): Promise<void> {
-    await this.run('INSERT INTO tenants (id, doc, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc', [
-      tenant.id,
-      JSON.stringify(tenant),
-      new Date().toISOString(),
-    ]);
+  async upsertTenant(tenant: Tenant, audit: readonly AuditEvent[]): Promise<void> {
+    try {
+      await this.audit.write(audit, async (c) => {
+        await c.query('INSERT INTO tenants (id, doc, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc', [
+          tenant.id,
+          JSON.stringify(tenant),
+          new Date().toISOString(),
+        ]);
+      });
+    } catch (cause) {
+      throw mapError(cause);
+    }
   }
 
   async getTenant(id: string): Promise<Tenant | null> {
@@ -156,9 +168,9 @@ export class PostgresVaultStore implements VaultStore {
     return rows.map(toKeyRow);
   }
 
-  async addTenantKey(row: TenantKeyRow): Promise<void> {
+  async addTenantKey(row: TenantKeyRow, audit: readonly AuditEvent[]): Promise<void> {
     try {
-      await this.tx(async (c) => {
+      await this.audit.write(audit, async (c) => {
         await c.query("UPDATE tenant_keys SET state = 'retired' WHERE tenant_id = $1 AND state = 'active'", [row.tenantId]);
         await c.query(
           'INSERT INTO tenant_keys (tenant_id, version, wrapped_kek, master_key_id, state, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
@@ -177,9 +189,9 @@ export class PostgresVaultStore implements VaultStore {
    * after the lock with a fresh read-committed snapshot, sees its row) or it waits for us and then
    * finds the version destroyed and fails with Conflict.
    */
-  async destroyTenantKey(tenantId: string, version: number): Promise<boolean> {
+  async destroyTenantKey(tenantId: string, version: number, audit: AuditEvents<boolean>): Promise<boolean> {
     try {
-      return await this.tx(async (c) => {
+      return await this.audit.write(audit, async (c) => {
         await c.query('SELECT 1 FROM tenant_keys WHERE tenant_id = $1 AND version = $2 FOR UPDATE', [tenantId, version]);
         const { rows } = await c.query<{ n: number }>(
           'SELECT count(*)::int AS n FROM patients WHERE tenant_id = $1 AND kek_version = $2 AND wrapped_dek IS NOT NULL',
@@ -279,29 +291,33 @@ export class PostgresVaultStore implements VaultStore {
 
   async writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }> {
     const { patients: ps, resources: rs } = batch;
-    if (ps.length === 0 && rs.length === 0) return { skippedResources: [] };
+    if (ps.length === 0 && rs.length === 0 && batch.audit.length === 0) return { skippedResources: [] };
     try {
       // Counted, not a set: a key repeated within the batch is inserted once and skipped after that.
       const inserted = new Map<string, number>();
-      await this.tx(async (c) => {
-        if (this.bulkLoad) await c.query('SET LOCAL synchronous_commit TO off');
-        if (ps.length > 0) {
-          const res = await c.query(`${INSERT_PATIENTS.sql} RETURNING id`, INSERT_PATIENTS.values(ps));
-          // The caller encrypted this batch under fresh DEKs for these patients; if another writer
-          // created one meanwhile, those ciphertexts would be unreadable: write nothing.
-          if (res.rowCount !== ps.length) throw new Conflict('a patient in the batch was created concurrently; retry');
-        }
-        if (rs.length > 0) {
-          const res = await c.query<{ tenant_id: string; type: string; id: string }>(
-            `${INSERT_RESOURCES.sql} RETURNING tenant_id, type, id`,
-            INSERT_RESOURCES.values(rs),
-          );
-          for (const r of res.rows) {
-            const k = resourceKeyString({ tenantId: r.tenant_id, type: r.type, id: r.id });
-            inserted.set(k, (inserted.get(k) ?? 0) + 1);
+      await this.audit.write(
+        batch.audit,
+        async (c) => {
+          inserted.clear();
+          if (ps.length > 0) {
+            const res = await c.query(`${INSERT_PATIENTS.sql} RETURNING id`, INSERT_PATIENTS.values(ps));
+            // The caller encrypted this batch under fresh DEKs for these patients; if another writer
+            // created one meanwhile, those ciphertexts would be unreadable: write nothing.
+            if (res.rowCount !== ps.length) throw new Conflict('a patient in the batch was created concurrently; retry');
           }
-        }
-      });
+          if (rs.length > 0) {
+            const res = await c.query<{ tenant_id: string; type: string; id: string }>(
+              `${INSERT_RESOURCES.sql} RETURNING tenant_id, type, id`,
+              INSERT_RESOURCES.values(rs),
+            );
+            for (const r of res.rows) {
+              const k = resourceKeyString({ tenantId: r.tenant_id, type: r.type, id: r.id });
+              inserted.set(k, (inserted.get(k) ?? 0) + 1);
+            }
+          }
+        },
+        { syncOff: this.bulkLoad },
+      );
       const skippedResources: ResourceKey[] = [];
       for (const r of rs) {
         const k = resourceKeyString(r);
@@ -378,16 +394,24 @@ export class PostgresVaultStore implements VaultStore {
    * One UPDATE … FROM unnest: a single statement is its own transaction, so the page is rewrapped
    * all or nothing without BEGIN/COMMIT round trips. The trigger refuses a destroyed `toVersion`.
    */
-  async rewrapDeks(tenantId: string, fromVersion: number, toVersion: number, updates: RewrapUpdate[]): Promise<number> {
+  async rewrapDeks(
+    tenantId: string,
+    fromVersion: number,
+    toVersion: number,
+    updates: RewrapUpdate[],
+    audit: AuditEvents<number>,
+  ): Promise<number> {
     if (updates.length === 0) return 0;
     try {
-      const res = await this.pool.query(
-        `UPDATE patients p SET kek_version = $3, wrapped_dek = u.wrapped_dek
+      return await this.audit.write(audit, async (c) => {
+        const res = await c.query(
+          `UPDATE patients p SET kek_version = $3, wrapped_dek = u.wrapped_dek
            FROM unnest($4::text[], $5::bytea[]) AS u (id, wrapped_dek)
           WHERE p.tenant_id = $1 AND p.id = u.id AND p.kek_version = $2 AND p.wrapped_dek IS NOT NULL`,
-        [tenantId, fromVersion, toVersion, updates.map((u) => u.id), updates.map((u) => u.wrappedDek)],
-      );
-      return res.rowCount ?? 0;
+          [tenantId, fromVersion, toVersion, updates.map((u) => u.id), updates.map((u) => u.wrappedDek)],
+        );
+        return res.rowCount ?? 0;
+      });
     } catch (cause) {
       throw mapError(cause);
     }
@@ -415,14 +439,75 @@ export class PostgresVaultStore implements VaultStore {
    * remnant unreadable is the key hierarchy: the old wrapped DEK is useless once its KEK version
    * is rotated out and destroyed.
    */
-  async erasePatient(tenantId: string, id: string, at: string): Promise<boolean> {
-    const res = await this.run(
-      'UPDATE patients SET wrapped_dek = NULL, identity = NULL, bsn_idx = NULL, name_idx = NULL, content_mac = NULL, erased_at = $1 WHERE tenant_id = $2 AND id = $3 AND erased_at IS NULL',
-      [at, tenantId, id],
-    );
+  async erasePatient(tenantId: string, id: string, at: string, audit: AuditEvents<boolean>): Promise<boolean> {
+    let changed: boolean;
+    try {
+      changed = await this.audit.write(audit, async (c) => {
+        const res = await c.query(
+          'UPDATE patients SET wrapped_dek = NULL, identity = NULL, bsn_idx = NULL, name_idx = NULL, content_mac = NULL, erased_at = $1 WHERE tenant_id = $2 AND id = $3 AND erased_at IS NULL',
+          [at, tenantId, id],
+        );
+        return res.rowCount === 1;
+      });
+    } catch (cause) {
+      throw mapError(cause);
+    }
     // Also after a no-op (already erased), so a retry after a failed VACUUM still cleans up.
     await this.run('VACUUM (INDEX_CLEANUP ON) patients');
-    return res.rowCount === 1;
+    return changed;
+  }
+
+  async appendAudit(events: readonly AuditEvent[]): Promise<AuditHead> {
+    try {
+      await this.audit.write(events, async () => undefined);
+      return await this.audit.head();
+    } catch (cause) {
+      throw mapError(cause);
+    }
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    try {
+      return await this.audit.head();
+    } catch (cause) {
+      throw mapError(cause);
+    }
+  }
+
+  readAuditEvents(from: number, to: number): AsyncIterable<Buffer> {
+    return this.audit.read(from, to);
+  }
+
+  async getAuditEvent(seq: number): Promise<Buffer | null> {
+    return this.audit.event(seq);
+  }
+
+  async getAuditTile(level: number, index: number): Promise<Buffer | null> {
+    return this.audit.tile(level, index);
+  }
+
+  async queryAudit(q: AuditQuery): Promise<StoredAuditEvent[]> {
+    return this.audit.query(q);
+  }
+
+  async addCheckpoint(cp: StoredCheckpoint): Promise<void> {
+    try {
+      await this.audit.addCheckpoint(cp);
+    } catch (cause) {
+      throw mapError(cause);
+    }
+  }
+
+  async listCheckpoints(): Promise<StoredCheckpoint[]> {
+    return this.audit.checkpoints();
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return (await this.audit.checkpoints(true))[0] ?? null;
+  }
+
+  async putMetaIfAbsent(key: string, value: string): Promise<string> {
+    return this.audit.putMetaIfAbsent(key, value);
   }
 
   async countResources(): Promise<ResourceCount[]> {
@@ -470,7 +555,7 @@ function quoteIdent(name: string): string {
 }
 
 function mapError(cause: unknown, message = 'storage operation failed'): Error {
-  if (cause instanceof StorageError || cause instanceof Conflict) return cause;
+  if (cause instanceof VaultError) return cause;
   if (staleKekError(cause)) return new Conflict('key-encryption key was rotated during the write; retry', { cause });
   return new StorageError(message, { cause });
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Tenant } from '../../domain/tenant.js';
 import type { ClinicalType } from '../../domain/resource-type.js';
-import { Conflict, StorageError } from '../../domain/errors.js';
+import { Conflict, StorageError, VaultError } from '../../domain/errors.js';
 import { MIGRATIONS } from '../migrations/migrations.js';
 import {
   resourceKeyString,
@@ -18,6 +18,9 @@ import {
 import { staleKekError } from '../stale-kek.js';
 import { SQLITE_CACHE_PRAGMA, SQLITE_MMAP_BYTES, SQLITE_WAL_AUTOCHECKPOINT } from './sqlite-tuning.js';
 import { toKeyRow, toPatientRow, toResourceRow, type Row } from '../row-mappers.js';
+import type { AuditEvent } from '../../domain/audit-event.js';
+import type { AuditEvents, AuditHead, AuditQuery, StoredAuditEvent, StoredCheckpoint } from '../../ports/audit-store.js';
+import { SqliteAuditLog } from './sqlite-audit-log.js';
 
 /**
  * Embedded backend: one SQLite file in the data directory, WAL mode, batched transactions.
@@ -28,6 +31,8 @@ export class SqliteVaultStore implements VaultStore {
   readonly backend = 'sqlite' as const;
   private readonly db: Database.Database;
   private stmts: ReturnType<typeof prepare> | undefined;
+  private auditLog: SqliteAuditLog | undefined;
+  private bulkLoad = false;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -50,6 +55,11 @@ export class SqliteVaultStore implements VaultStore {
   private get s(): ReturnType<typeof prepare> {
     this.stmts ??= prepare(this.db);
     return this.stmts;
+  }
+
+  private get audit(): SqliteAuditLog {
+    this.auditLog ??= new SqliteAuditLog(this.db);
+    return this.auditLog;
   }
 
   async migrate(): Promise<void> {
@@ -80,9 +90,12 @@ export class SqliteVaultStore implements VaultStore {
     return;
   }
 
-  async upsertTenant(tenant: Tenant): Promise<void> {
-    this.s.upsertTenant.run(tenant.id, JSON.stringify(tenant), new Date().toISOString());
-    return;
+  async upsertTenant(tenant: Tenant, audit: readonly AuditEvent[]): Promise<void> {
+    try {
+      await this.audit.write(audit, () => this.s.upsertTenant.run(tenant.id, JSON.stringify(tenant), new Date().toISOString()));
+    } catch (cause) {
+      throw mapError(cause);
+    }
   }
 
   async getTenant(id: string): Promise<Tenant | null> {
@@ -98,28 +111,27 @@ export class SqliteVaultStore implements VaultStore {
     return (this.s.listTenantKeys.all(tenantId) as Row[]).map(toKeyRow);
   }
 
-  async addTenantKey(row: TenantKeyRow): Promise<void> {
+  async addTenantKey(row: TenantKeyRow, audit: readonly AuditEvent[]): Promise<void> {
     try {
-      this.db
-        .transaction(() => {
-          this.s.retireKeys.run(row.tenantId);
-          this.s.insertKey.run(row.tenantId, row.version, row.wrappedKek, row.masterKeyId, row.state, row.createdAt);
-        })
-        .immediate();
+      await this.audit.write(audit, () => {
+        this.s.retireKeys.run(row.tenantId);
+        this.s.insertKey.run(row.tenantId, row.version, row.wrappedKek, row.masterKeyId, row.state, row.createdAt);
+      });
     } catch (cause) {
       throw mapError(cause);
     }
   }
 
-  async destroyTenantKey(tenantId: string, version: number): Promise<boolean> {
-    const done = this.db
-      .transaction(() => {
+  async destroyTenantKey(tenantId: string, version: number, audit: AuditEvents<boolean>): Promise<boolean> {
+    try {
+      return await this.audit.write(audit, () => {
         const { n } = this.s.countDeks.get(tenantId, version) as { n: number };
         if (n > 0) return false;
         return this.s.destroyKey.run(tenantId, version).changes === 1;
-      })
-      .immediate();
-    return done;
+      });
+    } catch (cause) {
+      throw mapError(cause);
+    }
   }
 
   async getIndexKey(tenantId: string): Promise<{ wrappedKey: Buffer; masterKeyId: string } | null> {
@@ -177,6 +189,7 @@ export class SqliteVaultStore implements VaultStore {
   }
 
   async setBulkLoad(enabled: boolean): Promise<void> {
+    this.bulkLoad = enabled;
     this.db.pragma(`synchronous = ${enabled ? 'NORMAL' : 'FULL'}`);
     // A checkpoint syncs the WAL and the database file: what bulk mode wrote is now durable.
     if (!enabled) this.db.pragma('wal_checkpoint(PASSIVE)');
@@ -184,49 +197,47 @@ export class SqliteVaultStore implements VaultStore {
 
   async writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }> {
     const { insertPatient, insertResource } = this.s;
-    const skippedResources: ResourceKey[] = [];
     try {
-      this.db
-        .transaction(() => {
-          for (const p of batch.patients) {
-            const { changes } = insertPatient.run(
-              p.tenantId,
-              p.id,
-              p.version,
-              p.kekVersion,
-              p.wrappedDek,
-              p.bsnIndex,
-              p.nameIndex,
-              p.contentMac,
-              p.identity,
-              p.createdAt,
-            );
-            // The caller encrypted this batch under a fresh DEK for the patient; if another writer
-            // created the patient meanwhile, those ciphertexts would be unreadable: write nothing.
-            if (changes === 0) throw new Conflict('a patient in the batch was created concurrently; retry');
-          }
-          for (const r of batch.resources) {
-            const { changes } = insertResource.run(
-              r.tenantId,
-              r.type,
-              r.id,
-              r.version,
-              r.patientId,
-              r.status,
-              r.code,
-              r.effectiveDate,
-              r.contentMac,
-              r.body,
-              r.createdAt,
-            );
-            if (changes === 0) skippedResources.push({ tenantId: r.tenantId, type: r.type, id: r.id });
-          }
-        })
-        .immediate();
+      return await this.audit.write(batch.audit, () => {
+        const skippedResources: ResourceKey[] = [];
+        for (const p of batch.patients) {
+          const { changes } = insertPatient.run(
+            p.tenantId,
+            p.id,
+            p.version,
+            p.kekVersion,
+            p.wrappedDek,
+            p.bsnIndex,
+            p.nameIndex,
+            p.contentMac,
+            p.identity,
+            p.createdAt,
+          );
+          // The caller encrypted this batch under a fresh DEK for the patient; if another writer
+          // created the patient meanwhile, those ciphertexts would be unreadable: write nothing.
+          if (changes === 0) throw new Conflict('a patient in the batch was created concurrently; retry');
+        }
+        for (const r of batch.resources) {
+          const { changes } = insertResource.run(
+            r.tenantId,
+            r.type,
+            r.id,
+            r.version,
+            r.patientId,
+            r.status,
+            r.code,
+            r.effectiveDate,
+            r.contentMac,
+            r.body,
+            r.createdAt,
+          );
+          if (changes === 0) skippedResources.push({ tenantId: r.tenantId, type: r.type, id: r.id });
+        }
+        return { skippedResources };
+      });
     } catch (cause) {
       throw mapError(cause);
     }
-    return { skippedResources };
   }
 
   async getPatient(tenantId: string, id: string): Promise<PatientRow | null> {
@@ -264,16 +275,19 @@ export class SqliteVaultStore implements VaultStore {
     return rows.map((r) => ({ id: r.id, wrappedDek: r.wrapped_dek }));
   }
 
-  async rewrapDeks(tenantId: string, fromVersion: number, toVersion: number, updates: RewrapUpdate[]): Promise<number> {
+  async rewrapDeks(
+    tenantId: string,
+    fromVersion: number,
+    toVersion: number,
+    updates: RewrapUpdate[],
+    audit: AuditEvents<number>,
+  ): Promise<number> {
     try {
-      const changed = this.db
-        .transaction(() => {
-          let n = 0;
-          for (const u of updates) n += this.s.rewrap.run(toVersion, u.wrappedDek, tenantId, u.id, fromVersion).changes;
-          return n;
-        })
-        .immediate();
-      return changed;
+      return await this.audit.write(audit, () => {
+        let n = 0;
+        for (const u of updates) n += this.s.rewrap.run(toVersion, u.wrappedDek, tenantId, u.id, fromVersion).changes;
+        return n;
+      });
     } catch (cause) {
       throw mapError(cause);
     }
@@ -283,11 +297,61 @@ export class SqliteVaultStore implements VaultStore {
     return (this.s.countDeks.get(tenantId, kekVersion) as { n: number }).n;
   }
 
-  async erasePatient(tenantId: string, id: string, at: string): Promise<boolean> {
-    const changed = this.s.erase.run(at, tenantId, id).changes === 1;
+  async erasePatient(tenantId: string, id: string, at: string, audit: AuditEvents<boolean>): Promise<boolean> {
+    let changed: boolean;
+    try {
+      changed = await this.audit.write(audit, () => this.s.erase.run(at, tenantId, id).changes === 1);
+    } catch (cause) {
+      throw mapError(cause);
+    }
     // The old page images of the row sit in the WAL until a checkpoint: fold them in now.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     return changed;
+  }
+
+  async appendAudit(events: readonly AuditEvent[]): Promise<AuditHead> {
+    try {
+      await this.audit.write(events, () => undefined);
+    } catch (cause) {
+      throw mapError(cause);
+    }
+    return this.audit.head();
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    return this.audit.head();
+  }
+
+  async *readAuditEvents(from: number, to: number): AsyncIterable<Buffer> {
+    yield* this.audit.read(from, to);
+  }
+
+  async getAuditEvent(seq: number): Promise<Buffer | null> {
+    return this.audit.event(seq);
+  }
+
+  async getAuditTile(level: number, index: number): Promise<Buffer | null> {
+    return this.audit.tile(level, index);
+  }
+
+  async queryAudit(q: AuditQuery): Promise<StoredAuditEvent[]> {
+    return this.audit.query(q);
+  }
+
+  async addCheckpoint(cp: StoredCheckpoint): Promise<void> {
+    this.audit.addCheckpoint(cp, this.bulkLoad);
+  }
+
+  async listCheckpoints(): Promise<StoredCheckpoint[]> {
+    return this.audit.checkpoints();
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return this.audit.latestCheckpoint();
+  }
+
+  async putMetaIfAbsent(key: string, value: string): Promise<string> {
+    return this.audit.putMetaIfAbsent(key, value);
   }
 
   async countResources(): Promise<ResourceCount[]> {
@@ -353,7 +417,7 @@ function prepare(db: Database.Database) {
 }
 
 function mapError(cause: unknown): Error {
-  if (cause instanceof Conflict) return cause;
+  if (cause instanceof VaultError) return cause;
   if (staleKekError(cause)) return new Conflict('key-encryption key was rotated during the write; retry', { cause });
   return new StorageError('storage write failed', { cause });
 }

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { auditEvent, type AuditEvent, type AuditFacts } from '../domain/audit-event.js';
+import { IntegrityViolation, KeyUnavailable, VaultError } from '../domain/errors.js';
+import type { AccessContext } from '../domain/principal.js';
+import type { AuditStore, StoredCheckpoint } from '../ports/audit-store.js';
+import type { CheckpointWitness } from '../ports/checkpoint-witness.js';
+import type { Clock } from '../ports/clock.js';
+import type { KeyProvider } from '../ports/key-provider.js';
+import { CheckpointSigner } from './checkpoint-signer.js';
+import { consistencyProof, inclusionProof } from './merkle-proofs.js';
+import { TileNodes } from './tile-nodes.js';
+import { isValidKeyName } from './verifier/signed-note.js';
+import { leafHash, verifyInclusion } from './verifier/rfc6962.js';
+import { verifyLog, type VerifyLogResult } from './verifier/verify-log.js';
+
+export interface AuditLogOptions {
+  /** Sign a checkpoint once this many events are uncovered… */
+  readonly checkpointEvents: number;
+  /** …or this many milliseconds after the first uncovered event. */
+  readonly checkpointMs: number;
+}
+
+export interface InclusionProofResult {
+  index: number;
+  size: number;
+  leaf_hash: string;
+  root: string;
+  proof: string[];
+  /** The signed checkpoint for `size`, when one exists (the proof is then against a signed root). */
+  checkpoint: string | null;
+  verified: boolean;
+}
+
+/**
+ * The audit log as services see it: builds events for an access context, appends them (fail
+ * closed), and signs checkpoints every N events or T ms, storing each in the database and in the
+ * witness. Vault writes append their events inside their own transactions (VaultStore methods take
+ * them) and then call committed(). If signing or witnessing fails, the log refuses new events
+ * until it succeeds again: an operation that cannot be vouched for does not run.
+ */
+export class AuditLog {
+  private signedSize = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private failure: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly store: AuditStore,
+    private readonly signer: CheckpointSigner,
+    readonly witness: CheckpointWitness,
+    private readonly clock: Clock,
+    private readonly opts: AuditLogOptions,
+  ) {}
+
+  /**
+   * Read-only: the log takes no events and signs nothing, not even on close. `audit verify` runs
+   * so, because signing a head it has not verified would vouch for whatever an attacker left in
+   * the unsigned tail.
+   */
+  private readOnly = false;
+
+  static async open(
+    store: AuditStore,
+    provider: KeyProvider,
+    witnessFor: (origin: string) => CheckpointWitness,
+    clock: Clock,
+    opts: AuditLogOptions & { readOnly?: boolean },
+  ): Promise<AuditLog> {
+    // One origin per vault, fixed at first use: checkpoints name the log they belong to.
+    const origin = await store.putMetaIfAbsent('audit.origin', `labvault.local/audit/${randomBytes(8).toString('hex')}`);
+    if (!isValidKeyName(origin)) throw new IntegrityViolation('stored audit origin is malformed');
+    const log = new AuditLog(store, new CheckpointSigner(origin, await provider.auditSigner()), witnessFor(origin), clock, opts);
+    log.signedSize = (await store.latestCheckpoint())?.size ?? 0;
+    log.readOnly = opts.readOnly ?? false;
+    return log;
+  }
+
+  get origin(): string {
+    return this.signer.origin;
+  }
+
+  /** C2SP verifier key (`origin+keyid+base64`) for auditors. */
+  get verifierKey(): string {
+    return this.signer.verifierKey;
+  }
+
+  /** Builds a validated event for `ctx` (throws InvalidInput rather than log an identifier). */
+  event(ctx: AccessContext, facts: AuditFacts): AuditEvent {
+    return auditEvent(ctx, this.clock.now(), facts);
+  }
+
+  /**
+   * Resolves when the log can take events: not closed, and the last checkpoint attempt did not
+   * fail (if it did, it is retried now). Services await this before an operation, so nothing runs
+   * that the log could not vouch for.
+   */
+  async ready(): Promise<void> {
+    if (this.closed) throw new KeyUnavailable('audit log is closed');
+    if (this.readOnly) throw new KeyUnavailable('audit log is open read-only');
+    if (!this.failure) return;
+    try {
+      await this.checkpoint();
+    } catch (cause) {
+      throw cause instanceof VaultError ? cause : new IntegrityViolation('audit checkpoints cannot be written', { cause });
+    }
+  }
+
+  /** Appends events on their own (reads, denials, errors); the caller proceeds only if this succeeds. */
+  async record(events: readonly AuditEvent[]): Promise<void> {
+    await this.ready();
+    const head = await this.store.appendAudit(events);
+    await this.committed(head.size);
+  }
+
+  /** Called after a write that carried events committed: signs a checkpoint when one is due. */
+  async committed(size?: number): Promise<void> {
+    const head = size ?? (await this.store.auditHead()).size;
+    if (head - this.signedSize >= this.opts.checkpointEvents) {
+      await this.checkpoint();
+    } else if (head > this.signedSize && !this.timer && !this.closed) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.checkpoint().catch(() => undefined); // recorded in this.failure
+      }, this.opts.checkpointMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Signs the current head (if it grew), stores it, copies it to the witness. Serialised. */
+  checkpoint(): Promise<StoredCheckpoint | null> {
+    if (this.readOnly) return Promise.reject(new KeyUnavailable('audit log is open read-only'));
+    const run = this.tail.then(async () => {
+      try {
+        const head = await this.store.auditHead();
+        const latest = await this.store.latestCheckpoint();
+        if (head.size === 0 || (latest && latest.size >= head.size)) {
+          this.signedSize = Math.max(this.signedSize, latest?.size ?? 0);
+          this.failure = undefined;
+          return latest;
+        }
+        const note = await this.signer.sign(head.size, head.root);
+        const cp: StoredCheckpoint = { size: head.size, root: head.root, note, createdAt: this.clock.now().toISOString() };
+        await this.store.addCheckpoint(cp);
+        await this.witness.publish(cp.size, cp.note);
+        this.signedSize = cp.size;
+        this.failure = undefined;
+        return cp;
+      } catch (e) {
+        this.failure = e instanceof Error ? e : new Error(String(e));
+        throw e;
+      }
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.readOnly) return;
+    const head = await this.store.auditHead();
+    if (head.size > this.signedSize) await this.checkpoint();
+    await this.tail;
+  }
+
+  async prove(index: number, size?: number): Promise<InclusionProofResult> {
+    const head = await this.store.auditHead();
+    const latest = await this.store.latestCheckpoint();
+    // Default: against the latest signed head if it covers the event, else the current head.
+    const n = size ?? (latest && index < latest.size ? latest.size : head.size);
+    if (n > head.size) throw new IntegrityViolation(`the log holds ${head.size} events, not ${n}`);
+    const nodes = new TileNodes({
+      tile: (l, i) => this.store.getAuditTile(l, i),
+      event: async (seq) => {
+        const e = await this.store.getAuditEvent(seq);
+        if (!e) throw new IntegrityViolation(`audit event ${seq} is missing`);
+        return e;
+      },
+    });
+    const proof = await inclusionProof(nodes, index, n);
+    const root = await nodes.range(0, n);
+    const event = await this.store.getAuditEvent(index);
+    if (!event) throw new IntegrityViolation(`audit event ${index} is missing`);
+    const leaf = leafHash(event);
+    const signed = (await this.store.listCheckpoints()).find((c) => c.size === n) ?? null;
+    return {
+      index,
+      size: n,
+      leaf_hash: leaf.toString('hex'),
+      root: root.toString('hex'),
+      proof: proof.map((p) => p.toString('hex')),
+      checkpoint: signed?.note ?? null,
+      verified: verifyInclusion(index, n, leaf, proof, root) && (signed === null || signed.root.equals(root)),
+    };
+  }
+
+  async consistency(first: number, second: number): Promise<string[]> {
+    const nodes = new TileNodes({
+      tile: (l, i) => this.store.getAuditTile(l, i),
+      event: async (seq) => {
+        const e = await this.store.getAuditEvent(seq);
+        if (!e) throw new IntegrityViolation(`audit event ${seq} is missing`);
+        return e;
+      },
+    });
+    return (await consistencyProof(nodes, first, second)).map((p) => p.toString('hex'));
+  }
+
+  /** Runs the standalone verifier over the stored events, stored checkpoints and witness copies. */
+  async verify(verifierKey = this.verifierKey): Promise<VerifyLogResult> {
+    const stored = await this.store.listCheckpoints();
+    const witnessed = await this.witness.list();
+    return verifyLog({
+      events: this.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER),
+      checkpoints: [...stored.map((c) => ({ note: c.note, source: `store:${c.size}` })), ...witnessed],
+      verifierKey,
+    });
+  }
+}

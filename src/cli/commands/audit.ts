@@ -1,0 +1,161 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { decodeEvent } from '../../audit/event-codec.js';
+import { readCheckpointDir, readEventLines } from '../../audit/verifier/standalone.js';
+import { verifyLog, type VerifyLogResult } from '../../audit/verifier/verify-log.js';
+import { ConfigurationError } from '../../domain/errors.js';
+import { cliContext, printJson, setProblem, withVault } from '../cli-context.js';
+import { nonNegativeInt, positiveInt } from '../parse-options.js';
+
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('tamper-evident audit log: verify, prove, checkpoint, tail, export');
+
+  audit
+    .command('verify')
+    .description('recompute the Merkle tree over every event and check every signed checkpoint (store and witness)')
+    .option('--vkey <key>', 'verifier key name+id+key, or @FILE (default: the key provider’s)')
+    .option('--from <dir>', 'verify an export made by `audit export` instead of the database')
+    .option('--json', 'print JSON')
+    .action(async (opts: { vkey?: string; from?: string; json?: boolean }, cmd: Command) => {
+      const vkey = opts.vkey ? await readKeyOption(opts.vkey) : undefined;
+      let result: VerifyLogResult;
+      if (opts.from) {
+        const dir = opts.from;
+        result = await verifyLog({
+          events: readEventLines(path.join(dir, 'events.ndjson')),
+          checkpoints: await readCheckpointDir(path.join(dir, 'checkpoints')),
+          verifierKey: vkey ?? (await fs.readFile(path.join(dir, 'vkey.txt'), 'utf8')).trim(),
+        });
+      } else {
+        result = await withVault(cmd, (vault) => vault.audit.verify(vkey), { auditReadOnly: true });
+      }
+      if (opts.json) printJson(result);
+      else if (result.ok) {
+        process.stdout.write(
+          `ok: ${result.events} events, ${result.checkpoints} signed checkpoints, ${result.unsigned_tail} events after the last one\n`,
+        );
+      } else {
+        process.stdout.write(
+          `NOT OK: ${result.reason ?? 'unknown'}${result.first_bad_index === null ? '' : ` (first bad index ${result.first_bad_index})`}\n`,
+        );
+      }
+      if (!result.ok) setProblem();
+    });
+
+  audit
+    .command('prove')
+    .description('inclusion proof of one event (and optionally a consistency proof between two sizes)')
+    .requiredOption('--index <i>', 'event index (seq)', nonNegativeInt)
+    .option('--size <n>', 'tree size to prove against (default: the latest signed checkpoint covering it)', positiveInt)
+    .option('--first <m>', 'also prove that the tree of size m is a prefix of the tree of size n', positiveInt)
+    .option('--json', 'print JSON')
+    .action(async (opts: { index: number; size?: number; first?: number; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const ctx = cliContext(cmd);
+        await vault.audit.record([vault.audit.event(ctx, { action: 'audit.read', records: 1, detail: { index: opts.index } })]);
+        const p = await vault.audit.prove(opts.index, opts.size);
+        const consistency = opts.first === undefined ? undefined : await vault.audit.consistency(opts.first, p.size);
+        const out = consistency ? { ...p, consistency: { first: opts.first, second: p.size, proof: consistency } } : p;
+        if (opts.json) printJson(out);
+        else
+          process.stdout.write(`event ${p.index} in tree of ${p.size}: ${p.proof.length} hashes, root ${p.root}, verified ${p.verified}\n`);
+        if (!p.verified) setProblem();
+      });
+    });
+
+  audit
+    .command('checkpoint')
+    .description('sign a checkpoint of the current head now (store + witness) and print it')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const cp = await vault.audit.checkpoint();
+        const out = {
+          origin: vault.audit.origin,
+          size: cp?.size ?? 0,
+          root: cp?.root.toString('hex') ?? null,
+          note: cp?.note ?? null,
+          witness: vault.audit.witness.location,
+          vkey: vault.audit.verifierKey,
+        };
+        if (opts.json) printJson(out);
+        else process.stdout.write(cp ? cp.note : 'the log is empty\n');
+      });
+    });
+
+  audit
+    .command('tail')
+    .description('the last events as NDJSON (canonical bytes as hashed)')
+    .option('-n, --lines <n>', 'how many', positiveInt, 20)
+    .option('--json', 'one JSON document instead of NDJSON')
+    .action(async (opts: { lines: number; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const ctx = cliContext(cmd);
+        const head = await vault.store.auditHead();
+        const from = Math.max(0, head.size - opts.lines);
+        const lines: Buffer[] = [];
+        for await (const e of vault.store.readAuditEvents(from, head.size)) lines.push(e);
+        await vault.audit.record([vault.audit.event(ctx, { action: 'audit.read', records: lines.length })]);
+        if (opts.json) printJson({ size: head.size, events: lines.map((l) => decodeEvent(l)).map((d) => ({ seq: d.seq, ...d.event })) });
+        else for (const l of lines) process.stdout.write(`${l.toString('utf8')}\n`);
+      });
+    });
+
+  audit
+    .command('export')
+    .description('write events.ndjson, checkpoints/ (store and witness copies) and vkey.txt for the standalone verifier')
+    .requiredOption('--out <dir>', 'new directory')
+    .option('--json', 'print JSON')
+    .action(async (opts: { out: string; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const ctx = cliContext(cmd);
+        await vault.audit.record([vault.audit.event(ctx, { action: 'audit.export' })]);
+        await vault.audit.checkpoint();
+        // Checkpoints first, events second: events appended meanwhile are then merely unsigned,
+        // never "missing" below a checkpoint the export holds.
+        const stored = await vault.store.listCheckpoints();
+        const witnessed = await vault.audit.witness.list();
+        await fs.mkdir(path.join(opts.out, 'checkpoints'), { recursive: true, mode: 0o700 });
+        const out = await fs.open(path.join(opts.out, 'events.ndjson'), 'wx', 0o600);
+        let events = 0;
+        try {
+          const chunk: Buffer[] = [];
+          for await (const e of vault.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) {
+            chunk.push(e, NEWLINE);
+            events++;
+            if (chunk.length >= 8192) await out.write(Buffer.concat(chunk.splice(0)));
+          }
+          if (chunk.length > 0) await out.write(Buffer.concat(chunk));
+          await out.sync();
+        } finally {
+          await out.close();
+        }
+        for (const c of stored)
+          await fs.writeFile(path.join(opts.out, 'checkpoints', `store-${pad(c.size)}.checkpoint`), c.note, { flag: 'wx' });
+        for (const w of witnessed)
+          await fs.writeFile(path.join(opts.out, 'checkpoints', `${w.source.replace(/[^A-Za-z0-9.-]/g, '_')}`), w.note, { flag: 'wx' });
+        await fs.writeFile(path.join(opts.out, 'vkey.txt'), `${vault.audit.verifierKey}\n`, { flag: 'wx' });
+        const summary = {
+          out: path.resolve(opts.out),
+          events,
+          checkpoints: stored.length + witnessed.length,
+          vkey: vault.audit.verifierKey,
+        };
+        if (opts.json) printJson(summary);
+        else process.stdout.write(`exported ${events} events and ${summary.checkpoints} checkpoints to ${summary.out}\n`);
+      });
+    });
+}
+
+const NEWLINE = Buffer.from('\n');
+const pad = (n: number): string => String(n).padStart(16, '0');
+
+async function readKeyOption(v: string): Promise<string> {
+  if (!v.startsWith('@')) return v;
+  try {
+    return (await fs.readFile(v.slice(1), 'utf8')).trim();
+  } catch (cause) {
+    throw new ConfigurationError(`cannot read --vkey file ${v.slice(1)}`, { cause });
+  }
+}

@@ -1,0 +1,67 @@
+import type { AuditEvent } from '../domain/audit-event.js';
+
+/**
+ * Storage side of the audit log, implemented by each VaultStore adapter so that a vault write and
+ * its event commit in one transaction. The Merkle bookkeeping (positions, chaining, tiles) is
+ * shared code (src/audit/tree-state.ts); adapters only serialise appenders and persist rows.
+ * Every table here is append-only: the adapters' triggers refuse UPDATE and DELETE.
+ */
+export interface AuditHead {
+  readonly size: number;
+  readonly root: Buffer;
+}
+
+export interface StoredCheckpoint {
+  readonly size: number;
+  readonly root: Buffer;
+  /** The signed note (C2SP tlog-checkpoint), exactly as signed. */
+  readonly note: string;
+  readonly createdAt: string;
+}
+
+export interface AuditQuery {
+  readonly principalId?: string;
+  readonly tenantId?: string;
+  /** Needs tenantId: patient ids are unique per tenant. */
+  readonly patientId?: string;
+  /** ISO times, inclusive from, exclusive to. */
+  readonly from?: string;
+  readonly to?: string;
+  /** Only events with seq > afterSeq (paging). */
+  readonly afterSeq?: number;
+  readonly limit: number;
+}
+
+export interface StoredAuditEvent {
+  readonly seq: number;
+  /** Canonical bytes, exactly as hashed into the tree. */
+  readonly bytes: Buffer;
+}
+
+/** Events to append with a write, fixed up front or derived from what the write did. */
+export type AuditEvents<T> = readonly AuditEvent[] | ((result: T) => readonly AuditEvent[]);
+
+export interface AuditStore {
+  /** Appends events in one transaction (fail closed: the caller's operation fails if this does). */
+  appendAudit(events: readonly AuditEvent[]): Promise<AuditHead>;
+  /** Size and root of the committed log. */
+  auditHead(): Promise<AuditHead>;
+  /** Canonical bytes of events [from, to) in order. */
+  readAuditEvents(from: number, to: number): AsyncIterable<Buffer>;
+  getAuditEvent(seq: number): Promise<Buffer | null>;
+  /** A complete tile (see audit/tile-nodes.ts), or null. */
+  getAuditTile(level: number, index: number): Promise<Buffer | null>;
+  queryAudit(q: AuditQuery): Promise<StoredAuditEvent[]>;
+
+  /**
+   * Stores a checkpoint. Idempotent for the same size and root (two processes may sign the same
+   * head); a different root for a stored size throws IntegrityViolation. The write is durable
+   * (synchronously flushed) even in bulk-load mode, and so is everything committed before it.
+   */
+  addCheckpoint(cp: StoredCheckpoint): Promise<void>;
+  listCheckpoints(): Promise<StoredCheckpoint[]>;
+  latestCheckpoint(): Promise<StoredCheckpoint | null>;
+
+  /** Small, write-once vault settings (the audit log's origin). Returns the stored value. */
+  putMetaIfAbsent(key: string, value: string): Promise<string>;
+}

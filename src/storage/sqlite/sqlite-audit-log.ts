@@ -1,0 +1,190 @@
+import type Database from 'better-sqlite3';
+import type { AuditEvent } from '../../domain/audit-event.js';
+import { IntegrityViolation } from '../../domain/errors.js';
+import { TreeState } from '../../audit/tree-state.js';
+import type { TileSource } from '../../audit/tile-nodes.js';
+import type { AuditEvents, AuditHead, AuditQuery, StoredAuditEvent, StoredCheckpoint } from '../../ports/audit-store.js';
+import { AUDIT_APPEND_ATTEMPTS, StaleAuditState, patientRefs } from '../audit-rows.js';
+
+/**
+ * The audit half of the SQLite adapter, sharing its connection. Appends run inside the caller's
+ * write transaction: the appender's state (tree size, previous leaf, right edge) is read before the
+ * transaction and re-checked inside it, where SQLite's write lock makes the check final; if another
+ * process appended in between, the transaction is rolled back and retried with a fresh state.
+ */
+export class SqliteAuditLog {
+  private state: TreeState | undefined;
+  private readonly s: ReturnType<typeof prepare>;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = prepare(db);
+  }
+
+  /** Runs `body` and appends `events` in one IMMEDIATE transaction; retries when the log moved. */
+  async write<T>(events: AuditEvents<T>, body: () => T): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.currentState();
+      let next: TreeState = state;
+      try {
+        const out = this.db
+          .transaction(() => {
+            const r = body();
+            next = this.appendInTx(state, typeof events === 'function' ? events(r) : events);
+            return r;
+          })
+          .immediate();
+        this.state = next;
+        return out;
+      } catch (e) {
+        this.state = undefined;
+        if (!(e instanceof StaleAuditState) || attempt >= AUDIT_APPEND_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  async head(): Promise<AuditHead> {
+    const state = await this.currentState();
+    return { size: state.size, root: state.root() };
+  }
+
+  /** Stored rows with from ≤ seq < to in seq order, gaps included (the verifier must see them). */
+  *read(from: number, to: number): Generator<Buffer> {
+    // Keyset pages of .all() beat one long iterate(): fewer round trips through the native binding.
+    const chunk = 4096;
+    for (let at = from; ;) {
+      const rows = this.s.range.all(at, to, chunk) as { seq: number; event: Buffer }[];
+      for (const r of rows) yield r.event;
+      const last = rows[rows.length - 1];
+      if (rows.length < chunk || !last) return;
+      at = last.seq + 1;
+    }
+  }
+
+  event(seq: number): Buffer | null {
+    return (this.s.event.get(seq) as Buffer | undefined) ?? null;
+  }
+
+  tile(level: number, index: number): Buffer | null {
+    return (this.s.tile.get(level, index) as Buffer | undefined) ?? null;
+  }
+
+  query(q: AuditQuery): StoredAuditEvent[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const filter = (clause: string, value: unknown): void => {
+      where.push(clause);
+      args.push(value);
+    };
+    let from = 'audit_events e';
+    if (q.patientId !== undefined) {
+      from = 'audit_patients p JOIN audit_events e ON e.seq = p.seq';
+      filter('p.tenant_id = ?', q.tenantId ?? '');
+      filter('p.patient_id = ?', q.patientId);
+    } else if (q.tenantId !== undefined) filter('e.tenant_id = ?', q.tenantId);
+    if (q.principalId !== undefined) filter('e.principal_id = ?', q.principalId);
+    if (q.from !== undefined) filter('e.time >= ?', q.from);
+    if (q.to !== undefined) filter('e.time < ?', q.to);
+    if (q.afterSeq !== undefined) filter('e.seq > ?', q.afterSeq);
+    const sql = `SELECT e.seq AS seq, e.event AS bytes FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY e.seq LIMIT ?`;
+    return this.db.prepare(sql).all(...args, q.limit) as StoredAuditEvent[];
+  }
+
+  addCheckpoint(cp: StoredCheckpoint, bulkLoad: boolean): void {
+    // A checkpoint vouches for everything before it, so it must not outlive a power loss that the
+    // events it covers do not survive: commit it with a full sync of the WAL (which also flushes
+    // every bulk-mode commit before it).
+    if (bulkLoad) this.db.pragma('synchronous = FULL');
+    try {
+      this.db
+        .transaction(() => {
+          const existing = this.s.checkpointAt.get(cp.size) as { root: Buffer } | undefined;
+          if (existing) {
+            if (!existing.root.equals(cp.root)) throw new IntegrityViolation(`a different checkpoint exists for size ${cp.size}`);
+            return;
+          }
+          this.s.insertCheckpoint.run(cp.size, cp.root, cp.note, cp.createdAt);
+        })
+        .immediate();
+    } finally {
+      if (bulkLoad) this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  checkpoints(): StoredCheckpoint[] {
+    return (this.s.checkpoints.all() as CheckpointRow[]).map(toCheckpoint);
+  }
+
+  latestCheckpoint(): StoredCheckpoint | null {
+    const row = this.s.latestCheckpoint.get() as CheckpointRow | undefined;
+    return row ? toCheckpoint(row) : null;
+  }
+
+  putMetaIfAbsent(key: string, value: string): string {
+    this.s.putMeta.run(key, value);
+    return (this.s.getMeta.get(key) as { value: string }).value;
+  }
+
+  private size(): number {
+    const row = this.s.size.get() as { seq: number } | undefined;
+    return row ? row.seq + 1 : 0;
+  }
+
+  private async currentState(): Promise<TreeState> {
+    const size = this.size();
+    if (this.state?.size === size) return this.state;
+    const source: TileSource = {
+      tile: async (l, i) => this.tile(l, i),
+      event: async (seq) => {
+        const e = this.event(seq);
+        if (!e) throw new IntegrityViolation(`audit event ${seq} is missing`);
+        return e;
+      },
+    };
+    // Read outside any transaction: the size check inside the write transaction makes it safe.
+    return (this.state = await TreeState.load(size, source));
+  }
+
+  private appendInTx(state: TreeState, events: readonly AuditEvent[]): TreeState {
+    if (events.length === 0) return state;
+    if (this.size() !== state.size) throw new StaleAuditState();
+    const sealed = state.seal(events);
+    for (const r of sealed.rows) {
+      const e = r.event;
+      this.s.insertEvent.run(r.seq, e.time, e.action, e.outcome, e.principal.id, e.tenant, r.bytes);
+      for (const p of patientRefs(r)) this.s.insertPatient.run(p.tenantId, p.patientId, r.seq);
+    }
+    for (const t of sealed.tiles) this.s.insertTile.run(t.level, t.index, t.hashes);
+    return sealed.next;
+  }
+}
+
+interface CheckpointRow {
+  size: number;
+  root: Buffer;
+  note: string;
+  created_at: string;
+}
+
+function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
+  return { size: r.size, root: r.root, note: r.note, createdAt: r.created_at };
+}
+
+function prepare(db: Database.Database) {
+  return {
+    size: db.prepare('SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1'),
+    insertEvent: db.prepare(
+      'INSERT INTO audit_events (seq, time, action, outcome, principal_id, tenant_id, event) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    insertPatient: db.prepare('INSERT INTO audit_patients (tenant_id, patient_id, seq) VALUES (?, ?, ?)'),
+    insertTile: db.prepare('INSERT INTO audit_tiles (level, idx, hashes) VALUES (?, ?, ?)'),
+    tile: db.prepare('SELECT hashes FROM audit_tiles WHERE level = ? AND idx = ?').pluck(),
+    event: db.prepare('SELECT event FROM audit_events WHERE seq = ?').pluck(),
+    range: db.prepare('SELECT seq, event FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?'),
+    checkpointAt: db.prepare('SELECT root FROM audit_checkpoints WHERE size = ?'),
+    insertCheckpoint: db.prepare('INSERT INTO audit_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)'),
+    checkpoints: db.prepare('SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size'),
+    latestCheckpoint: db.prepare('SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1'),
+    putMeta: db.prepare('INSERT INTO vault_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    getMeta: db.prepare('SELECT value FROM vault_meta WHERE key = ?'),
+  };
+}
