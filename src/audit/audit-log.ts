@@ -40,6 +40,8 @@ export interface InclusionProofResult {
  */
 export class AuditLog {
   private signedSize = 0;
+  /** When the oldest event not yet covered by a checkpoint was committed (ms), if any. */
+  private unsignedSince: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private failure: Error | undefined;
@@ -116,7 +118,12 @@ export class AuditLog {
   /** Called after a write that carried events committed: signs a checkpoint when one is due. */
   async committed(size?: number): Promise<void> {
     const head = size ?? (await this.store.auditHead()).size;
-    if (head - this.signedSize >= this.opts.checkpointEvents) {
+    const now = this.clock.now().getTime();
+    if (head > this.signedSize) this.unsignedSince ??= now;
+    // The time rule is checked here as well as by the timer: a caller that appends in a tight
+    // loop of synchronous SQLite work never lets the timer run.
+    const overdue = this.unsignedSince !== undefined && now - this.unsignedSince >= this.opts.checkpointMs;
+    if (head - this.signedSize >= this.opts.checkpointEvents || overdue) {
       await this.checkpoint();
     } else if (head > this.signedSize && !this.timer && !this.closed) {
       this.timer = setTimeout(() => {
@@ -144,6 +151,7 @@ export class AuditLog {
         await this.store.addCheckpoint(cp);
         await this.witness.publish(cp.size, cp.note);
         this.signedSize = cp.size;
+        this.unsignedSince = undefined;
         this.failure = undefined;
         return cp;
       } catch (e) {
@@ -165,13 +173,9 @@ export class AuditLog {
     await this.tail;
   }
 
-  async prove(index: number, size?: number): Promise<InclusionProofResult> {
-    const head = await this.store.auditHead();
-    const latest = await this.store.latestCheckpoint();
-    // Default: against the latest signed head if it covers the event, else the current head.
-    const n = size ?? (latest && index < latest.size ? latest.size : head.size);
-    if (n > head.size) throw new IntegrityViolation(`the log holds ${head.size} events, not ${n}`);
-    const nodes = new TileNodes({
+  /** Reads node hashes from the store's tiles (a fresh tile cache per call). */
+  private nodes(): TileNodes {
+    return new TileNodes({
       tile: (l, i) => this.store.getAuditTile(l, i),
       event: async (seq) => {
         const e = await this.store.getAuditEvent(seq);
@@ -179,6 +183,20 @@ export class AuditLog {
         return e;
       },
     });
+  }
+
+  /** The bare inclusion proof of event `index` in the tree of `size` (the benchmark times this). */
+  async inclusionProof(index: number, size: number): Promise<Buffer[]> {
+    return inclusionProof(this.nodes(), index, size);
+  }
+
+  async prove(index: number, size?: number): Promise<InclusionProofResult> {
+    const head = await this.store.auditHead();
+    const latest = await this.store.latestCheckpoint();
+    // Default: against the latest signed head if it covers the event, else the current head.
+    const n = size ?? (latest && index < latest.size ? latest.size : head.size);
+    if (n > head.size) throw new IntegrityViolation(`the log holds ${head.size} events, not ${n}`);
+    const nodes = this.nodes();
     const proof = await inclusionProof(nodes, index, n);
     const root = await nodes.range(0, n);
     const event = await this.store.getAuditEvent(index);
@@ -197,15 +215,7 @@ export class AuditLog {
   }
 
   async consistency(first: number, second: number): Promise<string[]> {
-    const nodes = new TileNodes({
-      tile: (l, i) => this.store.getAuditTile(l, i),
-      event: async (seq) => {
-        const e = await this.store.getAuditEvent(seq);
-        if (!e) throw new IntegrityViolation(`audit event ${seq} is missing`);
-        return e;
-      },
-    });
-    return (await consistencyProof(nodes, first, second)).map((p) => p.toString('hex'));
+    return (await consistencyProof(this.nodes(), first, second)).map((p) => p.toString('hex'));
   }
 
   /** Runs the standalone verifier over the stored events, stored checkpoints and witness copies. */

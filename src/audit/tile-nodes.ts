@@ -19,7 +19,10 @@ export interface TileRecord {
 }
 
 export interface TileSource {
-  /** A complete tile, or null if it is not stored (yet). */
+  /**
+   * A complete tile, or null if it is not stored (yet). May instead return the entries an
+   * incomplete tile has so far (fewer than 16): they are complete nodes and never change.
+   */
   tile(level: number, index: number): Promise<Buffer | null>;
   /** Canonical bytes of event `seq` (only asked for the last < 16 events of the tree). */
   event(seq: number): Promise<Buffer>;
@@ -42,10 +45,9 @@ export class TileNodes {
         tile = await this.source.tile(t, j);
         this.tiles.set(key, tile);
       }
-      if (tile) {
-        const k = index % TILE_WIDTH;
-        return tile.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES);
-      }
+      const k = index % TILE_WIDTH;
+      // A source may also hand out the incomplete right-edge tile it holds in memory (shorter).
+      if (tile && (k + 1) * HASH_BYTES <= tile.length) return tile.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES);
       if (level === 0) return leafHash(await this.source.event(index));
     }
     return nodeHash(await this.node(level - 1, 2 * index), await this.node(level - 1, 2 * index + 1));

@@ -58,6 +58,17 @@ export class TreeState {
     return new TreeState(size, await nodes.node(0, size - 1), frontier, partial);
   }
 
+  /**
+   * The entries so far of the incomplete tile (level, index) on this state's right edge, or null.
+   * Lets proofs near the head read the right edge from memory instead of rebuilding it.
+   */
+  partialTile(level: number, index: number): Buffer | null {
+    const entries = this.partial[level];
+    if (!entries || entries.length === 0) return null;
+    const count = Math.floor(this.size / TILE_WIDTH ** level);
+    return Math.floor(count / TILE_WIDTH) === index ? Buffer.concat(entries) : null;
+  }
+
   root(): Buffer {
     return CompactRange.from(this.size, this.frontier).root();
   }

@@ -41,9 +41,12 @@ export function formatVerifierKey(name: string, publicKey: Buffer): string {
 
 /** Parses `<name>+<hex id>+<base64 key>`; throws Error with a plain reason when malformed. */
 export function parseVerifierKey(vkey: string): NoteVerifier {
-  const parts = vkey.trim().split('+');
-  if (parts.length !== 3) throw new Error('verifier key must be name+keyid+base64key');
-  const [name, idHex, keyB64] = parts as [string, string, string];
+  // Split at the first two '+' only: standard base64 (the key) may itself contain '+'.
+  const text = vkey.trim();
+  const a = text.indexOf('+');
+  const b = a < 0 ? -1 : text.indexOf('+', a + 1);
+  if (a < 0 || b < 0) throw new Error('verifier key must be name+keyid+base64key');
+  const [name, idHex, keyB64] = [text.slice(0, a), text.slice(a + 1, b), text.slice(b + 1)];
   const raw = Buffer.from(keyB64, 'base64');
   if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex)) throw new Error('verifier key has a bad name or key id');
   if (raw.length !== 33 || raw[0] !== ED25519_ALG) throw new Error('verifier key is not an Ed25519 key');

@@ -27,7 +27,8 @@ export interface CheckpointInput {
 }
 
 export interface VerifyLogInput {
-  readonly events: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** Canonical event bytes in log order, one per item or in arrays (batches cost less per event). */
+  readonly events: AsyncIterable<Uint8Array | readonly Uint8Array[]> | Iterable<Uint8Array | readonly Uint8Array[]>;
   readonly checkpoints: readonly CheckpointInput[];
   /** `<name>+<key id>+<base64 key>` (C2SP signed-note verifier key). */
   readonly verifierKey: string;
@@ -55,7 +56,7 @@ interface ValidCheckpoint {
 
 const PREFIX = Buffer.from('{"v":1,"seq":', 'latin1');
 const PREV = Buffer.from(',"prev":"', 'latin1');
-const GENESIS_PREV = '0'.repeat(64);
+const GENESIS_PREV = Buffer.alloc(32);
 
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult> {
   const result: VerifyLogResult = {
@@ -89,7 +90,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
 
   const tree = new CompactRange();
   let next = 0; // next checkpoint to check
-  let prevHex = GENESIS_PREV;
+  let prevLeaf: Buffer = GENESIS_PREV;
   let bad: { index: number; reason: string } | null = null;
   const checkRootsAt = (size: number): void => {
     while (next < checkpoints.length && (checkpoints[next] as ValidCheckpoint).size === size) {
@@ -99,20 +100,28 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     }
   };
   let i = 0;
-  for await (const event of input.events) {
+  // Returns false to stop at the first failure.
+  const step = (event: Uint8Array): boolean => {
     const e = Buffer.isBuffer(event) ? event : Buffer.from(event.buffer, event.byteOffset, event.byteLength);
-    const head = parseHead(e);
-    if (!head) bad ??= { index: i, reason: `event ${i} is not a labvault audit event` };
-    else if (head.seq !== i)
-      bad ??= { index: i, reason: `event at position ${i} carries seq ${head.seq} (events missing, inserted or reordered)` };
-    else if (head.prevHex !== prevHex)
+    const seq = parseSeq(e);
+    if (seq < 0) bad ??= { index: i, reason: `event ${i} is not a labvault audit event` };
+    // A smaller seq means something was inserted from that index on; a larger one that events
+    // are missing from this position on.
+    else if (seq !== i)
+      bad ??= { index: Math.min(seq, i), reason: `event at position ${i} carries seq ${seq} (events missing, inserted or reordered)` };
+    else if (!prevMatches(e, seq, prevLeaf))
       bad ??= { index: i - 1, reason: `event ${i} does not chain to event ${i - 1} (event ${i - 1} altered)` };
-    checkRootsAt(i);
-    if (bad) break;
-    const leaf = leafHash(e);
-    prevHex = leaf.toString('hex');
-    tree.append(leaf);
+    if (next < checkpoints.length) checkRootsAt(i);
+    if (bad) return false;
+    prevLeaf = leafHash(e);
+    tree.append(prevLeaf);
     i++;
+    return true;
+  };
+  outer: for await (const item of input.events) {
+    if (isBatch(item)) {
+      for (const e of item) if (!step(e)) break outer;
+    } else if (!step(item)) break;
   }
   result.events = i;
   if (!bad) {
@@ -137,17 +146,33 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
   return result;
 }
 
-/** Reads `{"v":1,"seq":N,"prev":"<hex>"` without a JSON parse (the verifier's hot path). */
-function parseHead(e: Buffer): { seq: number; prevHex: string } | null {
-  if (e.length < PREFIX.length + 1 + PREV.length + 65 || e.compare(PREFIX, 0, PREFIX.length, 0, PREFIX.length) !== 0) return null;
+function isBatch(item: Uint8Array | readonly Uint8Array[]): item is readonly Uint8Array[] {
+  return Array.isArray(item);
+}
+
+/** Reads N from `{"v":1,"seq":N,"prev":"` without a JSON parse (the hot path); -1 if malformed. */
+function parseSeq(e: Buffer): number {
+  if (e.length < PREFIX.length + 1 + PREV.length + 65 || e.compare(PREFIX, 0, PREFIX.length, 0, PREFIX.length) !== 0) return -1;
   let p = PREFIX.length;
   let seq = 0;
   const start = p;
   while (p < e.length && (e[p] as number) >= 0x30 && (e[p] as number) <= 0x39 && p - start < 16)
     seq = seq * 10 + ((e[p++] as number) - 0x30);
-  if (p === start || (p - start > 1 && e[start] === 0x30)) return null;
-  if (e.compare(PREV, 0, PREV.length, p, p + PREV.length) !== 0) return null;
-  p += PREV.length;
-  if (e[p + 64] !== 0x22) return null;
-  return { seq, prevHex: e.toString('latin1', p, p + 64) };
+  if (p === start || (p - start > 1 && e[start] === 0x30)) return -1;
+  if (e.compare(PREV, 0, PREV.length, p, p + PREV.length) !== 0 || e[p + PREV.length + 64] !== 0x22) return -1;
+  return seq;
+}
+
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Does the `prev` of event `seq` (lower-case hex after the seq) equal `leaf`? Byte-wise, no strings. */
+function prevMatches(e: Buffer, seq: number, leaf: Buffer): boolean {
+  let digits = 1;
+  for (let x = seq; x >= 10; x = Math.floor(x / 10)) digits++;
+  let p = PREFIX.length + digits + PREV.length;
+  for (let k = 0; k < 32; k++) {
+    const b = leaf[k] as number;
+    if (e[p++] !== HEX[b >> 4] || e[p++] !== HEX[b & 15]) return false;
+  }
+  return true;
 }

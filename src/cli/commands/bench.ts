@@ -27,4 +27,20 @@ export function registerBench(program: Command): void {
         );
       }
     });
+  bench
+    .command('audit')
+    .description('audit log: batched append with checkpoints every second vs a plain insert of the same bytes; verify; inclusion proofs')
+    .option('--events <n>', 'events to append', positiveInt, 1_000_000)
+    .option('--batch <n>', 'events per transaction', positiveInt, 1000)
+    .option('--json', 'print JSON')
+    .action(async (opts: { events: number; batch: number; json?: boolean }) => {
+      const { benchAudit } = await import('../../bench/audit-bench.js');
+      const r = await benchAudit({ events: opts.events, batch: opts.batch, log: (s) => process.stderr.write(`${s}\n`) });
+      if (opts.json) printJson(r);
+      else {
+        process.stdout.write(
+          `${r.events} events: append ${r.append_per_s}/s (plain insert ${r.baseline_insert_per_s}/s), verify ${r.verify_per_s}/s, inclusion proof ${r.proof_ms} ms, ${r.checkpoints} checkpoints\n`,
+        );
+      }
+    });
 }

@@ -67,7 +67,7 @@ export class PostgresAuditLog {
 
   async tile(level: number, index: number, q: Queryable = this.pool): Promise<Buffer | null> {
     const { rows } = await q.query<{ hashes: Buffer }>('SELECT hashes FROM audit_tiles WHERE level = $1 AND idx = $2', [level, index]);
-    return rows[0]?.hashes ?? null;
+    return rows[0]?.hashes ?? this.state?.partialTile(level, index) ?? null;
   }
 
   async query(q: AuditQuery): Promise<StoredAuditEvent[]> {

@@ -1,0 +1,159 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { loadConfig } from '../config.js';
+import { openVault } from '../compose.js';
+import type { AuditFacts, DataCategory } from '../domain/audit-event.js';
+import type { AccessContext } from '../domain/principal.js';
+import { SQLITE_CACHE_PRAGMA, SQLITE_MMAP_BYTES, SQLITE_WAL_AUTOCHECKPOINT } from '../storage/sqlite/sqlite-tuning.js';
+import { Prng } from '../synth/prng.js';
+import { stat } from 'node:fs/promises';
+
+/**
+ * `labvault bench audit`: appends N read-shaped events (one patient each, a realistic mix of
+ * principals, tenants and categories) to a fresh SQLite vault's audit log in batches, with a
+ * signed checkpoint (store + witness file, fsynced) at least every second; then, in the same run,
+ * inserts the same canonical bytes into a plain table under the same SQLite settings (the
+ * baseline), verifies the whole log with the standalone verifier, and times inclusion proofs at
+ * random indexes against the final size.
+ */
+export interface AuditBenchResult {
+  events: number;
+  append_per_s: number;
+  baseline_insert_per_s: number;
+  verify_per_s: number;
+  proof_ms: number;
+  checkpoints: number;
+  batch: number;
+  seconds: { append: number; baseline: number; verify: number };
+  verified: boolean;
+  db_mb: number;
+}
+
+const TENANTS = ['screening', 'amc-hospital', 'gp-network', 'clinic-oost', 'regio-lab'];
+const ROLES = ['pathologist', 'lab-technician', 'controller-system', 'support'] as const;
+const CATEGORIES: DataCategory[][] = [
+  ['clinical-result', 'follow-up-advice'],
+  ['identity', 'national-id', 'contact', 'demographics'],
+  ['clinical-result'],
+  ['specimen'],
+];
+
+export async function benchAudit(opts: { events: number; batch?: number; log?: (s: string) => void }): Promise<AuditBenchResult> {
+  const log = opts.log ?? (() => undefined);
+  const batch = opts.batch ?? 1000;
+  const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-audit-'));
+  try {
+    const env = { LABVAULT_AUDIT_CHECKPOINT_MS: '1000', LABVAULT_AUDIT_CHECKPOINT_EVENTS: '10000000' };
+    const config = loadConfig({ dataDir: path.join(work, 'vault'), keyProvider: 'local' }, env);
+    const vault = await openVault(config, { create: true });
+    let appendSeconds = 0;
+    try {
+      const prng = new Prng(7);
+      const contexts: AccessContext[] = Array.from({ length: 50 }, (_, i) => ({
+        principal: {
+          id: `principal-${i}`,
+          role: ROLES[i % ROLES.length] as (typeof ROLES)[number],
+          tenants: [TENANTS[i % TENANTS.length] as string],
+        },
+        purpose: 'TREAT',
+        origin: { ip: `10.0.${i % 8}.${i}`, userAgent: 'fhir-client/1.0', requestId: null },
+      }));
+      log(`append: ${opts.events} events in batches of ${batch}, checkpoint ≥ every second…`);
+      const started = process.hrtime.bigint();
+      for (let done = 0; done < opts.events;) {
+        const n = Math.min(batch, opts.events - done);
+        const events = [];
+        for (let k = 0; k < n; k++) {
+          const ctx = contexts[Math.floor(prng.next() * contexts.length)] as AccessContext;
+          const tenant = ctx.principal.tenants[0] as string;
+          const facts: AuditFacts = {
+            action: 'resource.read',
+            tenant,
+            patients: [`pat-${Math.floor(prng.next() * 1e9).toString(36)}`],
+            categories: CATEGORIES[k % CATEGORIES.length] as DataCategory[],
+            records: 1 + (k % 4),
+            bytes: 800 + (k % 900),
+          };
+          events.push(vault.audit.event(ctx, facts));
+        }
+        await vault.audit.record(events);
+        done += n;
+        if (done % (batch * 200) === 0) log(`  ${done} events`);
+      }
+      await vault.audit.checkpoint();
+      appendSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const head = await vault.store.auditHead();
+      const checkpoints = (await vault.store.listCheckpoints()).length;
+
+      log('baseline: the same bytes into a plain table…');
+      const plain = new Database(path.join(work, 'plain.db'));
+      plain.pragma('page_size = 8192');
+      plain.pragma('journal_mode = WAL');
+      plain.pragma('synchronous = FULL');
+      plain.pragma(`cache_size = ${SQLITE_CACHE_PRAGMA}`);
+      plain.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
+      plain.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
+      plain.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, event BLOB NOT NULL)');
+      const insert = plain.prepare('INSERT INTO events (seq, event) VALUES (?, ?)');
+      const write = plain.transaction((rows: Buffer[], from: number) => {
+        for (let k = 0; k < rows.length; k++) insert.run(from + k, rows[k]);
+      });
+      // Read in the same batches first (untimed), then time only the inserts.
+      let baselineNs = 0n;
+      let seq = 0;
+      let chunk: Buffer[] = [];
+      const flush = (): void => {
+        const t = process.hrtime.bigint();
+        write(chunk, seq);
+        baselineNs += process.hrtime.bigint() - t;
+        seq += chunk.length;
+        chunk = [];
+      };
+      for await (const e of vault.store.readAuditEvents(0, head.size)) {
+        chunk.push(e);
+        if (chunk.length === batch) flush();
+      }
+      if (chunk.length > 0) flush();
+      plain.close();
+      const baselineSeconds = Number(baselineNs) / 1e9;
+
+      log('verify: standalone verifier over the whole log…');
+      const v0 = process.hrtime.bigint();
+      const verified = await vault.audit.verify();
+      const verifySeconds = Number(process.hrtime.bigint() - v0) / 1e9;
+
+      log('inclusion proofs at random indexes…');
+      const proofs = 2000;
+      let proofNs = 0n;
+      for (let k = 0; k < proofs; k++) {
+        const index = Math.floor(prng.next() * head.size);
+        const t = process.hrtime.bigint();
+        await vault.audit.inclusionProof(index, head.size);
+        proofNs += process.hrtime.bigint() - t;
+      }
+      const dbBytes = config.database.kind === 'sqlite' ? (await stat(config.database.file)).size : 0;
+      return {
+        events: head.size,
+        append_per_s: Math.round(opts.events / appendSeconds),
+        baseline_insert_per_s: Math.round(head.size / baselineSeconds),
+        verify_per_s: Math.round(verified.events / verifySeconds),
+        proof_ms: Math.round((Number(proofNs) / 1e6 / proofs) * 1000) / 1000,
+        checkpoints,
+        batch,
+        seconds: { append: round(appendSeconds), baseline: round(baselineSeconds), verify: round(verifySeconds) },
+        verified: verified.ok,
+        db_mb: Math.round(dbBytes / 1e6),
+      };
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
