@@ -72,7 +72,7 @@ export async function benchAudit(opts: { events: number; batch?: number; log?: (
             action: 'resource.read',
             tenant,
             patients: [`pat-${Math.floor(prng.next() * 1e9).toString(36)}`],
-            categories: CATEGORIES[k % CATEGORIES.length] as DataCategory[],
+            categories: CATEGORIES[k % CATEGORIES.length],
             records: 1 + (k % 4),
             bytes: 800 + (k % 900),
           };

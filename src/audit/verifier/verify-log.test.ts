@@ -68,7 +68,7 @@ describe('verifyLog (standalone verifier)', () => {
   });
 
   it('checkpoints re-signed with another key are refused, and the genuine witness copies still catch the forgery', async () => {
-    const { key, events, checkpoints } = setup();
+    const { key, checkpoints } = setup();
     const mallory = testSigner(ORIGIN);
     const forged = sealAll(Array.from({ length: N }, (_, i) => readEvent(i, { outcome: 'denied' })));
     const rewritten = checkpoints.map((c, k) => ({
