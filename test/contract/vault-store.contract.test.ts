@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Conflict, StorageError } from '../../src/domain/errors.js';
 import type { ClinicalType } from '../../src/domain/resource-type.js';
@@ -13,9 +10,7 @@ import {
   type TenantKeyRow,
   type VaultStore,
 } from '../../src/ports/vault-store.js';
-import { PostgresVaultStore } from '../../src/storage/postgres/postgres-vault-store.js';
-import { SqliteVaultStore } from '../../src/storage/sqlite/sqlite-vault-store.js';
-import { freshSchema, pgAvailable, PG_REQUIRED, PG_URL } from '../support/pg.js';
+import { backends, type Opened } from '../support/store-backends.js';
 import { AT, patientRow } from '../support/store-rows.js';
 
 /**
@@ -23,73 +18,6 @@ import { AT, patientRow } from '../support/store-rows.js';
  * spelled out in full, so both backends must return identical shapes (Buffers for BLOB/BYTEA,
  * ISO strings for timestamps). Ciphertexts are random bytes: this suite tests the store, not crypto.
  */
-
-/** A database opened for one test; `reopen` gives a second store on the same database. */
-interface Opened {
-  store: VaultStore;
-  reopen(): Promise<VaultStore>;
-  dispose(): Promise<void>;
-}
-
-interface Backend {
-  name: 'sqlite' | 'postgres';
-  skip: boolean;
-  open(opts?: { migrate?: boolean }): Promise<Opened>;
-}
-
-const pgUp = await pgAvailable();
-if (!pgUp && !PG_REQUIRED) {
-  console.warn(`[contract] PostgreSQL unreachable at ${new URL(PG_URL).host}: postgres backend SKIPPED (CI=true makes this a failure)`);
-}
-
-const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    skip: false,
-    async open(opts) {
-      const dir = mkdtempSync(join(tmpdir(), 'lv-contract-'));
-      const file = join(dir, 'vault.db');
-      const stores: VaultStore[] = [];
-      const openOne = async (migrate: boolean): Promise<VaultStore> => {
-        const s = new SqliteVaultStore(file);
-        stores.push(s);
-        if (migrate) await s.migrate();
-        return s;
-      };
-      return {
-        store: await openOne(opts?.migrate ?? true),
-        reopen: () => openOne(false),
-        async dispose() {
-          for (const s of stores) await s.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    // In CI an unreachable server must fail the run, so the tests are never skipped there.
-    skip: !pgUp && !PG_REQUIRED,
-    async open(opts) {
-      const { schema, drop } = await freshSchema();
-      const stores: VaultStore[] = [];
-      const openOne = async (migrate: boolean): Promise<VaultStore> => {
-        const s = await PostgresVaultStore.connect({ url: PG_URL, schema, poolSize: 4 });
-        stores.push(s);
-        if (migrate) await s.migrate();
-        return s;
-      };
-      return {
-        store: await openOne(opts?.migrate ?? true),
-        reopen: () => openOne(false),
-        async dispose() {
-          for (const s of stores) await s.close();
-          await drop();
-        },
-      };
-    },
-  },
-];
 
 const T1 = 'screening';
 const T2 = 'hospital-west';
