@@ -142,6 +142,9 @@ export class AuditLog {
         const head = await this.store.auditHead();
         const latest = await this.store.latestCheckpoint();
         if (head.size === 0 || (latest && latest.size >= head.size)) {
+          // Nothing new to sign, but the latest may have been stored and not witnessed (a failed
+          // attempt, or another process that crashed in between): publishing is idempotent.
+          if (latest) await this.witness.publish(latest.size, latest.note);
           this.signedSize = Math.max(this.signedSize, latest?.size ?? 0);
           this.failure = undefined;
           return latest;

@@ -166,6 +166,12 @@ describe('ingest killed with SIGKILL mid-run', () => {
     expect(sampleResources.length).toBeGreaterThan(0);
     expect(samplePatients.length).toBe(SAMPLE);
 
+    // The audit log survived the kill too: every committed batch has its event, and the log
+    // verifies against its signed checkpoints and witness copies.
+    const audit = await runCli(['--data-dir', dataDir, 'audit', 'verify', '--json']);
+    expect(audit.code, audit.stdout).toBe(0);
+    expect((JSON.parse(audit.stdout) as { events: number }).events).toBeGreaterThan(0);
+
     // A sample of what was committed decrypts to exactly its source resource.
     const wanted = new Set([
       ...sampleResources.map((r) => `${r.tenant_id}/${r.type}/${r.id}`),
