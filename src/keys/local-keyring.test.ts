@@ -1,4 +1,5 @@
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createPublicKey, verify } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,28 @@ describe('LocalKeyring', () => {
     expect(await LocalKeyring.create(dir)).toBe(true);
     expect(await LocalKeyring.create(dir)).toBe(false);
     expect((await stat(path.join(dir, KEYRING_FILE))).mode & 0o777).toBe(0o600);
+  });
+
+  it('holds an Ed25519 audit signing key; a keyring from before the audit log gets one, staying 0600', async () => {
+    const file = path.join(dir, KEYRING_FILE);
+    await LocalKeyring.create(dir);
+    const old = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    delete old.auditKey;
+    await writeFile(file, JSON.stringify(old), { mode: 0o600 });
+    const k = await LocalKeyring.open(dir);
+    const signer = await k.auditSigner();
+    const sig = await signer.sign(Buffer.from('note'));
+    const pub = createPublicKey({
+      key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), signer.publicKey]),
+      format: 'der',
+      type: 'spki',
+    });
+    expect(verify(null, Buffer.from('note'), pub, sig)).toBe(true);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const reopened = await (await LocalKeyring.open(dir)).auditSigner();
+    expect(reopened.publicKey).toEqual(signer.publicKey);
+    await k.close();
+    await expect(k.auditSigner()).rejects.toBeInstanceOf(KeyUnavailable);
   });
 
   it('wraps and unwraps with the context bound', async () => {

@@ -1,4 +1,4 @@
-import { createDecipheriv, createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { inspect } from 'node:util';
 import pkcs11js from 'pkcs11js';
 import type { Handle, PKCS11 } from 'pkcs11js';
@@ -207,6 +207,36 @@ describe('Pkcs11KeyProvider', () => {
         { type: pkcs11js.CKA_DECRYPT },
       ]);
       expect(attrs.map((a) => a.value[0])).toEqual([1, 0, 1, 1, 0, 0, 1, 1]);
+    });
+  });
+
+  it('signs audit checkpoints with an Ed25519 key generated in the token: sensitive, non-extractable, stable across sessions', async () => {
+    const first = await open({ keyLabel: 'auditor' });
+    const signer = await first.auditSigner();
+    const message = Buffer.from('labvault.test/log\n1\nAAAA\n');
+    const signature = await signer.sign(message);
+    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), signer.publicKey]);
+    const pub = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    expect(verify(null, message, pub, signature)).toBe(true);
+    expect(verify(null, Buffer.from('labvault.test/log\n2\nAAAA\n'), pub, signature)).toBe(false);
+    await first.close();
+    const again = await (await open({ keyLabel: 'auditor' })).auditSigner();
+    expect(again.publicKey).toEqual(signer.publicKey);
+    withRawSession((lib, session) => {
+      lib.C_FindObjectsInit(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_LABEL, value: 'auditor-audit' },
+      ]);
+      const key = lib.C_FindObjects(session);
+      lib.C_FindObjectsFinal(session);
+      expect(key).not.toBeNull();
+      const attrs = lib.C_GetAttributeValue(session, key!, [
+        { type: pkcs11js.CKA_SENSITIVE },
+        { type: pkcs11js.CKA_EXTRACTABLE },
+        { type: pkcs11js.CKA_TOKEN },
+      ]);
+      expect(attrs.map((a) => a.value[0])).toEqual([1, 0, 1]);
+      expect(() => lib.C_GetAttributeValue(session, key!, [{ type: pkcs11js.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
     });
   });
 

@@ -69,6 +69,11 @@ describe('vault on a PKCS#11 HSM (SoftHSM2)', () => {
     const status = await runCli(['--data-dir', dataDir, '--key-provider', 'pkcs11', 'keys', 'status', '--json'], env);
     expect(status.code).toBe(0);
     expect((JSON.parse(status.stdout) as { master_key_id: string }).master_key_id).toMatch(/^pkcs11:/);
+    // The audit log is signed inside the token and verifies.
+    const verified = await runCli(['--data-dir', dataDir, '--key-provider', 'pkcs11', 'audit', 'verify', '--json'], env);
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, first_bad_index: null });
+    expect((JSON.parse(verified.stdout) as { checkpoints: number }).checkpoints).toBeGreaterThan(0);
   });
 
   it('a wrong PIN fails closed with exit 2 and without echoing the PIN', async () => {
