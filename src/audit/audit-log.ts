@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { auditEvent, type AuditEvent, type AuditFacts } from '../domain/audit-event.js';
 import { IntegrityViolation, KeyUnavailable, VaultError } from '../domain/errors.js';
 import type { AccessContext } from '../domain/principal.js';
@@ -222,10 +223,13 @@ export class AuditLog {
   }
 
   /** Runs the standalone verifier over the stored events, stored checkpoints and witness copies. */
-  async verify(verifierKey = this.verifierKey): Promise<VerifyLogResult> {
+  async verify(verifierKey = this.verifierKey, opts: { workers?: number } = {}): Promise<VerifyLogResult> {
     const stored = await this.store.listCheckpoints();
     const witnessed = await this.witness.list();
+    // Worker threads pay off once there is real volume; a small log verifies faster inline.
+    const workers = opts.workers ?? ((await this.store.auditHead()).size > 100_000 ? Math.min(4, availableParallelism()) : 0);
     return verifyLog({
+      workers,
       events: this.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER),
       checkpoints: [...stored.map((c) => ({ note: c.note, source: `store:${c.size}` })), ...witnessed],
       verifierKey,

@@ -111,9 +111,11 @@ export async function benchAudit(opts: { events: number; batch?: number; log?: (
         seq += chunk.length;
         chunk = [];
       };
-      for await (const e of vault.store.readAuditEvents(0, head.size)) {
-        chunk.push(e);
-        if (chunk.length === batch) flush();
+      for await (const page of vault.store.readAuditEvents(0, head.size)) {
+        for (const e of page) {
+          chunk.push(e);
+          if (chunk.length === batch) flush();
+        }
       }
       if (chunk.length > 0) flush();
       plain.close();

@@ -46,8 +46,8 @@ export interface AuditStore {
   appendAudit(events: readonly AuditEvent[]): Promise<AuditHead>;
   /** Size and root of the committed log. */
   auditHead(): Promise<AuditHead>;
-  /** Canonical bytes of events [from, to) in order. */
-  readAuditEvents(from: number, to: number): AsyncIterable<Buffer>;
+  /** Canonical bytes of the stored events with from ≤ seq < to, in seq order, in pages (gaps included). */
+  readAuditEvents(from: number, to: number): AsyncIterable<Buffer[]>;
   getAuditEvent(seq: number): Promise<Buffer | null>;
   /** A complete tile (see audit/tile-nodes.ts), or null. */
   getAuditTile(level: number, index: number): Promise<Buffer | null>;

@@ -17,7 +17,7 @@ const T = 'screening';
 
 async function all(store: VaultStore): Promise<Buffer[]> {
   const out: Buffer[] = [];
-  for await (const e of store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) out.push(e);
+  for await (const page of store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) out.push(...page);
   return out;
 }
 

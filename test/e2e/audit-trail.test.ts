@@ -20,7 +20,7 @@ let dir: string;
 
 async function events(): Promise<AuditEvent[]> {
   const out: AuditEvent[] = [];
-  for await (const e of tv.vault.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) out.push(decodeEvent(e).event);
+  for await (const page of tv.vault.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) for (const e of page) out.push(decodeEvent(e).event);
   return out;
 }
 

@@ -94,6 +94,23 @@ export class CompactRange {
     this.n = index + 1;
   }
 
+  /**
+   * Appends a whole perfect subtree of 2^level leaves; the size must be a multiple of 2^level (as
+   * when combining aligned runs hashed elsewhere). Completed nodes are not reported to onNode.
+   */
+  appendSubtree(level: number, hash: Buffer): void {
+    const width = 2 ** level;
+    if (this.n % width !== 0) throw new RangeError('subtree is not aligned to the tree size');
+    let node = hash;
+    let s = this.n / width;
+    while (s % 2 === 1) {
+      node = nodeHash(this.nodes.pop() as Buffer, node);
+      s = (s - 1) / 2;
+    }
+    this.nodes.push(node);
+    this.n += width;
+  }
+
   root(): Buffer {
     const last = this.nodes.length - 1;
     if (last < 0) return EMPTY_ROOT;

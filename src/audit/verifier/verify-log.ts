@@ -1,4 +1,6 @@
-import { CompactRange, leafHash } from './rfc6962.js';
+import { CompactRange } from './rfc6962.js';
+import { CHUNK, scanChunk, type ChunkResult } from './scan-chunk.js';
+import { ParallelScanner } from './parallel-scanner.js';
 import { openNote, parseCheckpointText, parseVerifierKey, type NoteVerifier } from './signed-note.js';
 
 /**
@@ -32,6 +34,10 @@ export interface VerifyLogInput {
   readonly checkpoints: readonly CheckpointInput[];
   /** `<name>+<key id>+<base64 key>` (C2SP signed-note verifier key). */
   readonly verifierKey: string;
+  /** Worker threads for the per-event work (0: all in this thread). Worth it above ~100k events. */
+  readonly workers?: number;
+  /** Events per scanned run, a power of two (default 4096); small values let tests cross many runs. */
+  readonly chunk?: number;
 }
 
 export interface VerifyLogResult {
@@ -45,7 +51,8 @@ export interface VerifyLogResult {
   verified_size: number;
   /** Events after the last matching checkpoint: consistent, but no signature vouches for them yet. */
   unsigned_tail: number;
-  root: string;
+  /** Root of the whole log as recomputed (null when it failed). */
+  root: string | null;
 }
 
 interface ValidCheckpoint {
@@ -54,8 +61,6 @@ interface ValidCheckpoint {
   source: string;
 }
 
-const PREFIX = Buffer.from('{"v":1,"seq":', 'latin1');
-const PREV = Buffer.from(',"prev":"', 'latin1');
 const GENESIS_PREV = Buffer.alloc(32);
 
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult> {
@@ -67,7 +72,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     reason: null,
     verified_size: 0,
     unsigned_tail: 0,
-    root: '',
+    root: null,
   };
   let verifier: NoteVerifier;
   try {
@@ -91,49 +96,81 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
   const tree = new CompactRange();
   let next = 0; // next checkpoint to check
   let prevLeaf: Buffer = GENESIS_PREV;
-  let bad: { index: number; reason: string } | null = null;
-  const checkRootsAt = (size: number): void => {
-    while (next < checkpoints.length && (checkpoints[next] as ValidCheckpoint).size === size) {
+  let bad: { index: number; reason: string; pos: number } | null = null;
+  let size = 0;
+  const checkRoot = (at: number, root: () => Buffer): void => {
+    while (next < checkpoints.length && (checkpoints[next] as ValidCheckpoint).size === at) {
       const cp = checkpoints[next++] as ValidCheckpoint;
-      if (tree.root().equals(cp.root)) result.verified_size = size;
-      else bad ??= { index: result.verified_size, reason: `root at size ${size} does not match the checkpoint from ${cp.source}` };
+      if (root().equals(cp.root)) result.verified_size = at;
+      else bad ??= { index: result.verified_size, reason: `root at size ${at} does not match the checkpoint from ${cp.source}`, pos: at };
     }
   };
-  let i = 0;
-  // Returns false to stop at the first failure.
-  const step = (event: Uint8Array): boolean => {
-    const e = Buffer.isBuffer(event) ? event : Buffer.from(event.buffer, event.byteOffset, event.byteLength);
-    const seq = parseSeq(e);
-    if (seq < 0) bad ??= { index: i, reason: `event ${i} is not a labvault audit event` };
-    // A smaller seq means something was inserted from that index on; a larger one that events
-    // are missing from this position on.
-    else if (seq !== i)
-      bad ??= { index: Math.min(seq, i), reason: `event at position ${i} carries seq ${seq} (events missing, inserted or reordered)` };
-    else if (!prevMatches(e, seq, prevLeaf))
-      bad ??= { index: i - 1, reason: `event ${i} does not chain to event ${i - 1} (event ${i - 1} altered)` };
-    if (next < checkpoints.length) checkRootsAt(i);
+  const cutsIn = (from: number, to: number): number[] => checkpoints.map((c) => c.size).filter((x) => x > from && x < to);
+  // Combines one scanned run (in log order) into the whole: the chain link into the run, the
+  // checkpoints inside it, then its subtrees. Returns false at the first failure.
+  const combine = (start: number, r: ChunkResult): boolean => {
+    if (r.failure?.pos !== start && r.count > 0 && !(r.firstPrev ?? Buffer.alloc(0)).equals(prevLeaf)) {
+      bad ??= { index: start - 1, reason: `event ${start} does not chain to event ${start - 1} (event ${start - 1} altered)`, pos: start };
+    }
+    checkRoot(start, () => tree.root());
+    for (const c of r.cuts) {
+      if (bad || (r.failure && r.failure.pos <= c.size)) break;
+      checkRoot(c.size, () => withFrontier(tree, c.size - start, c.nodes).root());
+    }
+    if (r.failure) bad ??= { index: r.failure.index, reason: r.failure.reason, pos: r.failure.pos };
     if (bad) return false;
-    prevLeaf = leafHash(e);
-    tree.append(prevLeaf);
-    i++;
+    appendFrontier(tree, r.count, r.frontier);
+    if (r.lastLeaf) prevLeaf = r.lastLeaf;
+    size = start + r.count;
     return true;
   };
-  outer: for await (const item of input.events) {
-    if (isBatch(item)) {
-      for (const e of item) if (!step(e)) break outer;
-    } else if (!step(item)) break;
+  const chunkSize = input.chunk ?? CHUNK;
+  if (!Number.isInteger(Math.log2(chunkSize))) throw new RangeError('chunk must be a power of two');
+  const scanner = input.workers && input.workers > 0 ? await ParallelScanner.open(input.workers) : null;
+  try {
+    const pending: { start: number; result: Promise<ChunkResult> }[] = [];
+    let chunk: Uint8Array[] = [];
+    let read = 0;
+    let stopped = false;
+    const drain = async (keep: number): Promise<void> => {
+      while (pending.length > keep && !stopped) {
+        const p = pending.shift() as { start: number; result: Promise<ChunkResult> };
+        if (!combine(p.start, await p.result)) stopped = true;
+      }
+    };
+    const flush = async (): Promise<void> => {
+      const start = read - chunk.length;
+      const cuts = cutsIn(start, read);
+      pending.push({ start, result: scanner ? scanner.scan(chunk, start, cuts) : Promise.resolve(scanChunk(chunk, start, cuts)) });
+      chunk = [];
+      await drain(scanner ? scanner.depth : 0);
+    };
+    outer: for await (const item of input.events) {
+      for (const e of isBatch(item) ? item : [item]) {
+        chunk.push(e);
+        read++;
+        if (chunk.length === chunkSize) await flush();
+        if (stopped) break outer;
+      }
+    }
+    if (!stopped && chunk.length > 0) await flush();
+    await drain(0);
+  } finally {
+    await scanner?.close();
   }
-  result.events = i;
   if (!bad) {
-    checkRootsAt(i);
-    const beyond = checkpoints.find((c) => c.size > i);
-    if (beyond && !bad)
+    checkRoot(size, () => tree.root());
+    const beyond = checkpoints.find((c) => c.size > size);
+    if (beyond)
       bad = {
-        index: i,
-        reason: `a signed checkpoint from ${beyond.source} covers ${beyond.size} events but the log ends at ${i} (tail truncated)`,
+        index: size,
+        reason: `a signed checkpoint from ${beyond.source} covers ${beyond.size} events but the log ends at ${size} (tail truncated)`,
+        pos: size,
       };
   }
-  result.root = tree.root().toString('hex');
+  // Events read: all of them, or those before the position where the first failure showed.
+  result.events = bad ? bad.pos : size;
+  result.root = bad ? null : tree.root().toString('hex');
   if (bad) {
     // The loop stops at the first failure, so `events` counts only what was read.
     result.first_bad_index = bad.index;
@@ -142,7 +179,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     result.reason = problems.join('; ');
   }
   result.ok = !bad && problems.length === 0;
-  result.unsigned_tail = bad ? 0 : i - result.verified_size;
+  result.unsigned_tail = bad ? 0 : size - result.verified_size;
   return result;
 }
 
@@ -150,29 +187,16 @@ function isBatch(item: Uint8Array | readonly Uint8Array[]): item is readonly Uin
   return Array.isArray(item);
 }
 
-/** Reads N from `{"v":1,"seq":N,"prev":"` without a JSON parse (the hot path); -1 if malformed. */
-function parseSeq(e: Buffer): number {
-  if (e.length < PREFIX.length + 1 + PREV.length + 65 || e.compare(PREFIX, 0, PREFIX.length, 0, PREFIX.length) !== 0) return -1;
-  let p = PREFIX.length;
-  let seq = 0;
-  const start = p;
-  while (p < e.length && (e[p] as number) >= 0x30 && (e[p] as number) <= 0x39 && p - start < 16)
-    seq = seq * 10 + ((e[p++] as number) - 0x30);
-  if (p === start || (p - start > 1 && e[start] === 0x30)) return -1;
-  if (e.compare(PREV, 0, PREV.length, p, p + PREV.length) !== 0 || e[p + PREV.length + 64] !== 0x22) return -1;
-  return seq;
+/** Appends a compact range of `count` leaves (its perfect subtrees, largest first) to `tree`. */
+function appendFrontier(tree: CompactRange, count: number, nodes: readonly Buffer[]): void {
+  let k = 0;
+  for (let level = Math.floor(Math.log2(Math.max(count, 1))); level >= 0 && k < nodes.length; level--) {
+    if (Math.floor(count / 2 ** level) % 2 === 1) tree.appendSubtree(level, nodes[k++] as Buffer);
+  }
 }
 
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
-
-/** Does the `prev` of event `seq` (lower-case hex after the seq) equal `leaf`? Byte-wise, no strings. */
-function prevMatches(e: Buffer, seq: number, leaf: Buffer): boolean {
-  let digits = 1;
-  for (let x = seq; x >= 10; x = Math.floor(x / 10)) digits++;
-  let p = PREFIX.length + digits + PREV.length;
-  for (let k = 0; k < 32; k++) {
-    const b = leaf[k] as number;
-    if (e[p++] !== HEX[b >> 4] || e[p++] !== HEX[b & 15]) return false;
-  }
-  return true;
+function withFrontier(tree: CompactRange, count: number, nodes: readonly Buffer[]): CompactRange {
+  const t = CompactRange.from(tree.size, tree.frontier);
+  appendFrontier(t, count, nodes);
+  return t;
 }

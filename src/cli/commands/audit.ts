@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { decodeEvent } from '../../audit/event-codec.js';
@@ -16,19 +17,22 @@ export function registerAudit(program: Command): void {
     .description('recompute the Merkle tree over every event and check every signed checkpoint (store and witness)')
     .option('--vkey <key>', 'verifier key name+id+key, or @FILE (default: the key provider’s)')
     .option('--from <dir>', 'verify an export made by `audit export` instead of the database')
+    .option('--workers <n>', 'worker threads (default: one per core above 100,000 events)', nonNegativeInt)
     .option('--json', 'print JSON')
-    .action(async (opts: { vkey?: string; from?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { vkey?: string; from?: string; workers?: number; json?: boolean }, cmd: Command) => {
       const vkey = opts.vkey ? await readKeyOption(opts.vkey) : undefined;
       let result: VerifyLogResult;
       if (opts.from) {
         const dir = opts.from;
+        const size = (await fs.stat(path.join(dir, 'events.ndjson'))).size;
         result = await verifyLog({
+          workers: opts.workers ?? (size > 50e6 ? Math.min(4, availableParallelism()) : 0),
           events: readEventLines(path.join(dir, 'events.ndjson')),
           checkpoints: await readCheckpointDir(path.join(dir, 'checkpoints')),
           verifierKey: vkey ?? (await fs.readFile(path.join(dir, 'vkey.txt'), 'utf8')).trim(),
         });
       } else {
-        result = await withVault(cmd, (vault) => vault.audit.verify(vkey), { auditReadOnly: true });
+        result = await withVault(cmd, (vault) => vault.audit.verify(vkey, { workers: opts.workers }), { auditReadOnly: true });
       }
       if (opts.json) printJson(result);
       else if (result.ok) {
@@ -95,7 +99,7 @@ export function registerAudit(program: Command): void {
         const head = await vault.store.auditHead();
         const from = Math.max(0, head.size - opts.lines);
         const lines: Buffer[] = [];
-        for await (const e of vault.store.readAuditEvents(from, head.size)) lines.push(e);
+        for await (const page of vault.store.readAuditEvents(from, head.size)) lines.push(...page);
         await vault.audit.record([vault.audit.event(ctx, { action: 'audit.read', records: lines.length })]);
         if (opts.json) printJson({ size: head.size, events: lines.map((l) => decodeEvent(l)).map((d) => ({ seq: d.seq, ...d.event })) });
         else for (const l of lines) process.stdout.write(`${l.toString('utf8')}\n`);
@@ -121,9 +125,9 @@ export function registerAudit(program: Command): void {
         let events = 0;
         try {
           const chunk: Buffer[] = [];
-          for await (const e of vault.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) {
-            chunk.push(e, NEWLINE);
-            events++;
+          for await (const page of vault.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) {
+            for (const e of page) chunk.push(e, NEWLINE);
+            events += page.length;
             if (chunk.length >= 8192) await out.write(Buffer.concat(chunk.splice(0)));
           }
           if (chunk.length > 0) await out.write(Buffer.concat(chunk));

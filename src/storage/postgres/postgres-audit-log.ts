@@ -48,14 +48,14 @@ export class PostgresAuditLog {
     return { size: state.size, root: state.root() };
   }
 
-  async *read(from: number, to: number): AsyncGenerator<Buffer> {
+  async *read(from: number, to: number): AsyncGenerator<Buffer[]> {
     const chunk = 4096;
     for (let at = from; at < to; at += chunk) {
       const { rows } = await this.pool.query<{ event: Buffer }>(
         'SELECT event FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq',
         [at, Math.min(to, at + chunk)],
       );
-      for (const r of rows) yield r.event;
+      if (rows.length > 0) yield rows.map((r) => r.event);
       if (rows.length < Math.min(chunk, to - at)) return;
     }
   }

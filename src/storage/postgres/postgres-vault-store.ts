@@ -474,7 +474,7 @@ export class PostgresVaultStore implements VaultStore {
     }
   }
 
-  readAuditEvents(from: number, to: number): AsyncIterable<Buffer> {
+  readAuditEvents(from: number, to: number): AsyncIterable<Buffer[]> {
     return this.audit.read(from, to);
   }
 

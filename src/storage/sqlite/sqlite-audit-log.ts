@@ -48,12 +48,12 @@ export class SqliteAuditLog {
   }
 
   /** Stored rows with from ≤ seq < to in seq order, gaps included (the verifier must see them). */
-  *read(from: number, to: number): Generator<Buffer> {
+  *read(from: number, to: number): Generator<Buffer[]> {
     // Keyset pages of .all() beat one long iterate(): fewer round trips through the native binding.
     const chunk = 4096;
     for (let at = from; ;) {
       const rows = this.s.range.all(at, to, chunk) as { seq: number; event: Buffer }[];
-      for (const r of rows) yield r.event;
+      if (rows.length > 0) yield rows.map((r) => r.event);
       const last = rows[rows.length - 1];
       if (rows.length < chunk || !last) return;
       at = last.seq + 1;
@@ -181,7 +181,8 @@ function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
 
 const EVENT_COLS = 7;
 const ROWS_PER_STATEMENT = 32;
-const values = (cols: number, rows: number): string => Array.from({ length: rows }, () => `(${Array(cols).fill('?').join(', ')})`).join(', ');
+const values = (cols: number, rows: number): string =>
+  Array.from({ length: rows }, () => `(${Array(cols).fill('?').join(', ')})`).join(', ');
 
 function prepare(db: Database.Database) {
   return {

@@ -322,7 +322,7 @@ export class SqliteVaultStore implements VaultStore {
     return this.audit.head();
   }
 
-  async *readAuditEvents(from: number, to: number): AsyncIterable<Buffer> {
+  async *readAuditEvents(from: number, to: number): AsyncIterable<Buffer[]> {
     yield* this.audit.read(from, to);
   }
 
