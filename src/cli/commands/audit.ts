@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { decodeEvent } from '../../audit/event-codec.js';
+import { toFhirAuditEvent } from '../../audit/fhir-audit-event.js';
 import { readCheckpointDir, readEventLines } from '../../audit/verifier/standalone.js';
 import { verifyLog, type VerifyLogResult } from '../../audit/verifier/verify-log.js';
 import { ConfigurationError } from '../../domain/errors.js';
@@ -101,10 +102,70 @@ export function registerAudit(program: Command): void {
         const lines: Buffer[] = [];
         for await (const page of vault.store.readAuditEvents(from, head.size)) lines.push(...page);
         await vault.audit.record([vault.audit.event(ctx, { action: 'audit.read', records: lines.length })]);
-        if (opts.json) printJson({ size: head.size, events: lines.map((l) => decodeEvent(l)).map((d) => ({ seq: d.seq, ...d.event })) });
+        if (opts.json) printJson({ size: head.size, events: lines.map(canonical) });
         else for (const l of lines) process.stdout.write(`${l.toString('utf8')}\n`);
       });
     });
+
+  audit
+    .command('query')
+    .description('events by principal, tenant, patient and time window (indexed), as JSON or a FHIR Bundle of AuditEvents')
+    .option('--principal <id>', 'principal id')
+    .option('--tenant <id>', 'tenant id')
+    .option('--patient <id>', 'pseudonymous patient id (needs --tenant)')
+    .option('--from <iso>', 'from this time (inclusive)')
+    .option('--to <iso>', 'until this time (exclusive)')
+    .option('--after <seq>', 'only events after this index (paging)', nonNegativeInt)
+    .option('--limit <n>', 'at most this many', positiveInt, 100)
+    .option('--fhir', 'print a FHIR R4 searchset Bundle of AuditEvent resources')
+    .action(
+      async (
+        opts: {
+          principal?: string;
+          tenant?: string;
+          patient?: string;
+          from?: string;
+          to?: string;
+          after?: number;
+          limit: number;
+          fhir?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        if (opts.patient !== undefined && opts.tenant === undefined) throw new ConfigurationError('--patient needs --tenant');
+        for (const t of [opts.from, opts.to])
+          if (t !== undefined && Number.isNaN(Date.parse(t))) throw new ConfigurationError('--from/--to must be ISO times');
+        await withVault(cmd, async (vault) => {
+          const rows = await vault.store.queryAudit({
+            principalId: opts.principal,
+            tenantId: opts.tenant,
+            patientId: opts.patient,
+            from: opts.from && new Date(opts.from).toISOString(),
+            to: opts.to && new Date(opts.to).toISOString(),
+            afterSeq: opts.after,
+            limit: opts.limit,
+          });
+          const events = rows.map((r) => ({ seq: r.seq, bytes: r.bytes, event: decodeEvent(r.bytes).event }));
+          const ctx = cliContext(cmd);
+          await vault.audit.record([
+            vault.audit.event(ctx, {
+              action: 'audit.read',
+              tenant: opts.tenant ?? null,
+              patients: opts.patient ? [opts.patient] : [],
+              records: events.length,
+            }),
+          ]);
+          if (opts.fhir) {
+            printJson({
+              resourceType: 'Bundle',
+              type: 'searchset',
+              total: events.length,
+              entry: events.map((e) => ({ resource: toFhirAuditEvent(e.seq, e.event) })),
+            });
+          } else printJson({ events: events.map((e) => canonical(e.bytes)) });
+        });
+      },
+    );
 
   audit
     .command('export')
@@ -153,6 +214,12 @@ export function registerAudit(program: Command): void {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/** An event as JSON, exactly its canonical (hashed) form; decodeEvent first refuses a non-canonical row. */
+function canonical(bytes: Buffer): unknown {
+  decodeEvent(bytes);
+  return JSON.parse(bytes.toString('utf8'));
+}
 const pad = (n: number): string => String(n).padStart(16, '0');
 
 async function readKeyOption(v: string): Promise<string> {
