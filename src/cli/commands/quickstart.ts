@@ -36,6 +36,8 @@ export function registerQuickstart(program: Command): void {
             await rm(work, { recursive: true, force: true });
           }
           const counts = await vault.store.countResources();
+          const cp = await vault.audit.checkpoint();
+          const audit = { events: cp?.size ?? 0, checkpoint_root: cp?.root.toString('hex') ?? null, witness: vault.audit.witness.location };
           if (opts.json) {
             printJson({
               data_dir: vault.config.dataDir,
@@ -43,6 +45,7 @@ export function registerQuickstart(program: Command): void {
               synthetic: synth,
               ingest: toJson(r),
               stored: counts,
+              audit,
             });
           } else {
             const out = process.stdout;
@@ -52,7 +55,10 @@ export function registerQuickstart(program: Command): void {
             out.write(`ingested ${total} new, ${r.unchanged} unchanged, ${r.rejected} rejected in ${r.seconds.toFixed(2)} s\n\n`);
             out.write('stored (encrypted per tenant and patient):\n');
             for (const c of counts) out.write(`  ${c.tenantId.padEnd(16)} ${c.type.padEnd(18)} ${c.count}\n`);
-            out.write(`\nnext: labvault keys status · labvault patient show --tenant screening --id <Patient.id>\n`);
+            out.write(`\naudit log: ${audit.events} events, signed checkpoint copied to ${audit.witness}\n`);
+            out.write(
+              `\nnext: labvault keys status · labvault audit verify · labvault patient show --tenant screening --id <Patient.id>\n`,
+            );
           }
           if (r.rejected > 0) setProblem();
         },
