@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { decodeEvent } from '../../audit/event-codec.js';
 import { toFhirAuditEvent } from '../../audit/fhir-audit-event.js';
+import { exportAuditLog } from '../../audit/audit-export.js';
 import { readCheckpointDir, readEventLines } from '../../audit/verifier/standalone.js';
 import { verifyLog, type VerifyLogResult } from '../../audit/verifier/verify-log.js';
 import { ConfigurationError } from '../../domain/errors.js';
@@ -177,50 +178,18 @@ export function registerAudit(program: Command): void {
         const ctx = cliContext(cmd);
         await vault.audit.record([vault.audit.event(ctx, { action: 'audit.export' })]);
         await vault.audit.checkpoint();
-        // Checkpoints first, events second: events appended meanwhile are then merely unsigned,
-        // never "missing" below a checkpoint the export holds.
-        const stored = await vault.store.listCheckpoints();
-        const witnessed = await vault.audit.witness.list();
-        await fs.mkdir(path.join(opts.out, 'checkpoints'), { recursive: true, mode: 0o700 });
-        const out = await fs.open(path.join(opts.out, 'events.ndjson'), 'wx', 0o600);
-        let events = 0;
-        try {
-          const chunk: Buffer[] = [];
-          for await (const page of vault.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) {
-            for (const e of page) chunk.push(e, NEWLINE);
-            events += page.length;
-            if (chunk.length >= 8192) await out.write(Buffer.concat(chunk.splice(0)));
-          }
-          if (chunk.length > 0) await out.write(Buffer.concat(chunk));
-          await out.sync();
-        } finally {
-          await out.close();
-        }
-        for (const c of stored)
-          await fs.writeFile(path.join(opts.out, 'checkpoints', `store-${pad(c.size)}.checkpoint`), c.note, { flag: 'wx' });
-        for (const w of witnessed)
-          await fs.writeFile(path.join(opts.out, 'checkpoints', `${w.source.replace(/[^A-Za-z0-9.-]/g, '_')}`), w.note, { flag: 'wx' });
-        await fs.writeFile(path.join(opts.out, 'vkey.txt'), `${vault.audit.verifierKey}\n`, { flag: 'wx' });
-        const summary = {
-          out: path.resolve(opts.out),
-          events,
-          checkpoints: stored.length + witnessed.length,
-          vkey: vault.audit.verifierKey,
-        };
+        const summary = await exportAuditLog(vault.store, vault.audit, opts.out);
         if (opts.json) printJson(summary);
-        else process.stdout.write(`exported ${events} events and ${summary.checkpoints} checkpoints to ${summary.out}\n`);
+        else process.stdout.write(`exported ${summary.events} events and ${summary.checkpoints} checkpoints to ${summary.out}\n`);
       });
     });
 }
-
-const NEWLINE = Buffer.from('\n');
 
 /** An event as JSON, exactly its canonical (hashed) form; decodeEvent first refuses a non-canonical row. */
 function canonical(bytes: Buffer): unknown {
   decodeEvent(bytes);
   return JSON.parse(bytes.toString('utf8'));
 }
-const pad = (n: number): string => String(n).padStart(16, '0');
 
 async function readKeyOption(v: string): Promise<string> {
   if (!v.startsWith('@')) return v;
