@@ -32,6 +32,23 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
+/** An event row's query columns next to its bytes (the deep check compares them). */
+export interface AuditIndexRow {
+  readonly seq: number;
+  readonly time: string;
+  readonly action: string;
+  readonly outcome: string;
+  readonly principalId: string;
+  readonly tenantId: string | null;
+  readonly bytes: Buffer;
+}
+
+export interface AuditPatientRef {
+  readonly tenantId: string;
+  readonly patientId: string;
+  readonly seq: number;
+}
+
 export interface StoredAuditEvent {
   readonly seq: number;
   /** Canonical bytes, exactly as hashed into the tree. */
@@ -49,6 +66,10 @@ export interface AuditStore {
   /** Canonical bytes of the stored events with from ≤ seq < to, in seq order, in pages (gaps included). */
   readAuditEvents(from: number, to: number): AsyncIterable<Buffer[]>;
   getAuditEvent(seq: number): Promise<Buffer | null>;
+  /** Every event row with its query columns, in seq order, in pages. */
+  readAuditIndexRows(): AsyncIterable<AuditIndexRow[]>;
+  /** Every row of the patient index, in (tenant, patient, seq) order, in pages. */
+  readAuditPatientRefs(): AsyncIterable<AuditPatientRef[]>;
   /** A complete tile (see audit/tile-nodes.ts), or null. */
   getAuditTile(level: number, index: number): Promise<Buffer | null>;
   queryAudit(q: AuditQuery): Promise<StoredAuditEvent[]>;

@@ -140,6 +140,29 @@ describe('audit verify against an attacker with write access to the database', (
     expect(r.json.reason).toMatch(/truncated/);
   });
 
+  it('--deep: query columns and patient index rows that disagree with the signed bytes are named too', async () => {
+    const deep = async (dir: string) => {
+      const r = await runCli(['--data-dir', dir, 'audit', 'verify', '--deep', '--json'], env);
+      return { code: r.code, json: JSON.parse(r.stdout) as { ok: boolean; first_bad_index: number | null; reason: string | null } };
+    };
+    expect((await deep(template)).json).toMatchObject({ ok: true });
+    const column = await attack((db) => db.prepare("UPDATE audit_events SET principal_id = 'nobody' WHERE seq = 12").run());
+    expect((await verify(column)).json.ok).toBe(true); // the bytes are intact…
+    expect(await deep(column)).toMatchObject({ code: 1, json: { ok: false, first_bad_index: 12 } }); // …the index is not
+    const seq = (() => {
+      const db = new Database(path.join(template, 'vault.db'), { readonly: true });
+      const s = db.prepare('SELECT seq FROM audit_patients ORDER BY seq DESC LIMIT 1').pluck().get() as number;
+      db.close();
+      return s;
+    })();
+    const renamed = await attack((db) => db.prepare("UPDATE audit_patients SET patient_id = 'someone-else' WHERE seq = ?").run(seq));
+    expect(await deep(renamed)).toMatchObject({ code: 1, json: { ok: false, first_bad_index: seq } });
+    const removed = await attack((db) => db.prepare('DELETE FROM audit_patients WHERE seq = ?').run(seq));
+    const r = await deep(removed);
+    expect(r).toMatchObject({ code: 1, json: { ok: false } });
+    expect(r.json.reason).toMatch(/patient index holds/);
+  });
+
   const k = 3 * EVERY + 2; // the forged history differs from here on
 
   /** The first index no genuine signature vouches for once history differs from k on. */

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { decodeEvent } from '../../audit/event-codec.js';
 import { toFhirAuditEvent } from '../../audit/fhir-audit-event.js';
 import { exportAuditLog } from '../../audit/audit-export.js';
+import { checkAuditIndexes, type IndexCheckResult } from '../../audit/index-check.js';
 import { readCheckpointDir, readEventLines } from '../../audit/verifier/standalone.js';
 import { verifyLog, type VerifyLogResult } from '../../audit/verifier/verify-log.js';
 import { ConfigurationError } from '../../domain/errors.js';
@@ -20,10 +21,11 @@ export function registerAudit(program: Command): void {
     .option('--vkey <key>', 'verifier key name+id+key, or @FILE (default: the key provider’s)')
     .option('--from <dir>', 'verify an export made by `audit export` instead of the database')
     .option('--workers <n>', 'worker threads (default: one per core above 100,000 events)', nonNegativeInt)
+    .option('--deep', 'also check that the query columns and the patient index match the signed events')
     .option('--json', 'print JSON')
-    .action(async (opts: { vkey?: string; from?: string; workers?: number; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { vkey?: string; from?: string; workers?: number; deep?: boolean; json?: boolean }, cmd: Command) => {
       const vkey = opts.vkey ? await readKeyOption(opts.vkey) : undefined;
-      let result: VerifyLogResult;
+      let result: VerifyLogResult & { index?: IndexCheckResult };
       if (opts.from) {
         const dir = opts.from;
         const size = (await fs.stat(path.join(dir, 'events.ndjson'))).size;
@@ -34,7 +36,23 @@ export function registerAudit(program: Command): void {
           verifierKey: vkey ?? (await fs.readFile(path.join(dir, 'vkey.txt'), 'utf8')).trim(),
         });
       } else {
-        result = await withVault(cmd, (vault) => vault.audit.verify(vkey, { workers: opts.workers }), { auditReadOnly: true });
+        result = await withVault(
+          cmd,
+          async (vault) => {
+            const verified = await vault.audit.verify(vkey, { workers: opts.workers });
+            if (!opts.deep) return verified;
+            const index = await checkAuditIndexes(vault.store);
+            const firsts = [verified.first_bad_index, index.first_bad_index].filter((x): x is number => x !== null);
+            return {
+              ...verified,
+              ok: verified.ok && index.ok,
+              first_bad_index: firsts.length > 0 ? Math.min(...firsts) : null,
+              reason: verified.reason ?? index.reason,
+              index,
+            };
+          },
+          { auditReadOnly: true },
+        );
       }
       if (opts.json) printJson(result);
       else if (result.ok) {

@@ -3,10 +3,19 @@ import type { AuditEvent } from '../../domain/audit-event.js';
 import { IntegrityViolation } from '../../domain/errors.js';
 import { TreeState } from '../../audit/tree-state.js';
 import type { TileSource } from '../../audit/tile-nodes.js';
-import type { AuditEvents, AuditHead, AuditQuery, StoredAuditEvent, StoredCheckpoint } from '../../ports/audit-store.js';
+import type {
+  AuditEvents,
+  AuditHead,
+  AuditIndexRow,
+  AuditPatientRef,
+  AuditQuery,
+  StoredAuditEvent,
+  StoredCheckpoint,
+} from '../../ports/audit-store.js';
 import { patientRefs } from '../audit-rows.js';
 
 const AUDIT_LOCK_CLASS = 0x6c61; // 'la'
+const PAGE = 4096;
 
 type Tx = <T>(fn: (c: PoolClient) => Promise<T>) => Promise<T>;
 type Queryable = Pick<PoolClient, 'query'>;
@@ -57,6 +66,51 @@ export class PostgresAuditLog {
       );
       if (rows.length > 0) yield rows.map((r) => r.event);
       if (rows.length < Math.min(chunk, to - at)) return;
+    }
+  }
+
+  async *indexRows(): AsyncGenerator<AuditIndexRow[]> {
+    for (let at = 0; ;) {
+      const { rows } = await this.pool.query<{
+        seq: string;
+        time: string;
+        action: string;
+        outcome: string;
+        principal_id: string;
+        tenant_id: string | null;
+        event: Buffer;
+      }>('SELECT seq, time, action, outcome, principal_id, tenant_id, event FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2', [
+        at,
+        PAGE,
+      ]);
+      if (rows.length > 0) {
+        yield rows.map((r) => ({
+          seq: Number(r.seq),
+          time: r.time,
+          action: r.action,
+          outcome: r.outcome,
+          principalId: r.principal_id,
+          tenantId: r.tenant_id,
+          bytes: r.event,
+        }));
+      }
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < PAGE) return;
+      at = Number(last.seq) + 1;
+    }
+  }
+
+  async *patientRefs(): AsyncGenerator<AuditPatientRef[]> {
+    let after: [string, string, number] = ['', '', -1];
+    for (;;) {
+      const { rows } = await this.pool.query<{ tenant_id: string; patient_id: string; seq: string }>(
+        'SELECT tenant_id, patient_id, seq FROM audit_patients WHERE (tenant_id, patient_id, seq) > ($1, $2, $3) ORDER BY tenant_id, patient_id, seq LIMIT $4',
+        [...after, PAGE],
+      );
+      if (rows.length > 0) yield rows.map((r) => ({ tenantId: r.tenant_id, patientId: r.patient_id, seq: Number(r.seq) }));
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < PAGE) return;
+      after = [last.tenant_id, last.patient_id, Number(last.seq)];
     }
   }
 

@@ -4,7 +4,15 @@ import type { Tenant } from '../../domain/tenant.js';
 import type { ClinicalType } from '../../domain/resource-type.js';
 import { ConfigurationError, Conflict, StorageError, VaultError } from '../../domain/errors.js';
 import type { AuditEvent } from '../../domain/audit-event.js';
-import type { AuditEvents, AuditHead, AuditQuery, StoredAuditEvent, StoredCheckpoint } from '../../ports/audit-store.js';
+import type {
+  AuditEvents,
+  AuditHead,
+  AuditIndexRow,
+  AuditPatientRef,
+  AuditQuery,
+  StoredAuditEvent,
+  StoredCheckpoint,
+} from '../../ports/audit-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
 import { MIGRATIONS } from '../migrations/migrations.js';
 import {
@@ -480,6 +488,14 @@ export class PostgresVaultStore implements VaultStore {
 
   async getAuditEvent(seq: number): Promise<Buffer | null> {
     return this.audit.event(seq);
+  }
+
+  readAuditIndexRows(): AsyncIterable<AuditIndexRow[]> {
+    return this.audit.indexRows();
+  }
+
+  readAuditPatientRefs(): AsyncIterable<AuditPatientRef[]> {
+    return this.audit.patientRefs();
   }
 
   async getAuditTile(level: number, index: number): Promise<Buffer | null> {

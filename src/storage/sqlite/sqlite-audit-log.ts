@@ -3,7 +3,15 @@ import type { AuditEvent } from '../../domain/audit-event.js';
 import { IntegrityViolation } from '../../domain/errors.js';
 import { TreeState } from '../../audit/tree-state.js';
 import type { TileSource } from '../../audit/tile-nodes.js';
-import type { AuditEvents, AuditHead, AuditQuery, StoredAuditEvent, StoredCheckpoint } from '../../ports/audit-store.js';
+import type {
+  AuditEvents,
+  AuditHead,
+  AuditIndexRow,
+  AuditPatientRef,
+  AuditQuery,
+  StoredAuditEvent,
+  StoredCheckpoint,
+} from '../../ports/audit-store.js';
 import { AUDIT_APPEND_ATTEMPTS, StaleAuditState, patientRefs } from '../audit-rows.js';
 
 /**
@@ -58,6 +66,45 @@ export class SqliteAuditLog {
       if (events.length > 0) yield events;
       if (events.length < chunk) return;
       at = (this.s.rangeEnd.get(at, to, chunk) as number) + 1;
+    }
+  }
+
+  *indexRows(): Generator<AuditIndexRow[]> {
+    for (let at = 0; ;) {
+      const rows = this.s.indexRows.all(at, PAGE) as {
+        seq: number;
+        time: string;
+        action: string;
+        outcome: string;
+        principal_id: string;
+        tenant_id: string | null;
+        event: Buffer;
+      }[];
+      if (rows.length > 0) {
+        yield rows.map((r) => ({
+          seq: r.seq,
+          time: r.time,
+          action: r.action,
+          outcome: r.outcome,
+          principalId: r.principal_id,
+          tenantId: r.tenant_id,
+          bytes: r.event,
+        }));
+      }
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < PAGE) return;
+      at = last.seq + 1;
+    }
+  }
+
+  *patientRefs(): Generator<AuditPatientRef[]> {
+    let after: [string, string, number] = ['', '', -1];
+    for (;;) {
+      const rows = this.s.patientRefs.all(...after, PAGE) as { tenant_id: string; patient_id: string; seq: number }[];
+      if (rows.length > 0) yield rows.map((r) => ({ tenantId: r.tenant_id, patientId: r.patient_id, seq: r.seq }));
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < PAGE) return;
+      after = [last.tenant_id, last.patient_id, last.seq];
     }
   }
 
@@ -180,6 +227,7 @@ function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
   return { size: r.size, root: r.root, note: r.note, createdAt: r.created_at };
 }
 
+const PAGE = 4096;
 const EVENT_COLS = 7;
 const ROWS_PER_STATEMENT = 32;
 const values = (cols: number, rows: number): string =>
@@ -197,6 +245,12 @@ function prepare(db: Database.Database) {
     ),
     insertPatient: db.prepare('INSERT INTO audit_patients (tenant_id, patient_id, seq) VALUES (?, ?, ?)'),
     insertTile: db.prepare('INSERT INTO audit_tiles (level, idx, hashes) VALUES (?, ?, ?)'),
+    indexRows: db.prepare(
+      'SELECT seq, time, action, outcome, principal_id, tenant_id, event FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?',
+    ),
+    patientRefs: db.prepare(
+      'SELECT tenant_id, patient_id, seq FROM audit_patients WHERE (tenant_id, patient_id, seq) > (?, ?, ?) ORDER BY tenant_id, patient_id, seq LIMIT ?',
+    ),
     tile: db.prepare('SELECT hashes FROM audit_tiles WHERE level = ? AND idx = ?').pluck(),
     event: db.prepare('SELECT event FROM audit_events WHERE seq = ?').pluck(),
     range: db.prepare('SELECT event FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?').pluck(),

@@ -19,7 +19,15 @@ import { staleKekError } from '../stale-kek.js';
 import { SQLITE_CACHE_PRAGMA, SQLITE_MMAP_BYTES, SQLITE_WAL_AUTOCHECKPOINT } from './sqlite-tuning.js';
 import { toKeyRow, toPatientRow, toResourceRow, type Row } from '../row-mappers.js';
 import type { AuditEvent } from '../../domain/audit-event.js';
-import type { AuditEvents, AuditHead, AuditQuery, StoredAuditEvent, StoredCheckpoint } from '../../ports/audit-store.js';
+import type {
+  AuditEvents,
+  AuditHead,
+  AuditIndexRow,
+  AuditPatientRef,
+  AuditQuery,
+  StoredAuditEvent,
+  StoredCheckpoint,
+} from '../../ports/audit-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 
 /**
@@ -328,6 +336,14 @@ export class SqliteVaultStore implements VaultStore {
 
   async getAuditEvent(seq: number): Promise<Buffer | null> {
     return this.audit.event(seq);
+  }
+
+  async *readAuditIndexRows(): AsyncIterable<AuditIndexRow[]> {
+    yield* this.audit.indexRows();
+  }
+
+  async *readAuditPatientRefs(): AsyncIterable<AuditPatientRef[]> {
+    yield* this.audit.patientRefs();
   }
 
   async getAuditTile(level: number, index: number): Promise<Buffer | null> {
