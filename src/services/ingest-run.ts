@@ -15,6 +15,7 @@ import {
 import type { ParsedItem, ParsedRecord } from './ingest-parse.js';
 import type { IngestResult } from './ingest-service.js';
 import { KeySet } from './key-set.js';
+import { sortForInsert } from './insert-order.js';
 
 interface Accepted {
   item: ParsedItem;
@@ -216,6 +217,7 @@ export class IngestRun {
         createdAt: now,
       });
     }
+    sortForInsert(patientRows, resourceRows);
     return (await this.store.writeBatch({ patients: patientRows, resources: resourceRows })).skippedResources;
   }
 
