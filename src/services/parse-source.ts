@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InvalidInput } from '../domain/errors.js';
 import { parseUnits, type ParseOptions, type ParsedUnit } from './ingest-parse.js';
-import type { IngestWorkerData, WorkerMessage } from './ingest-worker.js';
+import type { IngestWorkerData, MainMessage, WorkerMessage } from './ingest-worker.js';
+import { UnitSealer, type TenantKek } from './unit-sealer.js';
 
 /**
  * Where the parse stage runs. In the built package it runs in a worker thread, so parsing,
@@ -19,17 +20,29 @@ export function workerAvailable(): boolean {
 /** Units in input order. `ack()` must be called once per unit consumed (it grants the worker a credit). */
 export interface ParseSource extends AsyncIterable<ParsedUnit> {
   ack(): void;
+  /** Tells the parse stage a tenant's active KEK changed (rotation), so it encrypts ahead under the new one. */
+  setKek(tenantId: string, kek: TenantKek): void;
   close(): Promise<void>;
 }
 
-export function openParseSource(files: readonly string[], opts: ParseOptions, useWorker = workerAvailable()): ParseSource {
+/** `keks`: the active KEK of each tenant, for encrypting ahead in the parse stage (unit-sealer.ts). */
+export function openParseSource(
+  files: readonly string[],
+  opts: ParseOptions,
+  keks: ReadonlyMap<string, TenantKek>,
+  useWorker = workerAvailable(),
+): ParseSource {
   if (!useWorker) {
-    const gen = parseUnits(files, opts);
+    // The same sealing in-process, so both paths run (and tests exercise) the same code.
+    const sealer = new UnitSealer(keks);
+    const gen = parseUnits(files, { ...opts, seal: (items) => sealer.seal(items) });
     return {
       [Symbol.asyncIterator]: () => gen,
       ack: () => undefined,
+      setKek: (t, k) => sealer.setKek(t, k),
       close: async () => {
         await gen.return(undefined);
+        sealer.close();
       },
     };
   }
@@ -37,9 +50,13 @@ export function openParseSource(files: readonly string[], opts: ParseOptions, us
     files: [...files],
     batchSize: opts.batchSize,
     indexKeys: [...opts.indexKeys].map(([t, k]) => [t, new Uint8Array(k)]),
+    keks: [...keks].map(([t, k]) => [t, { version: k.version, key: new Uint8Array(k.key) }]),
     credits: 3,
   };
   const worker = new Worker(WORKER_URL, { workerData: data });
+  // workerData was serialised by the constructor: these copies of key material are no longer needed.
+  for (const [, k] of data.keks) k.key.fill(0);
+  for (const [, k] of data.indexKeys) k.fill(0);
   const queue: WorkerMessage[] = [];
   let notify: (() => void) | null = null;
   let failure: Error | null = null;
@@ -73,7 +90,10 @@ export function openParseSource(files: readonly string[], opts: ParseOptions, us
   }
   return {
     [Symbol.asyncIterator]: units,
-    ack: () => worker.postMessage({ credit: 1 }),
+    ack: () => worker.postMessage({ credit: 1 } satisfies MainMessage),
+    // Structured clone copies the key; the worker zeroes its copy once it has taken it over.
+    setKek: (tenantId, kek) =>
+      worker.postMessage({ tenantId, kek: { version: kek.version, key: new Uint8Array(kek.key) } } satisfies MainMessage),
     close: async () => {
       await worker.terminate();
     },
