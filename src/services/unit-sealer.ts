@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Section, dekAad, recordAad } from '../crypto/aad.js';
 import { ENVELOPE_IV_BYTES, seal } from '../crypto/envelope.js';
-import { LruCache } from '../crypto/lru-cache.js';
 import type { ParsedItem } from './ingest-parse.js';
 
 /** A tenant's active KEK as the parse stage receives it (a copy; the sealer zeroes it when done). */
@@ -38,10 +37,17 @@ interface PatientDek {
  */
 export class UnitSealer {
   private readonly keks = new Map<string, { version: number; key: Buffer }>();
-  private readonly deks: LruCache<string, PatientDek>;
+  /**
+   * DEKs drawn in this run, bounded; the oldest drawn goes first. Not an LRU: a look-up per record
+   * that reorders a Map of 10^5 entries cost more than the encryption. Ingest reads patients
+   * before their records, so what ages out is the least likely to be needed again.
+   */
+  private readonly deks = new Map<string, PatientDek>();
 
-  constructor(keks: Iterable<[string, TenantKek]>, dekCacheSize = 200_000) {
-    this.deks = new LruCache(dekCacheSize);
+  constructor(
+    keks: Iterable<[string, TenantKek]>,
+    private readonly dekCacheSize = 200_000,
+  ) {
     for (const [t, k] of keks) this.setKek(t, k);
   }
 
@@ -79,7 +85,7 @@ export class UnitSealer {
       if (!entry || entry.kekVersion !== kek.version) {
         const dek = dekBytes.subarray(32 * d, 32 * ++d);
         entry = { dek, wrapped: seal(kek.key, dek, dekAad(r.tenantId, r.id, kek.version), iv()), kekVersion: kek.version };
-        this.deks.set(key, entry);
+        this.remember(key, entry);
       }
       r.sealedKekVersion = entry.kekVersion;
       r.sealedDek = entry.wrapped;
@@ -95,12 +101,21 @@ export class UnitSealer {
     }
   }
 
+  private remember(key: string, entry: PatientDek): void {
+    this.deks.delete(key);
+    this.deks.set(key, entry);
+    if (this.deks.size > this.dekCacheSize) {
+      const oldest = this.deks.keys().next();
+      if (!oldest.done) this.deks.delete(oldest.value);
+    }
+  }
+
   /** Overwrites the KEK copies and cached DEKs with zeros. */
   close(): void {
     for (const k of this.keks.values()) k.key.fill(0);
     this.keks.clear();
-    this.deks.forEach((e) => e.dek.fill(0));
-    this.deks.deleteWhere(() => true);
+    for (const e of this.deks.values()) e.dek.fill(0);
+    this.deks.clear();
   }
 }
 
