@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseUnits, type ParsedItem, type ParsedUnit } from './ingest-parse.js';
+import { parseUnits, type ParsedItem } from './ingest-parse.js';
+import { encodeUnit, type WireUnit } from './unit-wire.js';
 import { UnitSealer, type TenantKek } from './unit-sealer.js';
 
 /**
@@ -19,7 +20,7 @@ export interface IngestWorkerData {
 /** Main → worker: a credit for one more unit, or a tenant's new active KEK after a rotation. */
 export type MainMessage = { credit: number } | { tenantId: string; kek: TenantKek };
 
-export type WorkerMessage = { kind: 'unit'; unit: ParsedUnit } | { kind: 'done' } | { kind: 'fatal'; message: string };
+export type WorkerMessage = { kind: 'unit'; unit: WireUnit } | { kind: 'done' } | { kind: 'fatal'; message: string };
 
 const data = workerData as IngestWorkerData;
 const port = parentPort;
@@ -46,7 +47,8 @@ try {
   for await (const unit of parseUnits(data.files, opts)) {
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;
-    port.postMessage({ kind: 'unit', unit } satisfies WorkerMessage, [unit.buffer]);
+    const wire = encodeUnit(unit);
+    port.postMessage({ kind: 'unit', unit: wire } satisfies WorkerMessage, [wire.buffer, wire.ints.buffer]);
   }
   port.postMessage({ kind: 'done' } satisfies WorkerMessage);
 } catch (e) {

@@ -5,6 +5,7 @@ import { InvalidInput } from '../domain/errors.js';
 import { parseUnits, type ParseOptions, type ParsedUnit } from './ingest-parse.js';
 import type { IngestWorkerData, MainMessage, WorkerMessage } from './ingest-worker.js';
 import { UnitSealer, type TenantKek } from './unit-sealer.js';
+import { decodeUnit } from './unit-wire.js';
 
 /**
  * Where the parse stage runs. In the built package it runs in a worker thread, so parsing,
@@ -85,7 +86,7 @@ export function openParseSource(
       }
       if (m.kind === 'done') return;
       if (m.kind === 'fatal') throw new InvalidInput(m.message);
-      yield m.unit;
+      yield decodeUnit(m.unit);
     }
   }
   return {
