@@ -5,8 +5,8 @@ import { UnitSealer, type TenantKek } from './unit-sealer.js';
 
 /**
  * Worker-thread entry for the parse stage. Flow control by credits: the main thread grants one
- * credit per unit it has written, so at most a few units are in flight and memory stays bounded
- * however large the input.
+ * credit per unit (here: per part of a unit, see parse-source.ts) it has written, so at most a few
+ * units are in flight and memory stays bounded however large the input.
  */
 export interface IngestWorkerData {
   files: string[];
