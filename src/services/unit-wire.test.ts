@@ -16,9 +16,14 @@ function packed(...parts: number[][]): { buffer: ArrayBuffer; views: Uint8Array[
   return { buffer, views };
 }
 
-/** Items with byte arrays as number arrays, comparable after the originals are detached. */
-function plain(items: unknown): unknown {
-  return JSON.parse(JSON.stringify(items, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v))) as unknown;
+/** Items with byte arrays (Uint8Array or Buffer) as number arrays, comparable after the originals are detached. */
+function plain(v: unknown): unknown {
+  if (v instanceof Uint8Array) return Array.from(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === 'object' && v !== null) {
+    return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === undefined ? [] : [[k, plain(x)]])));
+  }
+  return v;
 }
 
 describe('unit wire format (worker → main thread)', () => {

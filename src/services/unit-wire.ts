@@ -73,7 +73,8 @@ export function decodeUnit(w: WireUnit): ParsedUnit {
   const bytes = (): Uint8Array | null => {
     const off = ints[i++] ?? NONE;
     const len = ints[i++] ?? 0;
-    return off === NONE ? null : new Uint8Array(buffer, off, len);
+    // Buffers, not plain Uint8Arrays: the database stage needs Buffers and would otherwise wrap each again.
+    return off === NONE ? null : Buffer.from(buffer, off, len);
   };
   const items: ParsedItem[] = [];
   while (i < ints.length) {
@@ -94,7 +95,7 @@ export function decodeUnit(w: WireUnit): ParsedUnit {
     const effectiveDate = opt();
     const refs: ParsedRecord['refs'] = [];
     for (let k = 0; k < refCount; k++) refs.push({ type: str() as VaultResourceType, id: str() });
-    const json = bytes() ?? new Uint8Array(0);
+    const json = bytes() ?? Buffer.alloc(0);
     const record: ParsedRecord = {
       type,
       id,
