@@ -135,9 +135,13 @@ export function openParseSource(
   return {
     [Symbol.asyncIterator]: units,
     ack: () => worker.postMessage({ credit: merged } satisfies MainMessage),
-    // Structured clone copies the key; the worker zeroes its copy once it has taken it over.
-    setKek: (tenantId, kek) =>
-      worker.postMessage({ tenantId, kek: { version: kek.version, key: new Uint8Array(kek.key) } } satisfies MainMessage),
+    // Structured clone copies the key; the worker zeroes its copy once it has taken it over, and
+    // the copy made here for sending is zeroed as soon as it is serialised.
+    setKek: (tenantId, kek) => {
+      const key = new Uint8Array(kek.key);
+      worker.postMessage({ tenantId, kek: { version: kek.version, key } } satisfies MainMessage);
+      key.fill(0);
+    },
     close: async () => {
       await worker.terminate();
     },
