@@ -37,6 +37,15 @@ const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
  * put the identifier on disk. Such ids are refused.
  */
 export function containsBsnLike(id: string): boolean {
+  // Fast path, run for every id and reference of every record: no run of 8+ digits, nothing to check.
+  let run = 0;
+  let longest = 0;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    run = c >= 48 && c <= 57 ? run + 1 : 0;
+    if (run > longest) longest = run;
+  }
+  if (longest < 8) return false;
   for (const run of id.match(/\d+/g) ?? []) {
     if (run.length === 9 && isValidBsn(run)) return true;
     if (run.length === 8 && isValidBsn(`0${run}`)) return true;
@@ -66,11 +75,17 @@ function str(o: Obj, field: string, where: string): string {
   return v;
 }
 
+/** yyyy-mm-dd naming a day of the proleptic Gregorian calendar (checked by arithmetic: this runs for every record). */
 function isRealDate(s: string): boolean {
   const m = DATE.exec(s);
   if (!m) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = mo === 2 ? (leap ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+  return d <= days;
 }
 
 function ref(v: unknown, where: string, allowed: VaultResourceType): Reference {

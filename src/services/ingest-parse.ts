@@ -20,6 +20,14 @@ export interface ParsedRecord extends Omit<ValidRecord, 'resource' | 'identity'>
   mac: Uint8Array | null;
   bsnIndex: Uint8Array | null;
   nameIndex: Uint8Array | null;
+  /**
+   * Set when the parse stage encrypted the record ahead (unit-sealer.ts): the ciphertext, the
+   * patient's DEK wrapped under KEK `sealedKekVersion` that it was sealed with, and that version.
+   * The database stage uses them only after checking them against the store.
+   */
+  sealedBody?: Uint8Array;
+  sealedDek?: Uint8Array;
+  sealedKekVersion?: number;
 }
 
 export interface ParsedItem {
@@ -43,6 +51,8 @@ export interface ParseOptions {
   batchSize: number;
   /** Unwrapped blind-index keys of the known tenants. */
   indexKeys: ReadonlyMap<string, Buffer>;
+  /** Encrypts what it can of a unit before it is packed (unit-sealer.ts); none when absent. */
+  seal?: (items: readonly ParsedItem[]) => void;
 }
 
 export async function* parseUnits(files: readonly string[], opts: ParseOptions): AsyncGenerator<ParsedUnit> {
@@ -56,12 +66,12 @@ export async function* parseUnits(files: readonly string[], opts: ParseOptions):
       try {
         parsed = JSON.parse(text);
       } catch {
-        yield packUnit([{ file, line: 1, error: 'malformed JSON' }], false, before);
+        yield packUnit([{ file, line: 1, error: 'malformed JSON' }], false, before, opts);
         continue;
       }
       yield isBundle(parsed)
-        ? packUnit(unpackBundle(parsed, file, 1, opts), true, before)
-        : packUnit([toItem(parsed, file, 1, opts)], false, before);
+        ? packUnit(unpackBundle(parsed, file, 1, opts), true, before, opts)
+        : packUnit([toItem(parsed, file, 1, opts)], false, before, opts);
       continue;
     }
     let items: ParsedItem[] = [];
@@ -76,19 +86,19 @@ export async function* parseUnits(files: readonly string[], opts: ParseOptions):
         continue;
       }
       if (isBundle(parsed)) {
-        if (items.length > 0) yield packUnit(items, false, before + fileBytes);
+        if (items.length > 0) yield packUnit(items, false, before + fileBytes, opts);
         items = [];
-        yield packUnit(unpackBundle(parsed, file, line, opts), true, before + fileBytes);
+        yield packUnit(unpackBundle(parsed, file, line, opts), true, before + fileBytes, opts);
         continue;
       }
       items.push(toItem(parsed, file, line, opts));
       if (items.length >= opts.batchSize) {
-        yield packUnit(items, false, before + fileBytes);
+        yield packUnit(items, false, before + fileBytes, opts);
         items = [];
       }
     }
     before += fileBytes;
-    if (items.length > 0) yield packUnit(items, false, before);
+    if (items.length > 0) yield packUnit(items, false, before, opts);
   }
 }
 
@@ -148,14 +158,18 @@ function unpackBundle(bundle: Record<string, unknown>, file: string, line: numbe
 }
 
 /**
- * Copies the byte arrays of a unit (JSON, MAC, blind indexes) into one buffer and points the
+ * Seals what it can (opts.seal), then copies the byte arrays of a unit (JSON, MAC, blind indexes,
+ * ciphertexts) into one buffer and points the
  * records at views of it. Sent to the main thread, the unit then costs one ArrayBuffer instead of
  * one per field: per-record ArrayBuffers made garbage collection the main thread's largest cost.
  */
-function packUnit(items: ParsedItem[], allOrNothing: boolean, bytesDone: number): ParsedUnit {
+function packUnit(items: ParsedItem[], allOrNothing: boolean, bytesDone: number, opts: ParseOptions): ParsedUnit {
+  opts.seal?.(items);
   let total = 0;
   for (const { record: r } of items) {
-    if (r) total += r.json.length + (r.mac?.length ?? 0) + (r.bsnIndex?.length ?? 0) + (r.nameIndex?.length ?? 0);
+    if (!r) continue;
+    total += r.json.length + (r.mac?.length ?? 0) + (r.bsnIndex?.length ?? 0) + (r.nameIndex?.length ?? 0);
+    total += (r.sealedBody?.length ?? 0) + (r.sealedDek?.length ?? 0);
   }
   const buf = Buffer.allocUnsafeSlow(total);
   let at = 0;
@@ -170,6 +184,8 @@ function packUnit(items: ParsedItem[], allOrNothing: boolean, bytesDone: number)
     if (r.mac) r.mac = place(r.mac);
     if (r.bsnIndex) r.bsnIndex = place(r.bsnIndex);
     if (r.nameIndex) r.nameIndex = place(r.nameIndex);
+    if (r.sealedBody) r.sealedBody = place(r.sealedBody);
+    if (r.sealedDek) r.sealedDek = place(r.sealedDek);
   }
   return { buffer: buf.buffer, allOrNothing, items, bytesDone };
 }

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Conflict, DecryptionFailed, IntegrityViolation } from '../domain/errors.js';
 import { Section, recordAad } from '../crypto/aad.js';
 import { ENVELOPE_IV_BYTES, seal } from '../crypto/envelope.js';
-import type { KeyHierarchy } from '../crypto/key-hierarchy.js';
+import type { ActiveKek, KeyHierarchy } from '../crypto/key-hierarchy.js';
 import type { Clock } from '../ports/clock.js';
 import {
   resourceKeyString,
@@ -18,6 +18,7 @@ import { KeySet } from './key-set.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AccessContext } from '../domain/principal.js';
 import { ingestWriteEvents } from './ingest-audit.js';
+import { sortForInsert } from './insert-order.js';
 
 interface Accepted {
   item: ParsedItem;
@@ -38,6 +39,8 @@ interface Accepted {
 export class IngestRun {
   /** Clinical records this run has stored (or found stored): references to them need no look-up. */
   private readonly written = new KeySet();
+  /** KEK version last announced per tenant to the parse stage (which encrypts ahead under it). */
+  private readonly announcedKek = new Map<string, number>();
 
   constructor(
     private readonly store: VaultStore,
@@ -48,6 +51,8 @@ export class IngestRun {
     private readonly tenants: ReadonlySet<string>,
     private readonly audit: AuditLog,
     private readonly ctx: AccessContext,
+    /** Called when a tenant's active KEK is not the one the parse stage was last given (a rotation). */
+    private readonly onActiveKek: (tenantId: string, kek: ActiveKek) => void = () => undefined,
   ) {}
 
   async processUnit(items: ParsedItem[], allOrNothing: boolean): Promise<void> {
@@ -166,33 +171,55 @@ export class IngestRun {
     return { accepted, errors, unchanged };
   }
 
-  /** Encrypts accepted records and writes them in one transaction; returns clinical keys that already existed. */
+  /**
+   * Encrypts accepted records and writes them in one transaction; returns clinical keys that
+   * already existed. Ciphertexts the parse stage made ahead (unit-sealer.ts) are used only when
+   * they are what this stage would store: a new patient's under the KEK version active now, a
+   * clinical record's under the DEK the store holds (or this batch writes) for its patient, as
+   * shown by a byte-identical wrapped DEK. Anything else is encrypted here, as before.
+   */
   private async write(accepted: Accepted[], patients: Map<string, PatientKeyInfo>): Promise<ResourceKey[]> {
     const now = this.clock.now().toISOString();
     const patientRows: PatientRow[] = [];
     const resourceRows: ResourceRow[] = [];
     const deks = new Map<string, Buffer>();
-    // Randomness drawn once per unit: one call per record costs more than the encryption itself.
-    const dekBytes = randomBytes(32 * accepted.length);
-    const ivBytes = randomBytes(ENVELOPE_IV_BYTES * 2 * accepted.length);
+    // Patients this batch writes, as the clinical records below need them.
+    const newPatients = new Map<string, { kekVersion: number; wrappedDek: Buffer }>();
+    let randomness: { dek: Buffer; iv: Buffer } | null = null;
     let d = 0;
     let v = 0;
-    const iv = (): Buffer => ivBytes.subarray(ENVELOPE_IV_BYTES * v, ENVELOPE_IV_BYTES * ++v);
+    // Drawn once per unit, and only if some record needs encrypting here: one call per record costs
+    // more than the encryption itself.
+    const draw = (): { dek: Buffer; iv: Buffer } =>
+      (randomness ??= { dek: randomBytes(32 * accepted.length), iv: randomBytes(ENVELOPE_IV_BYTES * 2 * accepted.length) });
+    const iv = (): Buffer => draw().iv.subarray(ENVELOPE_IV_BYTES * v, ENVELOPE_IV_BYTES * ++v);
     for (const { record: r, mac } of accepted) {
       if (r.type !== 'Patient' || !r.bsnIndex || !r.nameIndex) continue;
       const kek = await this.keys.activeKek(r.tenantId);
-      const dek = dekBytes.subarray(32 * d, 32 * ++d);
-      deks.set(resourceKeyString(r), dek);
+      this.announce(r.tenantId, kek);
+      const pk = resourceKeyString(r);
+      let wrappedDek: Buffer;
+      let identity: Buffer;
+      if (r.sealedBody && r.sealedDek && r.sealedKekVersion === kek.version) {
+        wrappedDek = asBuffer(r.sealedDek);
+        identity = asBuffer(r.sealedBody);
+      } else {
+        const dek = draw().dek.subarray(32 * d, 32 * ++d);
+        deks.set(pk, dek);
+        wrappedDek = this.keys.wrapDek(kek, r.tenantId, r.id, dek, iv());
+        identity = seal(dek, asBuffer(r.json), recordAad(r.tenantId, 'Patient', r.id, 1, Section.Identity), iv());
+      }
+      newPatients.set(pk, { kekVersion: kek.version, wrappedDek });
       patientRows.push({
         tenantId: r.tenantId,
         id: r.id,
         version: 1,
         kekVersion: kek.version,
-        wrappedDek: this.keys.wrapDek(kek, r.tenantId, r.id, dek, iv()),
+        wrappedDek,
         bsnIndex: asBuffer(r.bsnIndex),
         nameIndex: asBuffer(r.nameIndex),
         contentMac: mac,
-        identity: seal(dek, asBuffer(r.json), recordAad(r.tenantId, 'Patient', r.id, 1, Section.Identity), iv()),
+        identity,
         createdAt: now,
         erasedAt: null,
       });
@@ -200,12 +227,18 @@ export class IngestRun {
     for (const { record: r, mac } of accepted) {
       if (r.type === 'Patient') continue;
       const pk = resourceKeyString({ tenantId: r.tenantId, type: 'Patient', id: r.patientId });
-      let dek = deks.get(pk);
-      if (!dek) {
-        const info = patients.get(pk);
-        if (!info) throw new IntegrityViolation('patient key missing for a validated record');
-        dek = await this.keys.dek(r.tenantId, r.patientId, info.kekVersion, info.wrappedDek);
-        deks.set(pk, dek);
+      let body: Buffer;
+      const info = newPatients.get(pk) ?? patients.get(pk);
+      if (r.sealedBody && r.sealedDek && info?.wrappedDek && sameBytes(info.wrappedDek, asBuffer(r.sealedDek))) {
+        body = asBuffer(r.sealedBody);
+      } else {
+        let dek = deks.get(pk);
+        if (!dek) {
+          if (!info) throw new IntegrityViolation('patient key missing for a validated record');
+          dek = await this.keys.dek(r.tenantId, r.patientId, info.kekVersion, info.wrappedDek);
+          deks.set(pk, dek);
+        }
+        body = seal(dek, asBuffer(r.json), recordAad(r.tenantId, r.type, r.id, 1, Section.Body), iv());
       }
       resourceRows.push({
         tenantId: r.tenantId,
@@ -217,14 +250,21 @@ export class IngestRun {
         code: r.code,
         effectiveDate: r.effectiveDate,
         contentMac: mac,
-        body: seal(dek, asBuffer(r.json), recordAad(r.tenantId, r.type, r.id, 1, Section.Body), iv()),
+        body,
         createdAt: now,
       });
     }
+    sortForInsert(patientRows, resourceRows);
     const audit = ingestWriteEvents(this.audit, this.ctx, patientRows, resourceRows);
     const { skippedResources } = await this.store.writeBatch({ patients: patientRows, resources: resourceRows, audit });
     await this.audit.committed();
     return skippedResources;
+  }
+
+  private announce(tenantId: string, kek: ActiveKek): void {
+    if (this.announcedKek.get(tenantId) === kek.version) return;
+    this.announcedKek.set(tenantId, kek.version);
+    this.onActiveKek(tenantId, kek);
   }
 
   /** Counts what was stored; a clinical record the insert skipped is identical (unchanged) or a conflict. */
@@ -243,6 +283,11 @@ export class IngestRun {
 function patientPrior(info: PatientKeyInfo | undefined): Buffer | null | undefined {
   if (!info) return undefined;
   return info.erased ? null : info.contentMac;
+}
+
+/** Wrapped DEKs are ciphertext, but compared in constant time all the same: they guard which key encrypted a record. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Buffers cross the worker boundary as plain Uint8Arrays; view them as Buffers without copying. */

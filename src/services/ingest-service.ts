@@ -1,6 +1,6 @@
 import type { Tenant } from '../domain/tenant.js';
 import type { VaultResourceType } from '../domain/resource-type.js';
-import type { KeyHierarchy } from '../crypto/key-hierarchy.js';
+import type { ActiveKek, KeyHierarchy } from '../crypto/key-hierarchy.js';
 import type { Clock } from '../ports/clock.js';
 import type { VaultStore } from '../ports/vault-store.js';
 import { planInput } from './ingest-files.js';
@@ -105,8 +105,19 @@ export class IngestService {
     const tenants = (await this.store.listTenants()).map((t) => t.id).filter((t) => mayActFor(ctx.principal, t));
     const indexKeys = new Map<string, Buffer>();
     for (const t of tenants) indexKeys.set(t, await this.keys.indexKey(t));
-    const run = new IngestRun(this.store, this.keys, this.clock, result, maxErrors, new Set(tenants), this.audit, ctx);
-    const source = openParseSource(plan.dataFiles, { batchSize, indexKeys }, opts.worker);
+    const keks = new Map<string, ActiveKek>();
+    for (const t of tenants) {
+      // A tenant without a usable KEK gets no encryption ahead; writing for it fails as before.
+      const kek = await this.keys.activeKek(t).catch(() => null);
+      if (kek) keks.set(t, kek);
+    }
+    const source = openParseSource(plan.dataFiles, { batchSize, indexKeys }, keks, opts.worker);
+    const announce = (t: string, kek: ActiveKek): void => {
+      if (keks.get(t)?.version === kek.version) return;
+      keks.set(t, kek);
+      source.setKek(t, kek);
+    };
+    const run = new IngestRun(this.store, this.keys, this.clock, result, maxErrors, new Set(tenants), this.audit, ctx, announce);
     let records = 0;
     await this.store.setBulkLoad(true);
     try {

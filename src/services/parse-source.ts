@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InvalidInput } from '../domain/errors.js';
 import { parseUnits, type ParseOptions, type ParsedUnit } from './ingest-parse.js';
-import type { IngestWorkerData, WorkerMessage } from './ingest-worker.js';
+import type { IngestWorkerData, MainMessage, WorkerMessage } from './ingest-worker.js';
+import { UnitSealer, type TenantKek } from './unit-sealer.js';
+import { decodeUnit } from './unit-wire.js';
 
 /**
  * Where the parse stage runs. In the built package it runs in a worker thread, so parsing,
@@ -12,6 +14,12 @@ import type { IngestWorkerData, WorkerMessage } from './ingest-worker.js';
  */
 const WORKER_URL = new URL('./ingest-worker.js', import.meta.url);
 
+/**
+ * Parts the worker sends per unit (see below). Measured on 30k persons: worker CPU 7.1 → 6.6 s,
+ * GC helper threads 4.0 → 3.2 s; 10 parts were no better than 5.
+ */
+const PARTS = 5;
+
 export function workerAvailable(): boolean {
   return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
 }
@@ -19,27 +27,47 @@ export function workerAvailable(): boolean {
 /** Units in input order. `ack()` must be called once per unit consumed (it grants the worker a credit). */
 export interface ParseSource extends AsyncIterable<ParsedUnit> {
   ack(): void;
+  /** Tells the parse stage a tenant's active KEK changed (rotation), so it encrypts ahead under the new one. */
+  setKek(tenantId: string, kek: TenantKek): void;
   close(): Promise<void>;
 }
 
-export function openParseSource(files: readonly string[], opts: ParseOptions, useWorker = workerAvailable()): ParseSource {
+/** `keks`: the active KEK of each tenant, for encrypting ahead in the parse stage (unit-sealer.ts). */
+export function openParseSource(
+  files: readonly string[],
+  opts: ParseOptions,
+  keks: ReadonlyMap<string, TenantKek>,
+  useWorker = workerAvailable(),
+): ParseSource {
   if (!useWorker) {
-    const gen = parseUnits(files, opts);
+    // The same sealing in-process, so both paths run (and tests exercise) the same code.
+    const sealer = new UnitSealer(keks);
+    const gen = parseUnits(files, { ...opts, seal: (items) => sealer.seal(items) });
     return {
       [Symbol.asyncIterator]: () => gen,
       ack: () => undefined,
+      setKek: (t, k) => sealer.setKek(t, k),
       close: async () => {
         await gen.return(undefined);
+        sealer.close();
       },
     };
   }
+  // The worker sends parts of a unit, merged back here. Everything a unit holds survives the young
+  // generation in the worker until it is sent; a part is sent 1/PARTS as late, so far less of it
+  // is copied by each scavenge and promoted to the old generation.
   const data: IngestWorkerData = {
     files: [...files],
-    batchSize: opts.batchSize,
+    batchSize: Math.ceil(opts.batchSize / PARTS),
     indexKeys: [...opts.indexKeys].map(([t, k]) => [t, new Uint8Array(k)]),
-    credits: 3,
+    keks: [...keks].map(([t, k]) => [t, { version: k.version, key: new Uint8Array(k.key) }]),
+    // Two units ahead, as parts: one being merged here while the next is parsed.
+    credits: 2 * PARTS,
   };
   const worker = new Worker(WORKER_URL, { workerData: data });
+  // workerData was serialised by the constructor: these copies of key material are no longer needed.
+  for (const [, k] of data.keks) k.key.fill(0);
+  for (const [, k] of data.indexKeys) k.fill(0);
   const queue: WorkerMessage[] = [];
   let notify: (() => void) | null = null;
   let failure: Error | null = null;
@@ -56,7 +84,7 @@ export function openParseSource(files: readonly string[], opts: ParseOptions, us
     exited = true;
     notify?.();
   });
-  async function* units(): AsyncGenerator<ParsedUnit> {
+  async function* messages(): AsyncGenerator<ParsedUnit> {
     for (;;) {
       const m = queue.shift();
       if (!m) {
@@ -68,12 +96,52 @@ export function openParseSource(files: readonly string[], opts: ParseOptions, us
       }
       if (m.kind === 'done') return;
       if (m.kind === 'fatal') throw new InvalidInput(m.message);
-      yield m.unit;
+      yield decodeUnit(m.unit);
+    }
+  }
+  /** Parts merged into the unit last yielded: ack() grants the worker that many credits. */
+  let merged = 0;
+  async function* units(): AsyncGenerator<ParsedUnit> {
+    let pending: ParsedUnit | null = null;
+    let count = 0;
+    for await (const part of messages()) {
+      // A Bundle stays a unit of its own (all-or-nothing), and a unit stays within one file.
+      const joinable =
+        pending !== null && !pending.allOrNothing && !part.allOrNothing && pending.items.at(-1)?.file === part.items[0]?.file;
+      if (pending && !joinable) {
+        merged = count;
+        yield pending;
+        pending = null;
+      }
+      if (pending) {
+        pending.items.push(...part.items);
+        pending.bytesDone = part.bytesDone;
+        count++;
+      } else {
+        pending = part;
+        count = 1;
+      }
+      if (pending.allOrNothing || pending.items.length >= opts.batchSize) {
+        merged = count;
+        yield pending;
+        pending = null;
+      }
+    }
+    if (pending) {
+      merged = count;
+      yield pending;
     }
   }
   return {
     [Symbol.asyncIterator]: units,
-    ack: () => worker.postMessage({ credit: 1 }),
+    ack: () => worker.postMessage({ credit: merged } satisfies MainMessage),
+    // Structured clone copies the key; the worker zeroes its copy once it has taken it over, and
+    // the copy made here for sending is zeroed as soon as it is serialised.
+    setKek: (tenantId, kek) => {
+      const key = new Uint8Array(kek.key);
+      worker.postMessage({ tenantId, kek: { version: kek.version, key } } satisfies MainMessage);
+      key.fill(0);
+    },
     close: async () => {
       await worker.terminate();
     },

@@ -47,6 +47,22 @@ describe('ingest', () => {
     expect(byName.map((x) => x.id)).toEqual(['p1']);
   });
 
+  it('encrypts records of a patient stored earlier, or rewrapped since, under the stored DEK (not one drawn ahead)', async () => {
+    // The parse stage encrypts ahead under a DEK it draws per patient (unit-sealer.ts); for a
+    // patient already stored, the database stage must notice and use the stored DEK instead.
+    await tv.vault.ingest.ingest(CTX, [await file('p.ndjson', ndjson([patient('screening', 'p1')]))]);
+    const again = ndjson([patient('screening', 'p1'), serviceRequest('screening', 'sr1', 'p1')]);
+    const r1 = await tv.vault.ingest.ingest(CTX, [await file('a.ndjson', again)]);
+    expect(r1).toMatchObject({ rejected: 0, unchanged: 1 });
+    await tv.vault.keyAdmin.rotate(CTX, 'screening');
+    const r2 = await tv.vault.ingest.ingest(CTX, [await file('b.ndjson', ndjson([observation('screening', 'o1', 'p1', 'sr1')]))]);
+    expect(r2).toMatchObject({ rejected: 0, unchanged: 0 });
+    const fresh = await tv.reopen();
+    const recs = await fresh.reader.resourcesOfPatient(CTX, 'screening', 'p1');
+    expect(recs.map((x) => x.id).sort()).toEqual(['o1', 'sr1']);
+    expect((await fresh.reader.patient(CTX, 'screening', 'p1')).id).toBe('p1');
+  });
+
   it('another tenant sees neither the record nor the BSN (answers not found / empty)', async () => {
     const f = await file('a.ndjson', ndjson([patient('screening', 'p1'), serviceRequest('screening', 'sr1', 'p1')]));
     await tv.vault.ingest.ingest(CTX, [f]);
