@@ -3,6 +3,7 @@ import type { AuditEvent } from '../domain/audit-event.js';
 import type { AuditStore } from '../ports/audit-store.js';
 import { decodeEvent } from './event-codec.js';
 import { LruCache } from '../crypto/lru-cache.js';
+import { bucketOf, patientRef } from './patient-index-key.js';
 
 /**
  * The deep check behind `audit verify --deep`: the columns and the patient index that queries use
@@ -65,7 +66,8 @@ export async function checkAuditIndexes(store: AuditStore): Promise<IndexCheckRe
         e = decodeEvent(bytes).event;
         events.set(ref.seq, e);
       }
-      if ((e.tenant ?? '') !== ref.tenantId || !e.patients.includes(ref.patientId))
+      const refs = e.patients.map((p) => patientRef(e.tenant ?? '', p));
+      if (ref.bucket !== bucketOf(ref.seq) || !refs.includes(ref.ref))
         fail(ref.seq, `the patient index holds a row event ${ref.seq} does not name`);
     }
   }

@@ -43,9 +43,10 @@ export interface AuditIndexRow {
   readonly bytes: Buffer;
 }
 
+/** A row of the patient index: see storage/audit-rows.ts for the key. */
 export interface AuditPatientRef {
-  readonly tenantId: string;
-  readonly patientId: string;
+  readonly bucket: number;
+  readonly ref: bigint;
   readonly seq: number;
 }
 
@@ -68,7 +69,7 @@ export interface AuditStore {
   getAuditEvent(seq: number): Promise<Buffer | null>;
   /** Every event row with its query columns, in seq order, in pages. */
   readAuditIndexRows(): AsyncIterable<AuditIndexRow[]>;
-  /** Every row of the patient index, in (tenant, patient, seq) order, in pages. */
+  /** Every row of the patient index, in key order, in pages. */
   readAuditPatientRefs(): AsyncIterable<AuditPatientRef[]>;
   /** A complete tile (see audit/tile-nodes.ts), or null. */
   getAuditTile(level: number, index: number): Promise<Buffer | null>;

@@ -7,6 +7,7 @@ import type { VaultStore } from '../../src/ports/vault-store.js';
 import { readEvent, rootOf } from '../support/audit-fixture.js';
 import { backends, type Opened } from '../support/store-backends.js';
 import { AT, patientRow } from '../support/store-rows.js';
+import { PATIENT_BUCKET_EVENTS } from '../../src/audit/patient-index-key.js';
 
 /**
  * The AuditStore half of every adapter: append-only storage, positions and chaining, tiles that
@@ -97,7 +98,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('AuditStore contract: %
       for (const sql of [
         "UPDATE audit_events SET outcome = 'denied' WHERE seq = 1",
         'DELETE FROM audit_events WHERE seq = 19',
-        "UPDATE audit_patients SET patient_id = 'x'",
+        'UPDATE audit_patients SET ref = 0',
         'DELETE FROM audit_patients',
         'DELETE FROM audit_tiles',
         "UPDATE audit_checkpoints SET note = 'forged'",
@@ -123,6 +124,23 @@ describe.each(backends.map((b) => [b.name, b] as const))('AuditStore contract: %
       const [row] = await store.queryAudit({ principalId: 'principal-4', tenantId: T, limit: 1 });
       expect(decodeEvent(row!.bytes).event.principal.id).toBe('principal-4');
     });
+
+    it('finds a patient’s events across patient-index buckets (65,536 events each)', async () => {
+      const total = PATIENT_BUCKET_EVENTS + 500;
+      const hits = new Set([5, PATIENT_BUCKET_EVENTS - 1, PATIENT_BUCKET_EVENTS, total - 1]);
+      for (let from = 0; from < total; from += 8000) {
+        const n = Math.min(8000, total - from);
+        await store.appendAudit(
+          Array.from({ length: n }, (_, k) => readEvent(from + k, hits.has(from + k) ? { patients: ['pat-wanted'] } : {})),
+        );
+      }
+      const found = await store.queryAudit({ tenantId: T, patientId: 'pat-wanted', limit: 10 });
+      expect(found.map((r) => r.seq)).toEqual([...hits]);
+      expect((await store.queryAudit({ tenantId: T, patientId: 'pat-wanted', afterSeq: 5, limit: 2 })).map((r) => r.seq)).toEqual([
+        PATIENT_BUCKET_EVENTS - 1,
+        PATIENT_BUCKET_EVENTS,
+      ]);
+    }, 60_000);
 
     it('stores checkpoints idempotently and refuses a different root for a stored size', async () => {
       await store.appendAudit([readEvent(0), readEvent(1)]);

@@ -155,7 +155,7 @@ describe('audit verify against an attacker with write access to the database', (
       db.close();
       return s;
     })();
-    const renamed = await attack((db) => db.prepare("UPDATE audit_patients SET patient_id = 'someone-else' WHERE seq = ?").run(seq));
+    const renamed = await attack((db) => db.prepare('UPDATE audit_patients SET ref = ref + 1 WHERE seq = ?').run(seq));
     expect(await deep(renamed)).toMatchObject({ code: 1, json: { ok: false, first_bad_index: seq } });
     const removed = await attack((db) => db.prepare('DELETE FROM audit_patients WHERE seq = ?').run(seq));
     const r = await deep(removed);

@@ -69,7 +69,7 @@ CREATE INDEX resources_code ON resources (tenant_id, type, code, effective_date)
 
 /**
  * The audit log. `audit_events` holds each event's canonical bytes (the Merkle leaf) plus the few
- * columns queries filter on; `audit_patients` indexes events by patient; `audit_tiles` holds the
+ * columns queries filter on; `audit_patients` indexes events by patient (key: storage/audit-rows.ts); `audit_tiles` holds the
  * Merkle tree's complete tiles (written once); `audit_checkpoints` the signed tree heads. The
  * columns are a convenience for queries, the bytes are the evidence: the verifier reads only them.
  */
@@ -126,10 +126,10 @@ FOR EACH ROW EXECUTE FUNCTION labvault_kek_live();`,
     name: 'append-only audit log: events, patient index, Merkle tiles, checkpoints; vault meta',
     sqlite: `${auditTables('INTEGER', 'BLOB', 'TEXT')}
 CREATE TABLE audit_patients (
-  tenant_id TEXT NOT NULL,
-  patient_id TEXT NOT NULL,
+  bucket INTEGER NOT NULL,
+  ref INTEGER NOT NULL,
   seq INTEGER NOT NULL,
-  PRIMARY KEY (tenant_id, patient_id, seq)
+  PRIMARY KEY (bucket, ref, seq)
 ) WITHOUT ROWID;
 CREATE TABLE audit_tiles (
   level INTEGER NOT NULL,
@@ -143,10 +143,10 @@ CREATE TRIGGER ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, 'l
 ).join('\n')}`,
     postgres: `${auditTables('BIGINT', 'BYTEA', 'TEXT COLLATE "C"')}
 CREATE TABLE audit_patients (
-  tenant_id TEXT COLLATE "C" NOT NULL,
-  patient_id TEXT COLLATE "C" NOT NULL,
+  bucket INTEGER NOT NULL,
+  ref BIGINT NOT NULL,
   seq BIGINT NOT NULL,
-  PRIMARY KEY (tenant_id, patient_id, seq)
+  PRIMARY KEY (bucket, ref, seq)
 );
 CREATE TABLE audit_tiles (
   level INTEGER NOT NULL,

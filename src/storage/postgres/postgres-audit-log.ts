@@ -13,6 +13,7 @@ import type {
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
 import { patientRefs } from '../audit-rows.js';
+import { auditQuerySql, runAuditQuery } from '../audit-query.js';
 
 const AUDIT_LOCK_CLASS = 0x6c61; // 'la'
 const PAGE = 4096;
@@ -101,16 +102,16 @@ export class PostgresAuditLog {
   }
 
   async *patientRefs(): AsyncGenerator<AuditPatientRef[]> {
-    let after: [string, string, number] = ['', '', -1];
+    let after: [number, string, number] = [-1, '0', -1];
     for (;;) {
-      const { rows } = await this.pool.query<{ tenant_id: string; patient_id: string; seq: string }>(
-        'SELECT tenant_id, patient_id, seq FROM audit_patients WHERE (tenant_id, patient_id, seq) > ($1, $2, $3) ORDER BY tenant_id, patient_id, seq LIMIT $4',
+      const { rows } = await this.pool.query<{ bucket: number; ref: string; seq: string }>(
+        'SELECT bucket, ref, seq FROM audit_patients WHERE (bucket, ref, seq) > ($1, $2::bigint, $3) ORDER BY bucket, ref, seq LIMIT $4',
         [...after, PAGE],
       );
-      if (rows.length > 0) yield rows.map((r) => ({ tenantId: r.tenant_id, patientId: r.patient_id, seq: Number(r.seq) }));
+      if (rows.length > 0) yield rows.map((r) => ({ bucket: r.bucket, ref: BigInt(r.ref), seq: Number(r.seq) }));
       const last = rows[rows.length - 1];
       if (!last || rows.length < PAGE) return;
-      after = [last.tenant_id, last.patient_id, Number(last.seq)];
+      after = [last.bucket, last.ref, Number(last.seq)];
     }
   }
 
@@ -125,26 +126,12 @@ export class PostgresAuditLog {
   }
 
   async query(q: AuditQuery): Promise<StoredAuditEvent[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const filter = (clause: string, value: unknown): void => {
-      args.push(value);
-      where.push(clause.replace('?', `$${args.length}`));
-    };
-    let from = 'audit_events e';
-    if (q.patientId !== undefined) {
-      from = 'audit_patients p JOIN audit_events e ON e.seq = p.seq';
-      filter('p.tenant_id = ?', q.tenantId ?? '');
-      filter('p.patient_id = ?', q.patientId);
-    } else if (q.tenantId !== undefined) filter('e.tenant_id = ?', q.tenantId);
-    if (q.principalId !== undefined) filter('e.principal_id = ?', q.principalId);
-    if (q.from !== undefined) filter('e.time >= ?', q.from);
-    if (q.to !== undefined) filter('e.time < ?', q.to);
-    if (q.afterSeq !== undefined) filter('e.seq > ?', q.afterSeq);
-    args.push(q.limit);
-    const sql = `SELECT e.seq AS seq, e.event AS bytes FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY e.seq LIMIT $${args.length}`;
-    const { rows } = await this.pool.query<{ seq: string; bytes: Buffer }>(sql, args);
-    return rows.map((r) => ({ seq: Number(r.seq), bytes: r.bytes }));
+    const last = await this.size(this.pool);
+    return runAuditQuery(q, async (page) => {
+      const { sql, args } = auditQuerySql(page, 'postgres', last - 1);
+      const { rows } = await this.pool.query<{ seq: string; bytes: Buffer }>(sql, args);
+      return rows.map((r) => ({ seq: Number(r.seq), bytes: r.bytes }));
+    });
   }
 
   async addCheckpoint(cp: StoredCheckpoint): Promise<void> {
@@ -220,9 +207,9 @@ export class PostgresAuditLog {
     );
     const refs = rows.flatMap((r) => patientRefs(r).map((p) => ({ ...p, seq: r.seq })));
     if (refs.length > 0) {
-      await c.query('INSERT INTO audit_patients (tenant_id, patient_id, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])', [
-        refs.map((p) => p.tenantId),
-        refs.map((p) => p.patientId),
+      await c.query('INSERT INTO audit_patients (bucket, ref, seq) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[])', [
+        refs.map((p) => p.bucket),
+        refs.map((p) => p.ref.toString()),
         refs.map((p) => p.seq),
       ]);
     }

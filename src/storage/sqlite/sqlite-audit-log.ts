@@ -13,6 +13,7 @@ import type {
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
 import { AUDIT_APPEND_ATTEMPTS, StaleAuditState, patientRefs } from '../audit-rows.js';
+import { auditQuerySql, runAuditQuery } from '../audit-query.js';
 
 /**
  * The audit half of the SQLite adapter, sharing its connection. Appends run inside the caller's
@@ -98,13 +99,15 @@ export class SqliteAuditLog {
   }
 
   *patientRefs(): Generator<AuditPatientRef[]> {
-    let after: [string, string, number] = ['', '', -1];
+    let after: [number, bigint, number] = [-1, 0n, -1];
     for (;;) {
-      const rows = this.s.patientRefs.all(...after, PAGE) as { tenant_id: string; patient_id: string; seq: number }[];
-      if (rows.length > 0) yield rows.map((r) => ({ tenantId: r.tenant_id, patientId: r.patient_id, seq: r.seq }));
-      const last = rows[rows.length - 1];
-      if (!last || rows.length < PAGE) return;
-      after = [last.tenant_id, last.patient_id, last.seq];
+      // safeIntegers: every integer column comes back as a BigInt (ref needs all 64 bits).
+      const rows = this.s.patientRefs.all(...after, PAGE) as { bucket: bigint; ref: bigint; seq: bigint }[];
+      const refs = rows.map((r) => ({ bucket: Number(r.bucket), ref: r.ref, seq: Number(r.seq) }));
+      if (refs.length > 0) yield refs;
+      const last = refs[refs.length - 1];
+      if (!last || refs.length < PAGE) return;
+      after = [last.bucket, last.ref, last.seq];
     }
   }
 
@@ -116,25 +119,11 @@ export class SqliteAuditLog {
     return (this.s.tile.get(level, index) as Buffer | undefined) ?? this.state?.partialTile(level, index) ?? null;
   }
 
-  query(q: AuditQuery): StoredAuditEvent[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const filter = (clause: string, value: unknown): void => {
-      where.push(clause);
-      args.push(value);
-    };
-    let from = 'audit_events e';
-    if (q.patientId !== undefined) {
-      from = 'audit_patients p JOIN audit_events e ON e.seq = p.seq';
-      filter('p.tenant_id = ?', q.tenantId ?? '');
-      filter('p.patient_id = ?', q.patientId);
-    } else if (q.tenantId !== undefined) filter('e.tenant_id = ?', q.tenantId);
-    if (q.principalId !== undefined) filter('e.principal_id = ?', q.principalId);
-    if (q.from !== undefined) filter('e.time >= ?', q.from);
-    if (q.to !== undefined) filter('e.time < ?', q.to);
-    if (q.afterSeq !== undefined) filter('e.seq > ?', q.afterSeq);
-    const sql = `SELECT e.seq AS seq, e.event AS bytes FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY e.seq LIMIT ?`;
-    return this.db.prepare(sql).all(...args, q.limit) as StoredAuditEvent[];
+  async query(q: AuditQuery): Promise<StoredAuditEvent[]> {
+    return runAuditQuery(q, async (page) => {
+      const { sql, args } = auditQuerySql(page, 'sqlite', this.size() - 1);
+      return this.db.prepare(sql).all(...args) as StoredAuditEvent[];
+    });
   }
 
   addCheckpoint(cp: StoredCheckpoint, bulkLoad: boolean): void {
@@ -205,7 +194,7 @@ export class SqliteAuditLog {
       eventArgs.push(r.seq, e.time, e.action, e.outcome, e.principal.id, e.tenant, r.bytes);
       if (eventArgs.length === EVENT_COLS * ROWS_PER_STATEMENT) this.s.insertEvents.run(eventArgs.splice(0));
       for (const p of patientRefs(r)) {
-        patientArgs.push(p.tenantId, p.patientId, r.seq);
+        patientArgs.push(p.bucket, p.ref, r.seq);
         if (patientArgs.length === 3 * ROWS_PER_STATEMENT) this.s.insertPatients.run(patientArgs.splice(0));
       }
     }
@@ -238,19 +227,19 @@ function prepare(db: Database.Database) {
     insertEvents: db.prepare(
       `INSERT INTO audit_events (seq, time, action, outcome, principal_id, tenant_id, event) VALUES ${values(EVENT_COLS, ROWS_PER_STATEMENT)}`,
     ),
-    insertPatients: db.prepare(`INSERT INTO audit_patients (tenant_id, patient_id, seq) VALUES ${values(3, ROWS_PER_STATEMENT)}`),
+    insertPatients: db.prepare(`INSERT INTO audit_patients (bucket, ref, seq) VALUES ${values(3, ROWS_PER_STATEMENT)}`),
     size: db.prepare('SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertEvent: db.prepare(
       'INSERT INTO audit_events (seq, time, action, outcome, principal_id, tenant_id, event) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    insertPatient: db.prepare('INSERT INTO audit_patients (tenant_id, patient_id, seq) VALUES (?, ?, ?)'),
+    insertPatient: db.prepare('INSERT INTO audit_patients (bucket, ref, seq) VALUES (?, ?, ?)'),
     insertTile: db.prepare('INSERT INTO audit_tiles (level, idx, hashes) VALUES (?, ?, ?)'),
     indexRows: db.prepare(
       'SELECT seq, time, action, outcome, principal_id, tenant_id, event FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?',
     ),
-    patientRefs: db.prepare(
-      'SELECT tenant_id, patient_id, seq FROM audit_patients WHERE (tenant_id, patient_id, seq) > (?, ?, ?) ORDER BY tenant_id, patient_id, seq LIMIT ?',
-    ),
+    patientRefs: db
+      .prepare('SELECT bucket, ref, seq FROM audit_patients WHERE (bucket, ref, seq) > (?, ?, ?) ORDER BY bucket, ref, seq LIMIT ?')
+      .safeIntegers(),
     tile: db.prepare('SELECT hashes FROM audit_tiles WHERE level = ? AND idx = ?').pluck(),
     event: db.prepare('SELECT event FROM audit_events WHERE seq = ?').pluck(),
     range: db.prepare('SELECT event FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?').pluck(),
