@@ -230,9 +230,13 @@ export class AuditLog {
     const workers = opts.workers ?? ((await this.store.auditHead()).size > 100_000 ? Math.min(4, availableParallelism()) : 0);
     return verifyLog({
       workers,
-      events: this.store.readAuditEvents(0, Number.MAX_SAFE_INTEGER),
+      events: ndjsonItems(this.store.readAuditNdjson()),
       checkpoints: [...stored.map((c) => ({ note: c.note, source: `store:${c.size}` })), ...witnessed],
       verifierKey,
     });
   }
+}
+
+async function* ndjsonItems(pages: AsyncIterable<Buffer>): AsyncGenerator<{ ndjson: Buffer }> {
+  for await (const ndjson of pages) yield { ndjson };
 }

@@ -67,6 +67,11 @@ export interface AuditStore {
   /** Canonical bytes of the stored events with from ≤ seq < to, in seq order, in pages (gaps included). */
   readAuditEvents(from: number, to: number): AsyncIterable<Buffer[]>;
   getAuditEvent(seq: number): Promise<Buffer | null>;
+  /**
+   * Every stored event (any seq, gaps and strays included), in seq order, as pages of canonical
+   * bytes joined by newlines: what the verifier reads, concatenated by the database.
+   */
+  readAuditNdjson(): AsyncIterable<Buffer>;
   /** Every event row with its query columns, in seq order, in pages. */
   readAuditIndexRows(): AsyncIterable<AuditIndexRow[]>;
   /** Every row of the patient index, in key order, in pages. */

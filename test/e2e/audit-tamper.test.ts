@@ -124,6 +124,17 @@ describe('audit verify against an attacker with write access to the database', (
     expect(await verify(dir)).toMatchObject({ code: 1, json: { ok: false, first_bad_index: i } });
   });
 
+  it('a stray row before the log (negative seq) → caught at index 0', async () => {
+    const dir = await attack((db) =>
+      db
+        .prepare(
+          "INSERT INTO audit_events (seq, time, action, outcome, principal_id, tenant_id, event) VALUES (-1, 't', 'a', 'allowed', 'x', NULL, ?)",
+        )
+        .run(events[0]),
+    );
+    expect(await verify(dir)).toMatchObject({ code: 1, json: { ok: false, first_bad_index: 0 } });
+  });
+
   it('two events swapped → names the first', async () => {
     const dir = await attack((db) => {
       db.prepare('UPDATE audit_events SET event = ? WHERE seq = 8').run(events[20]);

@@ -14,6 +14,7 @@ const { verifyLog } = (await import(pathToFileURL(path.resolve('dist/audit/verif
 };
 
 const N = 1000;
+const NL = Buffer.from('\n');
 const key = testSigner('labvault.test/parallel');
 const events = sealAll(Array.from({ length: N }, (_, i) => readEvent(i)));
 const sizes = Array.from({ length: Math.floor(N / 37) }, (_, k) => (k + 1) * 37).concat([64, 128, 512, N]);
@@ -42,6 +43,13 @@ describe('parallel verifier', () => {
     const base = await verifyLog({ events: evs, checkpoints, verifierKey: key.vkey });
     for (const opts of [{ chunk: 64 }, { chunk: 64, workers: 2 }, { chunk: 16, workers: 2 }, { workers: 2 }]) {
       expect(await verifyLog({ events: [evs], checkpoints, verifierKey: key.vkey, ...opts }), JSON.stringify(opts)).toEqual(base);
+      // Packed NDJSON (as read from an export), cut into items that do not line up with runs.
+      const packed = [0, 37, 300, 301, 777].map((from, k, cuts) => ({
+        ndjson: Buffer.concat(evs.slice(from, cuts[k + 1] ?? evs.length).flatMap((e) => [e, NL])),
+      }));
+      expect(await verifyLog({ events: packed, checkpoints, verifierKey: key.vkey, ...opts }), `packed ${JSON.stringify(opts)}`).toEqual(
+        base,
+      );
     }
     expect(base.ok).toBe(evs === events);
   });

@@ -7,7 +7,7 @@ import type { ScanRequest } from './scan-worker.js';
 const WORKER_URL = new URL('./scan-worker.js', import.meta.url);
 
 /**
- * A pool of scan workers. Runs are packed into one buffer each (offsets + bytes) and transferred,
+ * A pool of scan workers. Runs are packed into one buffer each (newline-separated lines) and transferred,
  * so a run costs one message each way; results come back in any order and are matched by id.
  */
 export class ParallelScanner {
@@ -40,22 +40,14 @@ export class ParallelScanner {
     return this.workers.length * 2;
   }
 
-  scan(events: readonly Uint8Array[], start: number, cuts: readonly number[]): Promise<ChunkResult> {
-    const offsets = new Uint32Array(events.length + 1);
-    let total = 0;
-    for (let k = 0; k < events.length; k++) {
-      offsets[k] = total;
-      total += (events[k] as Uint8Array).byteLength;
-    }
-    offsets[events.length] = total;
-    const bytes = new Uint8Array(total);
-    for (let k = 0; k < events.length; k++) bytes.set(events[k] as Uint8Array, offsets[k]);
+  /** `packed`: the run's events as newline-terminated lines, in a buffer of its own (it is transferred). */
+  scan(packed: Uint8Array, start: number, cuts: readonly number[]): Promise<ChunkResult> {
     const id = this.next++;
     const worker = this.workers[this.turn++ % this.workers.length] as Worker;
-    const req: ScanRequest = { id, start, cuts, bytes, offsets };
+    const req: ScanRequest = { id, start, cuts, bytes: packed };
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      worker.postMessage(req, [bytes.buffer, offsets.buffer]);
+      worker.postMessage(req, [packed.buffer as ArrayBuffer]);
     });
   }
 

@@ -30,6 +30,19 @@ export interface ChunkResult {
   readonly frontier: Buffer[];
 }
 
+/** The events of a run packed as newline-terminated lines (canonical events hold no raw newline). */
+export function splitLines(packed: Uint8Array): Uint8Array[] {
+  const b = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+  const out: Uint8Array[] = [];
+  let from = 0;
+  for (let nl = b.indexOf(0x0a, from); nl >= 0; nl = b.indexOf(0x0a, from)) {
+    out.push(b.subarray(from, nl));
+    from = nl + 1;
+  }
+  if (from < b.length) out.push(b.subarray(from));
+  return out;
+}
+
 const PREFIX = Buffer.from('{"v":1,"seq":', 'latin1');
 const PREV = Buffer.from(',"prev":"', 'latin1');
 const HEX = Buffer.from('0123456789abcdef', 'latin1');

@@ -1,5 +1,5 @@
 import { CompactRange } from './rfc6962.js';
-import { CHUNK, scanChunk, type ChunkResult } from './scan-chunk.js';
+import { CHUNK, scanChunk, splitLines, type ChunkResult } from './scan-chunk.js';
 import { ParallelScanner } from './parallel-scanner.js';
 import { openNote, parseCheckpointText, parseVerifierKey, type NoteVerifier } from './signed-note.js';
 
@@ -29,8 +29,11 @@ export interface CheckpointInput {
 }
 
 export interface VerifyLogInput {
-  /** Canonical event bytes in log order, one per item or in arrays (batches cost less per event). */
-  readonly events: AsyncIterable<Uint8Array | readonly Uint8Array[]> | Iterable<Uint8Array | readonly Uint8Array[]>;
+  /**
+   * Canonical event bytes in log order: one per item, in arrays, or packed as NDJSON (whole lines,
+   * as read from an export or concatenated by the database), which costs this thread least.
+   */
+  readonly events: AsyncIterable<EventsItem> | Iterable<EventsItem>;
   readonly checkpoints: readonly CheckpointInput[];
   /** `<name>+<key id>+<base64 key>` (C2SP signed-note verifier key). */
   readonly verifierKey: string;
@@ -39,6 +42,8 @@ export interface VerifyLogInput {
   /** Events per scanned run, a power of two (default 4096); small values let tests cross many runs. */
   readonly chunk?: number;
 }
+
+export type EventsItem = Uint8Array | readonly Uint8Array[] | { readonly ndjson: Uint8Array };
 
 export interface VerifyLogResult {
   events: number;
@@ -129,7 +134,9 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
   const scanner = input.workers && input.workers > 0 ? await ParallelScanner.open(input.workers) : null;
   try {
     const pending: { start: number; result: Promise<ChunkResult> }[] = [];
-    let chunk: Uint8Array[] = [];
+    // The current run as byte ranges of newline-terminated lines, and how many events it holds.
+    let parts: Uint8Array[] = [];
+    let inChunk = 0;
     let read = 0;
     let stopped = false;
     const drain = async (keep: number): Promise<void> => {
@@ -139,21 +146,49 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
       }
     };
     const flush = async (): Promise<void> => {
-      const start = read - chunk.length;
+      const start = read - inChunk;
       const cuts = cutsIn(start, read);
-      pending.push({ start, result: scanner ? scanner.scan(chunk, start, cuts) : Promise.resolve(scanChunk(chunk, start, cuts)) });
-      chunk = [];
+      const packed = concat(parts);
+      pending.push({
+        start,
+        result: scanner ? scanner.scan(packed, start, cuts) : Promise.resolve(scanChunk(splitLines(packed), start, cuts)),
+      });
+      parts = [];
+      inChunk = 0;
       await drain(scanner ? scanner.depth : 0);
     };
     outer: for await (const item of input.events) {
+      if (isPacked(item)) {
+        // Cut the packed lines at run boundaries without touching each event.
+        const b = item.ndjson;
+        let from = 0;
+        while (from < b.length) {
+          let at = from;
+          let n = 0;
+          while (n < chunkSize - inChunk) {
+            const nl = b.indexOf(0x0a, at);
+            at = nl < 0 ? b.length : nl + 1;
+            n++;
+            if (nl < 0 || at >= b.length) break;
+          }
+          parts.push(at === b.length && b[b.length - 1] !== 0x0a ? concat([b.subarray(from, at), NEWLINE]) : b.subarray(from, at));
+          inChunk += n;
+          read += n;
+          from = at;
+          if (inChunk === chunkSize) await flush();
+          if (stopped) break outer;
+        }
+        continue;
+      }
       for (const e of isBatch(item) ? item : [item]) {
-        chunk.push(e);
+        parts.push(e, NEWLINE);
+        inChunk++;
         read++;
-        if (chunk.length === chunkSize) await flush();
+        if (inChunk === chunkSize) await flush();
         if (stopped) break outer;
       }
     }
-    if (!stopped && chunk.length > 0) await flush();
+    if (!stopped && inChunk > 0) await flush();
     await drain(0);
   } finally {
     await scanner?.close();
@@ -183,8 +218,27 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
   return result;
 }
 
-function isBatch(item: Uint8Array | readonly Uint8Array[]): item is readonly Uint8Array[] {
+function isBatch(item: EventsItem): item is readonly Uint8Array[] {
   return Array.isArray(item);
+}
+
+function isPacked(item: EventsItem): item is { readonly ndjson: Uint8Array } {
+  return !Array.isArray(item) && !(item instanceof Uint8Array);
+}
+
+const NEWLINE = new Uint8Array([0x0a]);
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  // Always a fresh buffer: the result is transferred to a worker (and Buffer#slice would be a view).
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 /** Appends a compact range of `count` leaves (its perfect subtrees, largest first) to `tree`. */

@@ -70,8 +70,25 @@ export class PostgresAuditLog {
     }
   }
 
+  async *ndjson(): AsyncGenerator<Buffer> {
+    const { rows } = await this.pool.query<{ lo: string | null; hi: string | null }>(
+      'SELECT min(seq) AS lo, max(seq) AS hi FROM audit_events',
+    );
+    const lo = rows[0]?.lo;
+    const hi = rows[0]?.hi;
+    if (lo === null || lo === undefined || hi === null || hi === undefined) return;
+    for (let at = Number(lo); at <= Number(hi); at += PAGE) {
+      const page = await this.pool.query<{ b: Buffer | null }>(
+        "SELECT string_agg(event, '\\x0a'::bytea ORDER BY seq) AS b FROM audit_events WHERE seq >= $1 AND seq < $2",
+        [at, at + PAGE],
+      );
+      const b = page.rows[0]?.b;
+      if (b) yield b;
+    }
+  }
+
   async *indexRows(): AsyncGenerator<AuditIndexRow[]> {
-    for (let at = 0; ;) {
+    for (let at = Number.MIN_SAFE_INTEGER; ;) {
       const { rows } = await this.pool.query<{
         seq: string;
         time: string;

@@ -490,6 +490,10 @@ export class PostgresVaultStore implements VaultStore {
     return this.audit.event(seq);
   }
 
+  readAuditNdjson(): AsyncIterable<Buffer> {
+    return this.audit.ndjson();
+  }
+
   readAuditIndexRows(): AsyncIterable<AuditIndexRow[]> {
     return this.audit.indexRows();
   }

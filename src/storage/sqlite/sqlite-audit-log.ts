@@ -70,8 +70,19 @@ export class SqliteAuditLog {
     }
   }
 
+  *ndjson(): Generator<Buffer> {
+    const bounds = this.s.bounds.get() as { lo: number | null; hi: number | null };
+    if (bounds.lo === null || bounds.hi === null) return;
+    // Ranges of seq rather than LIMIT pages: the concatenation is SQLite's (measured ~20 % faster
+    // than one Buffer per row for `audit verify`), and ORDER BY inside group_concat fixes its order.
+    for (let at = bounds.lo; at <= bounds.hi; at += PAGE) {
+      const page = this.s.ndjson.get(at, at + PAGE) as Buffer | null;
+      if (page) yield page;
+    }
+  }
+
   *indexRows(): Generator<AuditIndexRow[]> {
-    for (let at = 0; ;) {
+    for (let at = Number.MIN_SAFE_INTEGER; ;) {
       const rows = this.s.indexRows.all(at, PAGE) as {
         seq: number;
         time: string;
@@ -185,21 +196,13 @@ export class SqliteAuditLog {
     if (events.length === 0) return state;
     if (this.size() !== state.size) throw new StaleAuditState();
     const sealed = state.seal(events);
-    // Multi-row statements: per-call overhead of the native binding is a large share of a small
-    // row's insert cost (measured ~25 % fewer µs per event than one statement per row).
-    const eventArgs: unknown[] = [];
-    const patientArgs: unknown[] = [];
+    // One statement per row: measured faster here than 32-row INSERTs (56k vs 47k events/s),
+    // whose larger bind lists cost more than the calls they save.
     for (const r of sealed.rows) {
       const e = r.event;
-      eventArgs.push(r.seq, e.time, e.action, e.outcome, e.principal.id, e.tenant, r.bytes);
-      if (eventArgs.length === EVENT_COLS * ROWS_PER_STATEMENT) this.s.insertEvents.run(eventArgs.splice(0));
-      for (const p of patientRefs(r)) {
-        patientArgs.push(p.bucket, p.ref, r.seq);
-        if (patientArgs.length === 3 * ROWS_PER_STATEMENT) this.s.insertPatients.run(patientArgs.splice(0));
-      }
+      this.s.insertEvent.run(r.seq, e.time, e.action, e.outcome, e.principal.id, e.tenant, r.bytes);
+      for (const p of patientRefs(r)) this.s.insertPatient.run(p.bucket, p.ref, r.seq);
     }
-    for (let i = 0; i < eventArgs.length; i += EVENT_COLS) this.s.insertEvent.run(eventArgs.slice(i, i + EVENT_COLS));
-    for (let i = 0; i < patientArgs.length; i += 3) this.s.insertPatient.run(patientArgs.slice(i, i + 3));
     for (const t of sealed.tiles) this.s.insertTile.run(t.level, t.index, t.hashes);
     return sealed.next;
   }
@@ -217,23 +220,16 @@ function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
 }
 
 const PAGE = 4096;
-const EVENT_COLS = 7;
-const ROWS_PER_STATEMENT = 32;
-const values = (cols: number, rows: number): string =>
-  Array.from({ length: rows }, () => `(${Array(cols).fill('?').join(', ')})`).join(', ');
-
 function prepare(db: Database.Database) {
   return {
-    insertEvents: db.prepare(
-      `INSERT INTO audit_events (seq, time, action, outcome, principal_id, tenant_id, event) VALUES ${values(EVENT_COLS, ROWS_PER_STATEMENT)}`,
-    ),
-    insertPatients: db.prepare(`INSERT INTO audit_patients (bucket, ref, seq) VALUES ${values(3, ROWS_PER_STATEMENT)}`),
     size: db.prepare('SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertEvent: db.prepare(
       'INSERT INTO audit_events (seq, time, action, outcome, principal_id, tenant_id, event) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     insertPatient: db.prepare('INSERT INTO audit_patients (bucket, ref, seq) VALUES (?, ?, ?)'),
     insertTile: db.prepare('INSERT INTO audit_tiles (level, idx, hashes) VALUES (?, ?, ?)'),
+    bounds: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM audit_events'),
+    ndjson: db.prepare("SELECT CAST(group_concat(event, x'0a' ORDER BY seq) AS BLOB) FROM audit_events WHERE seq >= ? AND seq < ?").pluck(),
     indexRows: db.prepare(
       'SELECT seq, time, action, outcome, principal_id, tenant_id, event FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?',
     ),

@@ -338,6 +338,10 @@ export class SqliteVaultStore implements VaultStore {
     return this.audit.event(seq);
   }
 
+  async *readAuditNdjson(): AsyncIterable<Buffer> {
+    yield* this.audit.ndjson();
+  }
+
   async *readAuditIndexRows(): AsyncIterable<AuditIndexRow[]> {
     yield* this.audit.indexRows();
   }
