@@ -54,9 +54,15 @@ export function sqlitePlainSink(file: string): PlainJsonSink {
 }
 
 export async function postgresPlainSink(url: string, schema: string): Promise<PlainJsonSink> {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  pool.on('connect', (c) => void c.query(`SET search_path TO "${schema}"`));
-  await pool.query(`SET search_path TO "${schema}"; ${DDL}`);
+  // onConnect is awaited before the connection is handed out (a 'connect' listener is not, and its
+  // query then overlapped the first real one: pg's "already executing a query" warning).
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 2,
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    onConnect: (c) => c.query(`SET search_path TO "${schema}"`),
+  });
+  await pool.query(DDL);
   return {
     async write(rows) {
       await pool.query(
