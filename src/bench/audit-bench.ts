@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { loadConfig } from '../config.js';
 import { exportAuditLog } from '../audit/audit-export.js';
 import { readCheckpointDir, readEventLines } from '../audit/verifier/standalone.js';
@@ -9,7 +8,7 @@ import { verifyLog } from '../audit/verifier/verify-log.js';
 import { openVault } from '../compose.js';
 import type { AuditFacts, DataCategory } from '../domain/audit-event.js';
 import type { AccessContext } from '../domain/principal.js';
-import { SQLITE_CACHE_PRAGMA, SQLITE_MMAP_BYTES, SQLITE_WAL_AUTOCHECKPOINT } from '../storage/sqlite/sqlite-tuning.js';
+import { openTunedSqlite } from './plain-json-sink.js';
 import { Prng } from '../synth/prng.js';
 import { stat } from 'node:fs/promises';
 
@@ -94,13 +93,7 @@ export async function benchAudit(opts: { events: number; batch?: number; log?: (
       const checkpoints = (await vault.store.listCheckpoints()).length;
 
       log('baseline: the same bytes into a plain table…');
-      const plain = new Database(path.join(work, 'plain.db'));
-      plain.pragma('page_size = 8192');
-      plain.pragma('journal_mode = WAL');
-      plain.pragma('synchronous = FULL');
-      plain.pragma(`cache_size = ${SQLITE_CACHE_PRAGMA}`);
-      plain.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
-      plain.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
+      const plain = openTunedSqlite(path.join(work, 'plain.db'), 'FULL');
       plain.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, event BLOB NOT NULL)');
       const insert = plain.prepare('INSERT INTO events (seq, event) VALUES (?, ?)');
       const write = plain.transaction((rows: Buffer[], from: number) => {

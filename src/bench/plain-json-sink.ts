@@ -25,16 +25,24 @@ const DDL = `CREATE TABLE IF NOT EXISTS bench_plain (
   PRIMARY KEY (tenant, type, id));
 CREATE INDEX IF NOT EXISTS bench_plain_patient ON bench_plain (tenant, patient, type);`;
 
-export function sqlitePlainSink(file: string): PlainJsonSink {
+/**
+ * A baseline database with the vault's own SQLite settings, so no baseline is handicapped by SQLite
+ * defaults (2 MiB page cache, 4 MiB WAL checkpoints). `synchronous` as the vault uses it in the
+ * measured operation: NORMAL during bulk ingest, FULL for audit appends.
+ */
+export function openTunedSqlite(file: string, synchronous: 'NORMAL' | 'FULL'): Database.Database {
   const db = new Database(file);
-  // The same settings as the vault's own connection during bulk ingest, so the baseline is not
-  // handicapped by SQLite defaults (2 MiB page cache, 4 MiB WAL checkpoints, per-commit fsync).
   db.pragma('page_size = 8192');
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db.pragma(`synchronous = ${synchronous}`);
   db.pragma(`cache_size = ${SQLITE_CACHE_PRAGMA}`);
   db.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
   db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
+  return db;
+}
+
+export function sqlitePlainSink(file: string): PlainJsonSink {
+  const db = openTunedSqlite(file, 'NORMAL');
   db.exec(DDL);
   const insert = db.prepare('INSERT INTO bench_plain (tenant, type, id, patient, json) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const tx = db.transaction((rows: PlainRow[]) => {

@@ -7,6 +7,7 @@ import type { VaultStore } from '../../src/ports/vault-store.js';
 import { readEvent, rootOf } from '../support/audit-fixture.js';
 import { backends, type Opened } from '../support/store-backends.js';
 import { AT, patientRow } from '../support/store-rows.js';
+import { testTenant } from '../support/fhir-builders.js';
 import { PATIENT_BUCKET_EVENTS } from '../../src/audit/patient-index-key.js';
 
 /**
@@ -23,19 +24,7 @@ async function all(store: VaultStore): Promise<Buffer[]> {
 }
 
 async function seed(store: VaultStore): Promise<void> {
-  await store.upsertTenant(
-    {
-      id: T,
-      name: 'Screening',
-      kind: 'screening-programme',
-      jurisdiction: 'NL',
-      labRole: 'processor',
-      breachNoticeSlaHours: 24,
-      contact: { name: 'DPO', email: 'dpo@example.org' },
-      publicKeyJwk: null,
-    },
-    [],
-  );
+  await store.upsertTenant(testTenant(T), []);
   await store.addTenantKey(
     { tenantId: T, version: 1, wrappedKek: Buffer.alloc(40, 1), masterKeyId: 'm', state: 'active', createdAt: AT },
     [],
