@@ -69,9 +69,12 @@ export interface AuditStore {
   getAuditEvent(seq: number): Promise<Buffer | null>;
   /**
    * Every stored event (any seq, gaps and strays included), in seq order, as pages of canonical
-   * bytes joined by newlines: what the verifier reads, concatenated by the database.
+   * bytes joined by newlines: what the verifier reads, concatenated by the database. With
+   * `fast`, an adapter may concatenate in its scan order where that is seq order in practice but
+   * not guaranteed by the engine (SQLite's rowid range scan); a verification that fails must then
+   * be repeated without it before it is reported.
    */
-  readAuditNdjson(): AsyncIterable<Buffer>;
+  readAuditNdjson(opts?: { fast?: boolean }): AsyncIterable<Buffer>;
   /** Every event row with its query columns, in seq order, in pages. */
   readAuditIndexRows(): AsyncIterable<AuditIndexRow[]>;
   /** Every row of the patient index, in key order, in pages. */

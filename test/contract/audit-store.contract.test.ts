@@ -55,6 +55,17 @@ describe.each(backends.map((b) => [b.name, b] as const))('AuditStore contract: %
       expect(await store.getAuditEvent(43)).toBeNull();
     });
 
+    it('hands the verifier every stored event as NDJSON pages, ordered and fast alike', async () => {
+      await store.appendAudit(Array.from({ length: 5000 }, (_, i) => readEvent(i)));
+      const expected = Buffer.concat((await all(store)).flatMap((e, i) => (i === 0 ? [e] : [Buffer.from('\n'), e])));
+      for (const fast of [false, true]) {
+        const pages: Buffer[] = [];
+        for await (const p of store.readAuditNdjson({ fast })) pages.push(p);
+        expect(pages.length).toBeGreaterThan(1);
+        expect(Buffer.concat(pages.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from('\n'), p]))).equals(expected)).toBe(true);
+      }
+    });
+
     it('a second store on the same database (another process) continues the same tree; tiles reproduce any root', async () => {
       await store.appendAudit(Array.from({ length: 100 }, (_, i) => readEvent(i)));
       const other = await db.reopen();

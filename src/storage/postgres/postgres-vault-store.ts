@@ -490,6 +490,7 @@ export class PostgresVaultStore implements VaultStore {
     return this.audit.event(seq);
   }
 
+  /** Always ordered: PostgreSQL may scan in any order (or in parallel), so `fast` changes nothing. */
   readAuditNdjson(): AsyncIterable<Buffer> {
     return this.audit.ndjson();
   }

@@ -70,13 +70,16 @@ export class SqliteAuditLog {
     }
   }
 
-  *ndjson(): Generator<Buffer> {
+  *ndjson(fast = false): Generator<Buffer> {
     const bounds = this.s.bounds.get() as { lo: number | null; hi: number | null };
     if (bounds.lo === null || bounds.hi === null) return;
     // Ranges of seq rather than LIMIT pages: the concatenation is SQLite's (measured ~20 % faster
-    // than one Buffer per row for `audit verify`), and ORDER BY inside group_concat fixes its order.
+    // than one Buffer per row for `audit verify`). ORDER BY inside group_concat guarantees the
+    // order but makes SQLite sort what its rowid range scan already delivers in order; without it
+    // verification runs ~20 % faster, and the caller confirms any failure with the ordered form.
+    const stmt = fast ? this.s.ndjsonFast : this.s.ndjson;
     for (let at = bounds.lo; at <= bounds.hi; at += PAGE) {
-      const page = this.s.ndjson.get(at, at + PAGE) as Buffer | null;
+      const page = stmt.get(at, at + PAGE) as Buffer | null;
       if (page) yield page;
     }
   }
@@ -230,6 +233,7 @@ function prepare(db: Database.Database) {
     insertTile: db.prepare('INSERT INTO audit_tiles (level, idx, hashes) VALUES (?, ?, ?)'),
     bounds: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM audit_events'),
     ndjson: db.prepare("SELECT CAST(group_concat(event, x'0a' ORDER BY seq) AS BLOB) FROM audit_events WHERE seq >= ? AND seq < ?").pluck(),
+    ndjsonFast: db.prepare("SELECT CAST(group_concat(event, x'0a') AS BLOB) FROM audit_events WHERE seq >= ? AND seq < ?").pluck(),
     indexRows: db.prepare(
       'SELECT seq, time, action, outcome, principal_id, tenant_id, event FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?',
     ),

@@ -338,8 +338,8 @@ export class SqliteVaultStore implements VaultStore {
     return this.audit.event(seq);
   }
 
-  async *readAuditNdjson(): AsyncIterable<Buffer> {
-    yield* this.audit.ndjson();
+  async *readAuditNdjson(opts: { fast?: boolean } = {}): AsyncIterable<Buffer> {
+    yield* this.audit.ndjson(opts.fast ?? false);
   }
 
   async *readAuditIndexRows(): AsyncIterable<AuditIndexRow[]> {
