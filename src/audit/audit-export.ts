@@ -26,13 +26,13 @@ export async function exportAuditLog(store: AuditStore, audit: AuditLog, dir: st
   const out = await fs.open(path.join(dir, 'events.ndjson'), 'wx', 0o600);
   let events = 0;
   try {
-    const chunk: Buffer[] = [];
-    for await (const page of store.readAuditEvents(0, Number.MAX_SAFE_INTEGER)) {
-      for (const e of page) chunk.push(e, NEWLINE);
-      events += page.length;
-      if (chunk.length >= 8192) await out.write(Buffer.concat(chunk.splice(0)));
+    // Every stored row from the lowest seq, in guaranteed order: a stray row must fail the
+    // standalone verifier exactly as it fails `audit verify`.
+    for await (const page of store.readAuditNdjson()) {
+      await out.write(Buffer.concat([page, NEWLINE]));
+      for (let i = page.indexOf(0x0a); i >= 0; i = page.indexOf(0x0a, i + 1)) events++;
+      events++;
     }
-    if (chunk.length > 0) await out.write(Buffer.concat(chunk));
     await out.sync();
   } finally {
     await out.close();

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { auditEvent, type AuditEvent, type AuditFacts } from '../domain/audit-event.js';
 import { IntegrityViolation, KeyUnavailable, VaultError } from '../domain/errors.js';
@@ -10,8 +10,8 @@ import type { KeyProvider } from '../ports/key-provider.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
 import { consistencyProof, inclusionProof } from './merkle-proofs.js';
 import { TileNodes } from './tile-nodes.js';
-import { isValidKeyName } from './verifier/signed-note.js';
-import { leafHash, verifyInclusion } from './verifier/rfc6962.js';
+import { openNote, parseCheckpointText, parseVerifierKey } from './verifier/signed-note.js';
+import { CompactRange, leafHash, verifyInclusion } from './verifier/rfc6962.js';
 import { verifyLog, type VerifyLogResult } from './verifier/verify-log.js';
 
 export interface AuditLogOptions {
@@ -51,6 +51,7 @@ export class AuditLog {
   private constructor(
     private readonly store: AuditStore,
     private readonly signer: CheckpointSigner,
+    private readonly witnessFor: (origin: string) => CheckpointWitness,
     readonly witness: CheckpointWitness,
     private readonly clock: Clock,
     private readonly opts: AuditLogOptions,
@@ -70,10 +71,11 @@ export class AuditLog {
     clock: Clock,
     opts: AuditLogOptions & { readOnly?: boolean },
   ): Promise<AuditLog> {
-    // One origin per vault, fixed at first use: checkpoints name the log they belong to.
-    const origin = await store.putMetaIfAbsent('audit.origin', `labvault.local/audit/${randomBytes(8).toString('hex')}`);
-    if (!isValidKeyName(origin)) throw new IntegrityViolation('stored audit origin is malformed');
-    const log = new AuditLog(store, new CheckpointSigner(origin, await provider.auditSigner()), witnessFor(origin), clock, opts);
+    // The origin is derived from the signing key, not stored: nothing in the database can rename the
+    // log, and so redirect verification to an empty witness directory.
+    const signer = await provider.auditSigner();
+    const origin = originOf(signer.publicKey);
+    const log = new AuditLog(store, new CheckpointSigner(origin, signer), witnessFor, witnessFor(origin), clock, opts);
     log.signedSize = (await store.latestCheckpoint())?.size ?? 0;
     log.readOnly = opts.readOnly ?? false;
     return log;
@@ -150,6 +152,7 @@ export class AuditLog {
           this.failure = undefined;
           return latest;
         }
+        await this.checkBeforeSigning(latest, head.size, head.root);
         const note = await this.signer.sign(head.size, head.root);
         const cp: StoredCheckpoint = { size: head.size, root: head.root, note, createdAt: this.clock.now().toISOString() };
         await this.store.addCheckpoint(cp);
@@ -165,6 +168,46 @@ export class AuditLog {
     });
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Signs nothing the events do not say. The head comes from the appender's state, which may have
+   * been loaded from tiles anyone with database access can change; so the last stored checkpoint
+   * must carry this log's signature, its root must follow from the tiles at its size, and the root
+   * of the new head is recomputed from the events after it. Otherwise the log refuses to sign
+   * (and, failing closed, to take new operations).
+   */
+  private async checkBeforeSigning(latest: StoredCheckpoint | null, size: number, root: Buffer): Promise<void> {
+    let from = 0;
+    let range = new CompactRange();
+    if (latest) {
+      const signed = this.signedCheckpoint(latest);
+      if (!signed || signed.size !== latest.size) throw new IntegrityViolation('the latest stored checkpoint is not signed by this log');
+      const nodes = this.nodes();
+      const frontier: Buffer[] = [];
+      let offset = 0;
+      for (let level = Math.floor(Math.log2(signed.size)); level >= 0; level--) {
+        const width = 2 ** level;
+        if (signed.size - offset >= width) {
+          frontier.push(await nodes.node(level, offset / width));
+          offset += width;
+        }
+      }
+      range = CompactRange.from(signed.size, frontier);
+      if (!range.root().equals(signed.root))
+        throw new IntegrityViolation('the stored Merkle tiles disagree with the last signed checkpoint');
+      from = signed.size;
+    }
+    for await (const page of this.store.readAuditEvents(from, size)) for (const e of page) range.append(leafHash(e));
+    if (range.size !== size || !range.root().equals(root))
+      throw new IntegrityViolation('the audit tree does not match its events; not signing');
+  }
+
+  /** A stored checkpoint's size and root as its signed note says them (null if not signed by this log). */
+  private signedCheckpoint(cp: StoredCheckpoint): { size: number; root: Buffer } | null {
+    const text = openNote(cp.note, parseVerifierKey(this.verifierKey));
+    const parsed = text === null ? null : parseCheckpointText(text);
+    return parsed && parsed.origin === this.origin ? { size: parsed.size, root: parsed.root } : null;
   }
 
   async close(): Promise<void> {
@@ -206,15 +249,17 @@ export class AuditLog {
     const event = await this.store.getAuditEvent(index);
     if (!event) throw new IntegrityViolation(`audit event ${index} is missing`);
     const leaf = leafHash(event);
-    const signed = (await this.store.listCheckpoints()).find((c) => c.size === n) ?? null;
+    // The signed note, not the stored root column, is what vouches for the root.
+    const stored = (await this.store.listCheckpoints()).find((c) => c.size === n) ?? null;
+    const signed = stored ? this.signedCheckpoint(stored) : null;
     return {
       index,
       size: n,
       leaf_hash: leaf.toString('hex'),
       root: root.toString('hex'),
       proof: proof.map((p) => p.toString('hex')),
-      checkpoint: signed?.note ?? null,
-      verified: verifyInclusion(index, n, leaf, proof, root) && (signed === null || signed.root.equals(root)),
+      checkpoint: stored?.note ?? null,
+      verified: verifyInclusion(index, n, leaf, proof, root) && (stored === null || (signed !== null && signed.root.equals(root))),
     };
   }
 
@@ -225,18 +270,42 @@ export class AuditLog {
   /** Runs the standalone verifier over the stored events, stored checkpoints and witness copies. */
   async verify(verifierKey = this.verifierKey, opts: { workers?: number } = {}): Promise<VerifyLogResult> {
     const stored = await this.store.listCheckpoints();
-    const witnessed = await this.witness.list();
+    // The witness copies of the log the key names (a pinned --vkey picks its own directory).
+    let key: ReturnType<typeof parseVerifierKey>;
+    try {
+      key = parseVerifierKey(verifierKey);
+    } catch {
+      return verifyLog({ events: [], checkpoints: [], verifierKey });
+    }
+    const witnessed = await this.witnessFor(key.name).list();
     // Worker threads pay off once there is real volume; a small log verifies faster inline.
     const workers = opts.workers ?? ((await this.store.auditHead()).size > 100_000 ? Math.min(4, availableParallelism()) : 0);
     const checkpoints = [...stored.map((c) => ({ note: c.note, source: `store:${c.size}` })), ...witnessed];
     const run = (fast: boolean): Promise<VerifyLogResult> =>
       verifyLog({ workers, events: ndjsonItems(this.store.readAuditNdjson({ fast })), checkpoints, verifierKey });
-    const result = await run(true);
+    let result = await run(true);
     // A failure is only reported once confirmed over pages in guaranteed seq order.
-    return result.ok ? result : run(false);
+    if (!result.ok) result = await run(false);
+    // Events with no witnessed checkpoint at all: nothing outside the database vouches for them
+    // (the store's own checkpoints can be deleted with the history they would contradict).
+    const witnessedOk = witnessed.some((w) => openNote(w.note, key) !== null);
+    if (result.ok && result.events > 0 && !witnessedOk) {
+      return {
+        ...result,
+        ok: false,
+        first_bad_index: 0,
+        reason: `no witnessed checkpoint in ${this.witnessFor(key.name).location} vouches for the log`,
+      };
+    }
+    return result;
   }
 }
 
 async function* ndjsonItems(pages: AsyncIterable<Buffer>): AsyncGenerator<{ ndjson: Buffer }> {
   for await (const ndjson of pages) yield { ndjson };
+}
+
+/** The log's name: fixed by its signing key (a new key is a new log). */
+export function originOf(publicKey: Buffer): string {
+  return `labvault.local/audit/${hash('sha256', publicKey, 'hex').slice(0, 16)}`;
 }

@@ -1,6 +1,6 @@
 import { InvalidInput } from './errors.js';
 import type { AccessContext } from './principal.js';
-import { containsBsnLike } from './validate-resource.js';
+import { SEPARATED_BSN, containsBsnLike } from './validate-resource.js';
 import type { VaultResourceType } from './resource-type.js';
 
 /**
@@ -138,7 +138,9 @@ export function maskBsnLike(text: string | null): string | null {
   const clipped = text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
   // eslint-disable-next-line no-control-regex
   const clean = clipped.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return clean.replace(/\d+/g, (run) => (containsBsnLike(run) ? '*'.repeat(run.length) : run));
+  return clean
+    .replace(SEPARATED_BSN, (m) => (containsBsnLike(m) ? m.replace(/\d/g, '*') : m))
+    .replace(/\d+/g, (run) => (containsBsnLike(run) ? '*'.repeat(run.length) : run));
 }
 
 /** The categories of personal data a stored resource of `type` carries. */

@@ -44,6 +44,9 @@ describe('validateResource', () => {
 
   it('does not flag digit runs that fail the 11-proof or have another length', () => {
     expect(containsBsnLike('order-123456789')).toBe(false);
+    // separated BSNs (111222333 passes the 11-proof)
+    for (const id of ['111.222.333', 'p-111-222-333', '111 222 333', '1112.22.333']) expect(containsBsnLike(id), id).toBe(true);
+    for (const id of ['111.222.334', 'pat-1112-2233-3abc-0000', '11.122.2333']) expect(containsBsnLike(id), id).toBe(false);
     expect(containsBsnLike('acc-1234567890123')).toBe(false);
     expect(containsBsnLike('pat-3f9c-0a1b-7d2e-4c58')).toBe(false);
   });

@@ -32,12 +32,19 @@ export interface ValidRecord {
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /**
+ * BSNs as people write them with separators: 1234.56.782 (the official grouping) and 123 456 782 /
+ * 123-456-782 / 123.456.782. Narrow on purpose: a looser pattern (any digits with optional
+ * separators) would refuse pseudonymous ids such as `pat-1234-5678-…` once in eleven.
+ */
+export const SEPARATED_BSN = /(?<!\d)(?:\d{4}[.\s-]\d{2}[.\s-]\d{3}|\d{3}[.\s-]\d{3}[.\s-]\d{3})(?!\d)/g;
+
+/**
  * Ids, references and tenant ids are stored and logged in plaintext, so one that carries a BSN
- * (a run of 8–9 digits passing the 11-proof, e.g. an LIS that uses the BSN as patient id) would
- * put the identifier on disk. Such ids are refused.
+ * (a run of 8–9 digits, or a separated BSN as above, passing the 11-proof, e.g. an LIS that uses
+ * the BSN as patient id) would put the identifier on disk. Such ids are refused.
  */
 export function containsBsnLike(id: string): boolean {
-  // Fast path, run for every id and reference of every record: no run of 8+ digits, nothing to check.
+  // Fast path, run for every id and reference of every record: no run of 3+ digits, nothing to check.
   let run = 0;
   let longest = 0;
   for (let i = 0; i < id.length; i++) {
@@ -45,11 +52,14 @@ export function containsBsnLike(id: string): boolean {
     run = c >= 48 && c <= 57 ? run + 1 : 0;
     if (run > longest) longest = run;
   }
-  if (longest < 8) return false;
-  for (const run of id.match(/\d+/g) ?? []) {
-    if (run.length === 9 && isValidBsn(run)) return true;
-    if (run.length === 8 && isValidBsn(`0${run}`)) return true;
+  if (longest < 3) return false;
+  if (longest >= 8) {
+    for (const digits of id.match(/\d+/g) ?? []) {
+      if (digits.length === 9 && isValidBsn(digits)) return true;
+      if (digits.length === 8 && isValidBsn(`0${digits}`)) return true;
+    }
   }
+  for (const m of id.match(SEPARATED_BSN) ?? []) if (isValidBsn(m.replace(/\D/g, ''))) return true;
   return false;
 }
 

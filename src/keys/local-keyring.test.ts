@@ -38,6 +38,10 @@ describe('LocalKeyring', () => {
     expect(verify(null, Buffer.from('note'), pub, sig)).toBe(true);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const reopened = await (await LocalKeyring.open(dir)).auditSigner();
+    // two processes upgrading at once end up with one key
+    await writeFile(file, JSON.stringify(old), { mode: 0o600 });
+    const [a, b] = await Promise.all([LocalKeyring.open(dir), LocalKeyring.open(dir)]);
+    expect((await a.auditSigner()).publicKey).toEqual((await b.auditSigner()).publicKey);
     expect(reopened.publicKey).toEqual(signer.publicKey);
     await k.close();
     await expect(k.auditSigner()).rejects.toBeInstanceOf(KeyUnavailable);

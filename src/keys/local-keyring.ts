@@ -79,10 +79,9 @@ export class LocalKeyring implements KeyProvider {
         auditKey = createPrivateKey({ key: Buffer.from(parsed.auditKey, 'base64'), format: 'der', type: 'pkcs8' });
         if (auditKey.asymmetricKeyType !== 'ed25519') throw new ConfigurationError(`keyring ${file} is malformed`);
       } else {
-        // A keyring from before the audit log: add the signing key, replacing the file atomically.
-        parsed.auditKey = newAuditKey();
-        await replaceKeyring(file, parsed as KeyringFile);
-        auditKey = createPrivateKey({ key: Buffer.from(parsed.auditKey, 'base64'), format: 'der', type: 'pkcs8' });
+        // A keyring from before the audit log: add the signing key (once, even with several
+        // processes opening it at the same moment).
+        auditKey = createPrivateKey({ key: Buffer.from(await addAuditKey(file), 'base64'), format: 'der', type: 'pkcs8' });
       }
       return new LocalKeyring(parsed.masterKeyId, key, auditKey);
     } catch (cause) {
@@ -138,4 +137,31 @@ async function replaceKeyring(file: string, body: KeyringFile): Promise<void> {
     await handle.close();
   }
   await fs.rename(tmp, file);
+}
+
+/**
+ * Adds an audit key to an older keyring under an exclusive lock file, re-reading the keyring once
+ * the lock is held: of two processes upgrading at once, the second uses the key the first wrote
+ * (two keys would leave one process signing checkpoints no verifier accepts).
+ */
+async function addAuditKey(file: string): Promise<string> {
+  const lock = `${file}.lock`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await (await fs.open(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)).close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 250) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    const current = JSON.parse(await fs.readFile(file, 'utf8')) as KeyringFile;
+    if (typeof current.auditKey === 'string') return current.auditKey;
+    current.auditKey = newAuditKey();
+    await replaceKeyring(file, current);
+    return current.auditKey;
+  } finally {
+    await fs.unlink(lock);
+  }
 }

@@ -91,7 +91,4 @@ export interface AuditStore {
   addCheckpoint(cp: StoredCheckpoint): Promise<void>;
   listCheckpoints(): Promise<StoredCheckpoint[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | null>;
-
-  /** Small, write-once vault settings (the audit log's origin). Returns the stored value. */
-  putMetaIfAbsent(key: string, value: string): Promise<string>;
 }

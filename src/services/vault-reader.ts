@@ -30,7 +30,7 @@ export class VaultReader {
   ) {}
 
   async patient(ctx: AccessContext, tenantId: string, id: string): Promise<FhirResource> {
-    return this.audited(ctx, 'patient.read', tenantId, async () => {
+    return this.audited(ctx, 'patient.read', tenantId, id, async () => {
       const row = await this.store.getPatient(tenantId, id);
       if (!row || row.erasedAt) throw new NotFound();
       return [await this.decryptPatient(row)];
@@ -39,7 +39,7 @@ export class VaultReader {
 
   /** Lookup by BSN through the keyed blind index; the BSN itself never reaches the store. */
   async patientsByBsn(ctx: AccessContext, tenantId: string, rawBsn: string): Promise<FhirResource[]> {
-    return this.audited(ctx, 'patient.search', tenantId, async () => {
+    return this.audited(ctx, 'patient.search', tenantId, null, async () => {
       const bsn = normaliseBsn(rawBsn);
       if (bsn === null || !isValidBsn(bsn)) throw new InvalidInput('not a valid BSN');
       const rows = await this.store.findPatientsByBsnIndex(tenantId, blindIndex(await this.keys.indexKey(tenantId), 'bsn', bsn));
@@ -50,7 +50,7 @@ export class VaultReader {
   }
 
   async patientsByNameAndBirthDate(ctx: AccessContext, tenantId: string, family: string, birthDate: string): Promise<FhirResource[]> {
-    return this.audited(ctx, 'patient.search', tenantId, async () => {
+    return this.audited(ctx, 'patient.search', tenantId, null, async () => {
       const key = nameBirthDateKey(family, birthDate);
       const idx = blindIndex(await this.keys.indexKey(tenantId), 'name-birthdate', key);
       const found = await this.decryptPatients(await this.store.findPatientsByNameIndex(tenantId, idx));
@@ -59,7 +59,7 @@ export class VaultReader {
   }
 
   async resource(ctx: AccessContext, tenantId: string, type: ClinicalType, id: string): Promise<FhirResource> {
-    return this.audited(ctx, 'resource.read', tenantId, async () => {
+    return this.audited(ctx, 'resource.read', tenantId, null, async () => {
       const row = await this.store.getResource(tenantId, type, id);
       if (!row) throw new NotFound();
       const owner = await this.store.getPatient(tenantId, row.patientId);
@@ -69,7 +69,7 @@ export class VaultReader {
   }
 
   async resourcesOfPatient(ctx: AccessContext, tenantId: string, patientId: string, type?: ClinicalType): Promise<FhirResource[]> {
-    return this.audited(ctx, 'resource.read', tenantId, async () => {
+    return this.audited(ctx, 'resource.read', tenantId, patientId, async () => {
       const owner = await this.store.getPatient(tenantId, patientId);
       if (!owner || owner.erasedAt) throw new NotFound();
       const rows = await this.store.listResourcesOfPatient(tenantId, patientId, type);
@@ -87,6 +87,8 @@ export class VaultReader {
     ctx: AccessContext,
     action: AuditAction,
     tenantId: string,
+    /** The patient the read is about, when the caller names one (named even if nothing is found). */
+    about: string | null,
     read: () => Promise<FhirResource[]>,
   ): Promise<FhirResource[]> {
     await this.audit.ready();
@@ -102,7 +104,7 @@ export class VaultReader {
       await this.audit.record([this.audit.event(ctx, { action, outcome: 'error', tenant: tenantId, reason })]);
       throw e;
     }
-    const patients = new Set<string>();
+    const patients = new Set<string>(about === null ? [] : [about]);
     const categories = new Set<DataCategory>();
     let bytes = 0;
     for (const r of found) {

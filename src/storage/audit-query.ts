@@ -46,7 +46,10 @@ export async function runAuditQuery(q: AuditQuery, page: (q: AuditQuery) => Prom
   for (;;) {
     const want = q.limit - out.length;
     const rows = await page({ ...q, afterSeq: after, limit: want });
-    for (const r of rows) if (namesPatient(r.bytes, q.tenantId ?? '', patientId)) out.push(r);
+    for (const r of rows) {
+      // A row duplicated in the index must not make an event count twice.
+      if (out.at(-1)?.seq !== r.seq && namesPatient(r.bytes, q.tenantId ?? '', patientId)) out.push(r);
+    }
     const last = rows[rows.length - 1];
     if (!last || rows.length < want || out.length >= q.limit) return out;
     after = last.seq;

@@ -124,7 +124,7 @@ describe('audit verify against an attacker with write access to the database', (
     expect(await verify(dir)).toMatchObject({ code: 1, json: { ok: false, first_bad_index: i } });
   });
 
-  it('a stray row before the log (negative seq) → caught at index 0', async () => {
+  it('a stray row before the log (negative seq) → caught at index 0, in the database and in an export', async () => {
     const dir = await attack((db) =>
       db
         .prepare(
@@ -133,6 +133,62 @@ describe('audit verify against an attacker with write access to the database', (
         .run(events[0]),
     );
     expect(await verify(dir)).toMatchObject({ code: 1, json: { ok: false, first_bad_index: 0 } });
+    expect((await runCli(['--data-dir', dir, 'audit', 'export', '--out', path.join(dir, 'export')], env)).code).toBe(0);
+    const fromExport = await runCli(['audit', 'verify', '--from', path.join(dir, 'export'), '--json'], env);
+    expect(fromExport.code).toBe(1);
+    expect(JSON.parse(fromExport.stdout)).toMatchObject({ ok: false, first_bad_index: 0 });
+  });
+
+  it('a stray row far beyond the log (seq 9e15) → caught quickly, with workers too', async () => {
+    const dir = await attack((db) =>
+      db
+        .prepare(
+          "INSERT INTO audit_events (seq, time, action, outcome, principal_id, tenant_id, event) VALUES (9000000000000000, 't', 'a', 'allowed', 'x', NULL, ?)",
+        )
+        .run(events[0]),
+    );
+    const r = await runCli(['--data-dir', dir, 'audit', 'verify', '--workers', '1', '--json'], env);
+    expect(r.code).toBe(1);
+    // The stray row repeats event 0's bytes at position n: one of the two is forged, and the
+    // verifier names the earlier index (as for an insertion).
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, first_bad_index: 0 });
+    expect((JSON.parse(r.stdout) as { reason: string }).reason).toMatch(new RegExp(`position ${events.length} carries seq 0`));
+  });
+
+  it('witness copies deleted as well: events that nothing outside the database vouches for fail verification', async () => {
+    const dir = await attack(() => undefined);
+    await rm(path.join(dir, 'witness'), { recursive: true, force: true });
+    const r = await verify(dir);
+    expect(r).toMatchObject({ code: 1, json: { ok: false, first_bad_index: 0 } });
+    expect(r.json.reason).toMatch(/no witnessed checkpoint/);
+  });
+
+  it('a tampered Merkle tile: the vault refuses to sign the next checkpoint, so no wrong root is ever witnessed', async () => {
+    const dir = await attack((db) => db.prepare('UPDATE audit_tiles SET hashes = zeroblob(512) WHERE level = 0 AND idx = 0').run());
+    const witness = path.join(dir, 'witness');
+    const copies = async (): Promise<number> => (await readdir(path.join(witness, (await readdir(witness))[0]!))).length;
+    const before = await copies();
+    const show = await runCli(['--data-dir', dir, 'audit', 'checkpoint'], env);
+    expect(show.code).toBe(0); // nothing new to sign yet
+    const tail = await runCli(['--data-dir', dir, 'audit', 'tail', '-n', '1'], env); // appends audit.read, then must sign
+    expect(tail.code).toBe(1);
+    expect(tail.stderr).toMatch(/tiles disagree|does not match its events/);
+    expect(await copies()).toBe(before);
+    expect((await verify(dir)).json.ok).toBe(true);
+  });
+
+  it('audit prove trusts the signed note, not the stored root column', async () => {
+    const size = (
+      JSON.parse((await runCli(['--data-dir', template, 'audit', 'verify', '--json'], env)).stdout) as { verified_size: number }
+    ).verified_size;
+    const dir = await attack((db) => {
+      db.prepare('UPDATE audit_events SET event = ? WHERE seq = 3').run(events[4]);
+      db.prepare('DELETE FROM audit_tiles').run();
+      db.prepare('UPDATE audit_checkpoints SET root = zeroblob(32)').run();
+    });
+    const p = await runCli(['--data-dir', dir, 'audit', 'prove', '--index', '3', '--size', String(size), '--json'], env);
+    expect(JSON.parse(p.stdout)).toMatchObject({ verified: false });
+    expect(p.code).toBe(1);
   });
 
   it('two events swapped → names the first', async () => {
@@ -168,6 +224,16 @@ describe('audit verify against an attacker with write access to the database', (
     })();
     const renamed = await attack((db) => db.prepare('UPDATE audit_patients SET ref = ref + 1 WHERE seq = ?').run(seq));
     expect(await deep(renamed)).toMatchObject({ code: 1, json: { ok: false, first_bad_index: seq } });
+    const duplicated = await attack((db) => {
+      // Without its primary key, one row removed and another duplicated: the count still matches.
+      db.exec(
+        'CREATE TABLE p2 (bucket INTEGER, ref INTEGER, seq INTEGER); INSERT INTO p2 SELECT * FROM audit_patients; DROP TABLE audit_patients; ALTER TABLE p2 RENAME TO audit_patients;',
+      );
+      const other = db.prepare('SELECT seq FROM audit_patients WHERE seq <> ? LIMIT 1').pluck().get(seq) as number;
+      db.prepare('DELETE FROM audit_patients WHERE seq = ?').run(seq);
+      db.prepare('INSERT INTO audit_patients SELECT * FROM audit_patients WHERE seq = ? LIMIT 1').run(other);
+    });
+    expect(await deep(duplicated)).toMatchObject({ code: 1, json: { ok: false } });
     const removed = await attack((db) => db.prepare('DELETE FROM audit_patients WHERE seq = ?').run(seq));
     const r = await deep(removed);
     expect(r).toMatchObject({ code: 1, json: { ok: false } });

@@ -48,7 +48,7 @@ afterEach(async () => {
 const pathologist: AccessContext = {
   principal: { id: 'dr-visser', role: 'pathologist', tenants: ['hospital-west'] },
   purpose: 'TREAT',
-  origin: { ip: '192.0.2.10', userAgent: 'client 123456782', requestId: 'req-1' },
+  origin: { ip: '192.0.2.10', userAgent: 'client 123456782', requestId: 'req-111.222.333' },
 };
 
 describe('audit trail of the vault paths', () => {
@@ -87,7 +87,7 @@ describe('audit trail of the vault paths', () => {
     expect(evs[0]!.bytes).toBeGreaterThan(100);
     expect(evs[1]).toMatchObject({ patients: ['p1'], records: 2, categories: ['clinical-order', 'clinical-result'] });
     // origin from the transport is kept, but a BSN-shaped run in it is masked
-    expect(evs[2]!.origin).toEqual({ ip: '192.0.2.10', userAgent: 'client *********', requestId: 'req-1' });
+    expect(evs[2]!.origin).toEqual({ ip: '192.0.2.10', userAgent: 'client *********', requestId: 'req-***.***.***' });
     expect(evs[2]!.patients).toEqual([]);
   });
 

@@ -15,6 +15,7 @@ export interface ChunkFailure {
   /** The first bad index it implies. */
   readonly index: number;
   readonly reason: string;
+  readonly kind: 'format' | 'seq' | 'chain';
 }
 
 export interface ChunkResult {
@@ -64,7 +65,7 @@ export function scanChunk(events: readonly Uint8Array[], start: number, cuts: re
     const ev = events[k] as Uint8Array;
     const e = Buffer.isBuffer(ev) ? ev : Buffer.from(ev.buffer, ev.byteOffset, ev.byteLength);
     const head = parseHead(e);
-    if (!head) failure = { pos, index: pos, reason: `event ${pos} is not a labvault audit event` };
+    if (!head) failure = { pos, index: pos, reason: `event ${pos} is not a labvault audit event`, kind: 'format' };
     // A smaller seq means something was inserted from that index on; a larger one that events
     // are missing from this position on.
     else if (head.seq !== pos)
@@ -72,15 +73,33 @@ export function scanChunk(events: readonly Uint8Array[], start: number, cuts: re
         pos,
         index: Math.min(head.seq, pos),
         reason: `event at position ${pos} carries seq ${head.seq} (events missing, inserted or reordered)`,
+        kind: 'seq',
       };
     else if (k === 0) firstPrev = decodePrev(e, head.hexAt);
-    else if (!prevMatches(e, head.hexAt, prevLeaf as Buffer))
-      failure = { pos, index: pos - 1, reason: `event ${pos} does not chain to event ${pos - 1} (event ${pos - 1} altered)` };
+    else if (!prevMatches(e, head.hexAt, prevLeaf as Buffer)) {
+      // The link into `pos` is broken: event pos-1 changed, or pos itself (then its own hash
+      // changed too, so the link out of it breaks as well: look one event ahead).
+      const altered = nextBreaks(events[k + 1], e) ? pos : pos - 1;
+      failure = {
+        pos,
+        index: altered,
+        reason: `event ${pos} does not chain to event ${pos - 1} (event ${altered} altered)`,
+        kind: 'chain',
+      };
+    }
     if (failure) break;
     prevLeaf = leafHash(e);
     range.append(prevLeaf);
   }
   return { count: k, firstPrev, lastLeaf: prevLeaf, failure, cuts: out, frontier: [...range.frontier] };
+}
+
+/** Does the event after `e` fail to chain to it? False when there is none to look at. */
+function nextBreaks(next: Uint8Array | undefined, e: Buffer): boolean {
+  if (!next) return false;
+  const n = Buffer.isBuffer(next) ? next : Buffer.from(next.buffer, next.byteOffset, next.byteLength);
+  const head = parseHead(n);
+  return head !== null && !prevMatches(n, head.hexAt, leafHash(e));
 }
 
 /** `{"v":1,"seq":N,"prev":"` + 64 hex + `"`, read without a JSON parse; null if malformed. */

@@ -39,6 +39,19 @@ describe('verifyLog (standalone verifier)', () => {
     expect(r).toMatchObject({ ok: false, first_bad_index: 42 });
   });
 
+  it('the prev field of one event changed: names that event, not its predecessor', async () => {
+    const { key, events, checkpoints } = setup();
+    for (const i of [0, 1, 50]) {
+      const forged = [...events];
+      const d = decodeEvent(events[i]!);
+      forged[i] = encodeEvent(d.seq, Buffer.alloc(32, 7), d.event);
+      expect(await verifyLog({ events: forged, checkpoints, verifierKey: key.vkey }), `event ${i}`).toMatchObject({
+        ok: false,
+        first_bad_index: i,
+      });
+    }
+  });
+
   it('an event deleted, a forged one inserted, two swapped, the tail truncated: each names the first bad index', async () => {
     const { key, events, checkpoints } = setup();
     const v = (evs: Buffer[]) => verifyLog({ events: evs, checkpoints, verifierKey: key.vkey });

@@ -115,7 +115,9 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
   // checkpoints inside it, then its subtrees. Returns false at the first failure.
   const combine = (start: number, r: ChunkResult): boolean => {
     if (r.failure?.pos !== start && r.count > 0 && !(r.firstPrev ?? Buffer.alloc(0)).equals(prevLeaf)) {
-      bad ??= { index: start - 1, reason: `event ${start} does not chain to event ${start - 1} (event ${start - 1} altered)`, pos: start };
+      // Event `start` itself altered if the link out of it is broken too (or if it is the first).
+      const altered = start === 0 || (r.failure?.pos === start + 1 && r.failure.kind === 'chain') ? start : start - 1;
+      bad ??= { index: altered, reason: `event ${start} does not chain to event ${start - 1} (event ${altered} altered)`, pos: start };
     }
     checkRoot(start, () => tree.root());
     for (const c of r.cuts) {

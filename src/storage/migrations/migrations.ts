@@ -75,10 +75,6 @@ CREATE INDEX resources_code ON resources (tenant_id, type, code, effective_date)
  */
 const AUDIT_TABLES = ['audit_events', 'audit_patients', 'audit_tiles', 'audit_checkpoints'] as const;
 const auditTables = (int: string, blob: string, txt: string): string => `
-CREATE TABLE vault_meta (
-  key ${txt} PRIMARY KEY,
-  value ${txt} NOT NULL
-);
 CREATE TABLE audit_events (
   seq ${int} PRIMARY KEY,
   time ${txt} NOT NULL,
@@ -123,7 +119,7 @@ FOR EACH ROW EXECUTE FUNCTION labvault_kek_live();`,
   },
   {
     version: 2,
-    name: 'append-only audit log: events, patient index, Merkle tiles, checkpoints; vault meta',
+    name: 'append-only audit log: events, patient index, Merkle tiles, checkpoints',
     sqlite: `${auditTables('INTEGER', 'BLOB', 'TEXT')}
 CREATE TABLE audit_patients (
   bucket INTEGER NOT NULL,

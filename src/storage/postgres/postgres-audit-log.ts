@@ -70,20 +70,17 @@ export class PostgresAuditLog {
     }
   }
 
+  /** Keyset pages from the lowest stored seq, concatenated by the server in seq order. */
   async *ndjson(): AsyncGenerator<Buffer> {
-    const { rows } = await this.pool.query<{ lo: string | null; hi: string | null }>(
-      'SELECT min(seq) AS lo, max(seq) AS hi FROM audit_events',
-    );
-    const lo = rows[0]?.lo;
-    const hi = rows[0]?.hi;
-    if (lo === null || lo === undefined || hi === null || hi === undefined) return;
-    for (let at = Number(lo); at <= Number(hi); at += PAGE) {
-      const page = await this.pool.query<{ b: Buffer | null }>(
-        "SELECT string_agg(event, '\\x0a'::bytea ORDER BY seq) AS b FROM audit_events WHERE seq >= $1 AND seq < $2",
-        [at, at + PAGE],
+    for (let at = Number.MIN_SAFE_INTEGER; ;) {
+      const { rows } = await this.pool.query<{ last: string | null; n: number; b: Buffer | null }>(
+        "SELECT max(seq) AS last, count(*)::int AS n, string_agg(event, '\\x0a'::bytea ORDER BY seq) AS b FROM (SELECT seq, event FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2) t",
+        [at, PAGE],
       );
-      const b = page.rows[0]?.b;
-      if (b) yield b;
+      const page = rows[0];
+      if (page?.b) yield page.b;
+      if (!page || page.n < PAGE || page.last === null) return;
+      at = Number(page.last) + 1;
     }
   }
 
@@ -177,12 +174,6 @@ export class PostgresAuditLog {
       `SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size ${latestOnly ? 'DESC LIMIT 1' : ''}`,
     );
     return rows.map((r) => ({ size: Number(r.size), root: r.root, note: r.note, createdAt: r.created_at }));
-  }
-
-  async putMetaIfAbsent(key: string, value: string): Promise<string> {
-    await this.pool.query('INSERT INTO vault_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
-    const { rows } = await this.pool.query<{ value: string }>('SELECT value FROM vault_meta WHERE key = $1', [key]);
-    return rows[0]?.value ?? value;
   }
 
   private async size(q: Queryable): Promise<number> {

@@ -527,10 +527,6 @@ export class PostgresVaultStore implements VaultStore {
     return (await this.audit.checkpoints(true))[0] ?? null;
   }
 
-  async putMetaIfAbsent(key: string, value: string): Promise<string> {
-    return this.audit.putMetaIfAbsent(key, value);
-  }
-
   async countResources(): Promise<ResourceCount[]> {
     const { rows } = await this.run<{ tenant_id: string; type: string; n: number }>(
       "SELECT tenant_id, 'Patient' AS type, count(*)::int AS n FROM patients WHERE erased_at IS NULL GROUP BY tenant_id UNION ALL SELECT tenant_id, type, count(*)::int AS n FROM resources GROUP BY tenant_id, type ORDER BY 1, 2",

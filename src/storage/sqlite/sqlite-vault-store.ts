@@ -370,10 +370,6 @@ export class SqliteVaultStore implements VaultStore {
     return this.audit.latestCheckpoint();
   }
 
-  async putMetaIfAbsent(key: string, value: string): Promise<string> {
-    return this.audit.putMetaIfAbsent(key, value);
-  }
-
   async countResources(): Promise<ResourceCount[]> {
     const rows = this.s.counts.all() as { tenant_id: string; type: string; n: number }[];
     return rows.map((r) => ({ tenantId: r.tenant_id, type: r.type, count: r.n }));
