@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { auditEvent, type AuditEvent, type AuditFacts } from '../domain/audit-event.js';
 import { IntegrityViolation, KeyUnavailable, VaultError } from '../domain/errors.js';
 import type { AccessContext } from '../domain/principal.js';
-import type { AuditStore, StoredCheckpoint } from '../ports/audit-store.js';
+import type { AuditHead, AuditStore, StoredCheckpoint } from '../ports/audit-store.js';
 import type { CheckpointWitness } from '../ports/checkpoint-witness.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyProvider } from '../ports/key-provider.js';
@@ -41,6 +41,8 @@ export interface InclusionProofResult {
  */
 export class AuditLog {
   private signedSize = 0;
+  /** The head this process last checked and signed, with the appender state's lineage then. */
+  private vouched: { size: number; root: Buffer; lineage: number } | null = null;
   /** When the oldest event not yet covered by a checkpoint was committed (ms), if any. */
   private unsignedSince: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -152,11 +154,12 @@ export class AuditLog {
           this.failure = undefined;
           return latest;
         }
-        await this.checkBeforeSigning(latest, head.size, head.root);
+        await this.checkBeforeSigning(latest, head);
         const note = await this.signer.sign(head.size, head.root);
         const cp: StoredCheckpoint = { size: head.size, root: head.root, note, createdAt: this.clock.now().toISOString() };
         await this.store.addCheckpoint(cp);
         await this.witness.publish(cp.size, cp.note);
+        this.vouched = { size: cp.size, root: cp.root, lineage: head.lineage };
         this.signedSize = cp.size;
         this.unsignedSince = undefined;
         this.failure = undefined;
@@ -177,7 +180,12 @@ export class AuditLog {
    * of the new head is recomputed from the events after it. Otherwise the log refuses to sign
    * (and, failing closed, to take new operations).
    */
-  private async checkBeforeSigning(latest: StoredCheckpoint | null, size: number, root: Buffer): Promise<void> {
+  private async checkBeforeSigning(latest: StoredCheckpoint | null, head: AuditHead): Promise<void> {
+    const { size, root } = head;
+    // Fast path: the latest checkpoint is the one this process signed, and the appender's state
+    // has since grown only by this process's own appends (same lineage): nothing came from tiles.
+    const v = this.vouched;
+    if (v && latest && head.lineage === v.lineage && latest.size === v.size && latest.root.equals(v.root)) return;
     let from = 0;
     let range = new CompactRange();
     if (latest) {

@@ -3,6 +3,8 @@ import { GENESIS_PREV, encodeEvent } from './event-codec.js';
 import { TILE_STRIDE, TILE_WIDTH, TileNodes, type TileRecord, type TileSource } from './tile-nodes.js';
 import { CompactRange, leafHash } from './verifier/rfc6962.js';
 
+let nextLineage = 1;
+
 /** One event ready to insert: its position, canonical bytes and the columns queries use. */
 export interface SealedRow {
   readonly seq: number;
@@ -28,6 +30,8 @@ export class TreeState {
     private readonly prevLeaf: Buffer,
     private readonly frontier: readonly Buffer[],
     private readonly partial: readonly (readonly Buffer[])[],
+    /** New for every load from storage, kept by seal(): see AuditHead.lineage. */
+    readonly lineage: number = nextLineage++,
   ) {}
 
   static empty(): TreeState {
@@ -100,6 +104,6 @@ export class TreeState {
       prev = leaf;
       seq++;
     }
-    return { rows, tiles, next: new TreeState(seq, prev, range.frontier, partial) };
+    return { rows, tiles, next: new TreeState(seq, prev, range.frontier, partial, this.lineage) };
   }
 }

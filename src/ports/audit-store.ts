@@ -9,6 +9,11 @@ import type { AuditEvent } from '../domain/audit-event.js';
 export interface AuditHead {
   readonly size: number;
   readonly root: Buffer;
+  /**
+   * Identifies the adapter's in-memory tree state: it changes whenever the state is (re)loaded
+   * from stored tiles, and stays while the state only grows by this process's own appends.
+   */
+  readonly lineage: number;
 }
 
 export interface StoredCheckpoint {

@@ -55,7 +55,7 @@ export class PostgresAuditLog {
 
   async head(): Promise<AuditHead> {
     const state = await this.stateAt(this.pool, await this.size(this.pool));
-    return { size: state.size, root: state.root() };
+    return { size: state.size, root: state.root(), lineage: state.lineage };
   }
 
   async *read(from: number, to: number): AsyncGenerator<Buffer[]> {

@@ -53,7 +53,7 @@ export class SqliteAuditLog {
 
   async head(): Promise<AuditHead> {
     const state = await this.currentState();
-    return { size: state.size, root: state.root() };
+    return { size: state.size, root: state.root(), lineage: state.lineage };
   }
 
   /** Stored rows with from ≤ seq < to in seq order, gaps included (the verifier must see them). */
