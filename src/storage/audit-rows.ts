@@ -1,4 +1,5 @@
 import type { SealedRow } from '../audit/tree-state.js';
+import type { AuditIndexRow } from '../ports/audit-store.js';
 import { bucketOf, patientRef } from '../audit/patient-index-key.js';
 
 /** Thrown inside a write transaction when another writer appended since the appender's state was read. */
@@ -15,4 +16,27 @@ export const AUDIT_APPEND_ATTEMPTS = 20;
 export function patientRefs(row: SealedRow): { bucket: number; ref: bigint }[] {
   const tenantId = row.event.tenant ?? '';
   return [...new Set(row.event.patients)].map((patientId) => ({ bucket: bucketOf(row.seq), ref: patientRef(tenantId, patientId) }));
+}
+
+/** An audit_events row as both drivers return it (PostgreSQL gives BIGINT as a string). */
+export interface AuditEventDbRow {
+  seq: number | string;
+  time: string;
+  action: string;
+  outcome: string;
+  principal_id: string;
+  tenant_id: string | null;
+  event: Buffer;
+}
+
+export function toAuditIndexRow(r: AuditEventDbRow): AuditIndexRow {
+  return {
+    seq: Number(r.seq),
+    time: r.time,
+    action: r.action,
+    outcome: r.outcome,
+    principalId: r.principal_id,
+    tenantId: r.tenant_id,
+    bytes: r.event,
+  };
 }

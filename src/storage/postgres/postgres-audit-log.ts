@@ -12,7 +12,7 @@ import type {
   StoredAuditEvent,
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
-import { patientRefs } from '../audit-rows.js';
+import { patientRefs, toAuditIndexRow } from '../audit-rows.js';
 import { auditQuerySql, runAuditQuery } from '../audit-query.js';
 
 const AUDIT_LOCK_CLASS = 0x6c61; // 'la'
@@ -99,15 +99,7 @@ export class PostgresAuditLog {
         PAGE,
       ]);
       if (rows.length > 0) {
-        yield rows.map((r) => ({
-          seq: Number(r.seq),
-          time: r.time,
-          action: r.action,
-          outcome: r.outcome,
-          principalId: r.principal_id,
-          tenantId: r.tenant_id,
-          bytes: r.event,
-        }));
+        yield rows.map(toAuditIndexRow);
       }
       const last = rows[rows.length - 1];
       if (!last || rows.length < PAGE) return;

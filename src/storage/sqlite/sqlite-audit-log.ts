@@ -12,7 +12,7 @@ import type {
   StoredAuditEvent,
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
-import { AUDIT_APPEND_ATTEMPTS, StaleAuditState, patientRefs } from '../audit-rows.js';
+import { AUDIT_APPEND_ATTEMPTS, StaleAuditState, patientRefs, toAuditIndexRow } from '../audit-rows.js';
 import { auditQuerySql, runAuditQuery } from '../audit-query.js';
 
 /**
@@ -97,15 +97,7 @@ export class SqliteAuditLog {
         event: Buffer;
       }[];
       if (rows.length > 0) {
-        yield rows.map((r) => ({
-          seq: r.seq,
-          time: r.time,
-          action: r.action,
-          outcome: r.outcome,
-          principalId: r.principal_id,
-          tenantId: r.tenant_id,
-          bytes: r.event,
-        }));
+        yield rows.map(toAuditIndexRow);
       }
       const last = rows[rows.length - 1];
       if (!last || rows.length < PAGE) return;
