@@ -8,10 +8,9 @@ import type { CheckpointWitness } from '../ports/checkpoint-witness.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyProvider } from '../ports/key-provider.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
-import { consistencyProof, inclusionProof } from './merkle-proofs.js';
-import { TileNodes } from './tile-nodes.js';
+import { AuditProver, type InclusionProofResult } from './audit-prover.js';
 import { openNote, parseCheckpointText, parseVerifierKey } from './verifier/signed-note.js';
-import { CompactRange, leafHash, verifyInclusion } from './verifier/rfc6962.js';
+import { CompactRange, leafHash } from './verifier/rfc6962.js';
 import { verifyLog, type VerifyLogResult } from './verifier/verify-log.js';
 
 export interface AuditLogOptions {
@@ -19,17 +18,6 @@ export interface AuditLogOptions {
   readonly checkpointEvents: number;
   /** …or this many milliseconds after the first uncovered event. */
   readonly checkpointMs: number;
-}
-
-export interface InclusionProofResult {
-  index: number;
-  size: number;
-  leaf_hash: string;
-  root: string;
-  proof: string[];
-  /** The signed checkpoint for `size`, when one exists (the proof is then against a signed root). */
-  checkpoint: string | null;
-  verified: boolean;
 }
 
 /**
@@ -49,6 +37,7 @@ export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
   private failure: Error | undefined;
   private closed = false;
+  private readonly prover: AuditProver;
 
   private constructor(
     private readonly store: AuditStore,
@@ -57,7 +46,9 @@ export class AuditLog {
     readonly witness: CheckpointWitness,
     private readonly clock: Clock,
     private readonly opts: AuditLogOptions,
-  ) {}
+  ) {
+    this.prover = new AuditProver(store, (cp) => this.signedCheckpoint(cp));
+  }
 
   /**
    * Read-only: the log takes no events and signs nothing, not even on close. `audit verify` runs
@@ -191,7 +182,7 @@ export class AuditLog {
     if (latest) {
       const signed = this.signedCheckpoint(latest);
       if (!signed || signed.size !== latest.size) throw new IntegrityViolation('the latest stored checkpoint is not signed by this log');
-      const nodes = this.nodes();
+      const nodes = this.prover.nodes();
       const frontier: Buffer[] = [];
       let offset = 0;
       for (let level = Math.floor(Math.log2(signed.size)); level >= 0; level--) {
@@ -229,50 +220,17 @@ export class AuditLog {
   }
 
   /** Reads node hashes from the store's tiles (a fresh tile cache per call). */
-  private nodes(): TileNodes {
-    return new TileNodes({
-      tile: (l, i) => this.store.getAuditTile(l, i),
-      event: async (seq) => {
-        const e = await this.store.getAuditEvent(seq);
-        if (!e) throw new IntegrityViolation(`audit event ${seq} is missing`);
-        return e;
-      },
-    });
-  }
-
   /** The bare inclusion proof of event `index` in the tree of `size` (the benchmark times this). */
-  async inclusionProof(index: number, size: number): Promise<Buffer[]> {
-    return inclusionProof(this.nodes(), index, size);
+  inclusionProof(index: number, size: number): Promise<Buffer[]> {
+    return this.prover.inclusionProof(index, size);
   }
 
-  async prove(index: number, size?: number): Promise<InclusionProofResult> {
-    const head = await this.store.auditHead();
-    const latest = await this.store.latestCheckpoint();
-    // Default: against the latest signed head if it covers the event, else the current head.
-    const n = size ?? (latest && index < latest.size ? latest.size : head.size);
-    if (n > head.size) throw new IntegrityViolation(`the log holds ${head.size} events, not ${n}`);
-    const nodes = this.nodes();
-    const proof = await inclusionProof(nodes, index, n);
-    const root = await nodes.range(0, n);
-    const event = await this.store.getAuditEvent(index);
-    if (!event) throw new IntegrityViolation(`audit event ${index} is missing`);
-    const leaf = leafHash(event);
-    // The signed note, not the stored root column, is what vouches for the root.
-    const stored = (await this.store.listCheckpoints()).find((c) => c.size === n) ?? null;
-    const signed = stored ? this.signedCheckpoint(stored) : null;
-    return {
-      index,
-      size: n,
-      leaf_hash: leaf.toString('hex'),
-      root: root.toString('hex'),
-      proof: proof.map((p) => p.toString('hex')),
-      checkpoint: stored?.note ?? null,
-      verified: verifyInclusion(index, n, leaf, proof, root) && (stored === null || (signed !== null && signed.root.equals(root))),
-    };
+  prove(index: number, size?: number): Promise<InclusionProofResult> {
+    return this.prover.prove(index, size);
   }
 
-  async consistency(first: number, second: number): Promise<string[]> {
-    return (await consistencyProof(this.nodes(), first, second)).map((p) => p.toString('hex'));
+  consistency(first: number, second: number): Promise<string[]> {
+    return this.prover.consistency(first, second);
   }
 
   /** Runs the standalone verifier over the stored events, stored checkpoints and witness copies. */
