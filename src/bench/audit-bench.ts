@@ -52,8 +52,8 @@ export async function benchAudit(opts: { events: number; batch?: number; log?: (
   const batch = opts.batch ?? 1000;
   const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-audit-'));
   try {
-    // 800 ms after the first unsigned event, so that with checking and signing the gap stays under a second.
-    const env = { LABVAULT_AUDIT_CHECKPOINT_MS: '800', LABVAULT_AUDIT_CHECKPOINT_EVENTS: '10000000' };
+    // 700 ms after the first unsigned event, so that with checking and signing the gap stays under a second.
+    const env = { LABVAULT_AUDIT_CHECKPOINT_MS: '700', LABVAULT_AUDIT_CHECKPOINT_EVENTS: '10000000' };
     const config = loadConfig({ dataDir: path.join(work, 'vault'), keyProvider: 'local' }, env);
     const vault = await openVault(config, { create: true });
     let appendSeconds = 0;

@@ -1,5 +1,5 @@
 import type { AuditQuery, StoredAuditEvent } from '../ports/audit-store.js';
-import { bucketOf, namesPatient, patientRef } from '../audit/patient-index-key.js';
+import { PATIENT_BUCKET_EVENTS, bucketOf, namesPatient, patientRef } from '../audit/patient-index-key.js';
 
 /**
  * The audit look-ups both adapters run, as one SQL builder so they cannot drift. By patient, a
@@ -16,16 +16,26 @@ export function auditQuerySql(q: AuditQuery, dialect: 'sqlite' | 'postgres', las
   const where: string[] = [];
   let prefix = '';
   let from = 'audit_events e';
-  if (q.patientId !== undefined) {
+  if (q.patientId !== undefined || q.principalId !== undefined) {
+    // Both indexes lead with the bucket (see migration 2), so each commit's inserts stay in the
+    // newest bucket's pages however many patients and principals it touches.
     const maxBucket = ph(bucketOf(Math.max(lastSeq, 0)));
     if (dialect === 'sqlite') {
       prefix = `WITH RECURSIVE b(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM b WHERE n < ${maxBucket}) `;
       from = 'b';
     } else from = `generate_series(0, ${maxBucket}::int) AS b(n)`;
-    from += ' JOIN audit_patients p ON p.bucket = b.n JOIN audit_events e ON e.seq = p.seq';
+  }
+  // SQLite reads CROSS JOIN as "this order": the bucket series outside, one index seek per bucket
+  // inside (its planner otherwise scans audit_events against a bloom filter of the buckets).
+  const join = dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN';
+  if (q.patientId !== undefined) {
+    from += ` ${join} audit_patients p ON p.bucket = b.n JOIN audit_events e ON e.seq = p.seq`;
     const ref = patientRef(q.tenantId ?? '', q.patientId);
     where.push(`p.ref = ${ph(dialect === 'sqlite' ? ref : ref.toString())}`);
-  } else if (q.tenantId !== undefined) where.push(`e.tenant_id = ${ph(q.tenantId)}`);
+  } else {
+    if (q.principalId !== undefined) from += ` ${join} audit_events e ON (e.seq / ${PATIENT_BUCKET_EVENTS}) = b.n`;
+    if (q.tenantId !== undefined) where.push(`e.tenant_id = ${ph(q.tenantId)}`);
+  }
   if (q.principalId !== undefined) where.push(`e.principal_id = ${ph(q.principalId)}`);
   if (q.from !== undefined) where.push(`e.time >= ${ph(q.from)}`);
   if (q.to !== undefined) where.push(`e.time < ${ph(q.to)}`);

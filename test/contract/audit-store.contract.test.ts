@@ -136,6 +136,10 @@ describe.each(backends.map((b) => [b.name, b] as const))('AuditStore contract: %
       }
       const found = await store.queryAudit({ tenantId: T, patientId: 'pat-wanted', limit: 10 });
       expect(found.map((r) => r.seq)).toEqual([...hits]);
+      // principals are bucketed the same way
+      expect(
+        (await store.queryAudit({ principalId: 'principal-0', afterSeq: PATIENT_BUCKET_EVENTS - 10, limit: 3 })).map((r) => r.seq),
+      ).toEqual([PATIENT_BUCKET_EVENTS - 6, PATIENT_BUCKET_EVENTS - 1, PATIENT_BUCKET_EVENTS + 4]);
       expect((await store.queryAudit({ tenantId: T, patientId: 'pat-wanted', afterSeq: 5, limit: 2 })).map((r) => r.seq)).toEqual([
         PATIENT_BUCKET_EVENTS - 1,
         PATIENT_BUCKET_EVENTS,

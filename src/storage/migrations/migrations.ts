@@ -84,7 +84,7 @@ CREATE TABLE audit_events (
   tenant_id ${txt},
   event ${blob} NOT NULL
 );
-CREATE INDEX audit_events_principal ON audit_events (principal_id, seq);
+CREATE INDEX audit_events_principal ON audit_events ((seq / 65536), principal_id, seq);
 CREATE INDEX audit_events_tenant ON audit_events (tenant_id, seq);
 CREATE INDEX audit_events_time ON audit_events (time);
 CREATE TABLE audit_checkpoints (
