@@ -3,7 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { seal, open } from '../crypto/envelope.js';
 import { ConfigurationError, KeyUnavailable } from '../domain/errors.js';
-import type { AuditSigner, KeyProvider } from '../ports/key-provider.js';
+import type { Ed25519Signer, KeyProvider } from '../ports/key-provider.js';
 
 /**
  * Master key in a keyring file in the data directory (mode 0600). The embedded default for one
@@ -17,16 +17,26 @@ interface KeyringFile {
   masterKey: string;
   /** Ed25519 private key (PKCS#8 DER, base64) that signs audit checkpoints; added on first open if absent. */
   auditKey?: string;
+  /** Ed25519 private key (PKCS#8 DER, base64) that signs API access tokens; added on first open if absent. */
+  tokenKey?: string;
 }
 
-const newAuditKey = (): string => generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+/**
+ * The keyring's Ed25519 signing keys, one per purpose so that rotating or leaking one leaves the
+ * other alone. A keyring written before a purpose existed gets its key on first open.
+ */
+type SigningKeyField = 'auditKey' | 'tokenKey';
+type SigningKeys = Record<SigningKeyField, KeyObject>;
+
+const newSigningKey = (): string => generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
 
 export class LocalKeyring implements KeyProvider {
   readonly kind = 'local' as const;
   private constructor(
     readonly masterKeyId: string,
     private masterKey: Buffer | null,
-    private auditKey: KeyObject | null,
+    /** In process memory only; dropped on close. */
+    private signingKeys: SigningKeys | null,
   ) {}
 
   /** Creates the keyring if absent (exclusive create, 0600). Returns true when it was created. */
@@ -37,7 +47,8 @@ export class LocalKeyring implements KeyProvider {
       format: 1,
       masterKeyId: `local:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`,
       masterKey: key.toString('base64'),
-      auditKey: newAuditKey(),
+      auditKey: newSigningKey(),
+      tokenKey: newSigningKey(),
     };
     try {
       const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -74,16 +85,19 @@ export class LocalKeyring implements KeyProvider {
       if (parsed.format !== 1 || key.length !== 32 || typeof parsed.masterKeyId !== 'string') {
         throw new ConfigurationError(`keyring ${file} is malformed`);
       }
-      let auditKey: KeyObject;
-      if (typeof parsed.auditKey === 'string') {
-        auditKey = createPrivateKey({ key: Buffer.from(parsed.auditKey, 'base64'), format: 'der', type: 'pkcs8' });
-        if (auditKey.asymmetricKeyType !== 'ed25519') throw new ConfigurationError(`keyring ${file} is malformed`);
-      } else {
-        // A keyring from before the audit log: add the signing key (once, even with several
-        // processes opening it at the same moment).
-        auditKey = createPrivateKey({ key: Buffer.from(await addAuditKey(file), 'base64'), format: 'der', type: 'pkcs8' });
-      }
-      return new LocalKeyring(parsed.masterKeyId, key, auditKey);
+      // A keyring from before the audit log or the token issuer: add the missing signing keys
+      // (once, even with several processes opening it at the same moment).
+      const encoded =
+        storedSigningKeys(parsed) ??
+        (await addSigningKeys(file).catch((cause: unknown) => {
+          // Not "malformed": the usual causes are a read-only data directory or a stale lock file.
+          throw new ConfigurationError(`cannot add the missing signing keys to keyring ${file}`, { cause });
+        }));
+      const signingKeys: SigningKeys = {
+        auditKey: signingKeyOf(encoded.auditKey, file),
+        tokenKey: signingKeyOf(encoded.tokenKey, file),
+      };
+      return new LocalKeyring(parsed.masterKeyId, key, signingKeys);
     } catch (cause) {
       if (cause instanceof ConfigurationError) throw cause;
       throw new ConfigurationError(`keyring ${file} is malformed`, { cause });
@@ -101,23 +115,19 @@ export class LocalKeyring implements KeyProvider {
     return open(this.key(), wrapped, Buffer.from(context, 'utf8'));
   }
 
-  async auditSigner(): Promise<AuditSigner> {
-    const key = this.auditKey;
-    if (!key) throw new KeyUnavailable('keyring is closed');
-    const raw = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32);
-    return {
-      publicKey: Buffer.from(raw),
-      sign: async (message: Buffer) => {
-        if (!this.auditKey) throw new KeyUnavailable('keyring is closed');
-        return sign(null, message, this.auditKey);
-      },
-    };
+  async auditSigner(): Promise<Ed25519Signer> {
+    return this.signer('auditKey');
+  }
+
+  async tokenSigner(): Promise<Ed25519Signer> {
+    return this.signer('tokenKey');
   }
 
   close(): Promise<void> {
     this.masterKey?.fill(0);
     this.masterKey = null;
-    this.auditKey = null;
+    // KeyObjects cannot be wiped; dropping them leaves the key material to the garbage collector.
+    this.signingKeys = null;
     return Promise.resolve();
   }
 
@@ -125,6 +135,32 @@ export class LocalKeyring implements KeyProvider {
     if (!this.masterKey) throw new KeyUnavailable('keyring is closed');
     return this.masterKey;
   }
+
+  private signer(field: SigningKeyField): Ed25519Signer {
+    const raw = createPublicKey(this.signingKey(field)).export({ format: 'der', type: 'spki' }).subarray(-32);
+    return {
+      publicKey: Buffer.from(raw),
+      // Looked up on every call so that a signer kept past close() stops working.
+      sign: async (message: Buffer) => sign(null, message, this.signingKey(field)),
+    };
+  }
+
+  private signingKey(field: SigningKeyField): KeyObject {
+    const key = this.signingKeys?.[field];
+    if (!key) throw new KeyUnavailable('keyring is closed');
+    return key;
+  }
+}
+
+function storedSigningKeys(keyring: Partial<KeyringFile>): Record<SigningKeyField, string> | undefined {
+  const { auditKey, tokenKey } = keyring;
+  return typeof auditKey === 'string' && typeof tokenKey === 'string' ? { auditKey, tokenKey } : undefined;
+}
+
+function signingKeyOf(encoded: string, file: string): KeyObject {
+  const key = createPrivateKey({ key: Buffer.from(encoded, 'base64'), format: 'der', type: 'pkcs8' });
+  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigurationError(`keyring ${file} is malformed`);
+  return key;
 }
 
 async function replaceKeyring(file: string, body: KeyringFile): Promise<void> {
@@ -140,11 +176,11 @@ async function replaceKeyring(file: string, body: KeyringFile): Promise<void> {
 }
 
 /**
- * Adds an audit key to an older keyring under an exclusive lock file, re-reading the keyring once
- * the lock is held: of two processes upgrading at once, the second uses the key the first wrote
- * (two keys would leave one process signing checkpoints no verifier accepts).
+ * Adds the missing signing keys to an older keyring under an exclusive lock file, re-reading the
+ * keyring once the lock is held: of two processes upgrading at once, the second uses the keys the
+ * first wrote (two keys would leave one process signing checkpoints or tokens no verifier accepts).
  */
-async function addAuditKey(file: string): Promise<string> {
+async function addSigningKeys(file: string): Promise<Record<SigningKeyField, string>> {
   const lock = `${file}.lock`;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -157,10 +193,12 @@ async function addAuditKey(file: string): Promise<string> {
   }
   try {
     const current = JSON.parse(await fs.readFile(file, 'utf8')) as KeyringFile;
-    if (typeof current.auditKey === 'string') return current.auditKey;
-    current.auditKey = newAuditKey();
-    await replaceKeyring(file, current);
-    return current.auditKey;
+    const stored = storedSigningKeys(current);
+    if (stored) return stored;
+    // Keys already there are kept: replacing one would orphan every signature made with it.
+    const keys = { auditKey: current.auditKey ?? newSigningKey(), tokenKey: current.tokenKey ?? newSigningKey() };
+    await replaceKeyring(file, { ...current, ...keys });
+    return keys;
   } finally {
     await fs.unlink(lock);
   }

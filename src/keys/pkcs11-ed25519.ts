@@ -3,10 +3,10 @@ import type { Handle, PKCS11 } from 'pkcs11js';
 import { ConfigurationError } from '../domain/errors.js';
 
 /**
- * The audit log's Ed25519 signing key inside a PKCS#11 token (PKCS#11 3.0 EdDSA mechanisms, which
- * SoftHSM2 ≥ 2.6 implements). The private key is generated in the token, sensitive and
- * non-extractable; only the 32-byte public key leaves it. pkcs11js predates 3.0, hence the
- * numeric constants.
+ * Ed25519 signing keys (audit log, API token issuer) inside a PKCS#11 token (PKCS#11 3.0 EdDSA
+ * mechanisms, which SoftHSM2 ≥ 2.6 implements). Each private key is generated in the token,
+ * sensitive and non-extractable; only the 32-byte public key leaves it. pkcs11js predates 3.0,
+ * hence the numeric constants.
  */
 const CKK_EC_EDWARDS = 0x40;
 export const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;

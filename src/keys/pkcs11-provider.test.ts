@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import pkcs11js from 'pkcs11js';
 import type { Handle, PKCS11 } from 'pkcs11js';
@@ -71,6 +71,11 @@ function withRawSession<T>(fn: (lib: PKCS11, session: Handle) => T): T {
     if (initialised) lib.C_Finalize();
     lib.close();
   }
+}
+
+/** node:crypto public key from a raw 32-byte Ed25519 key (RFC 8410 SPKI prefix). */
+function ed25519Spki(raw: Buffer): KeyObject {
+  return createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]), format: 'der', type: 'spki' });
 }
 
 function findKey(lib: PKCS11, session: Handle, label: string): Handle {
@@ -237,6 +242,62 @@ describe('Pkcs11KeyProvider', () => {
       ]);
       expect(attrs.map((a) => a.value[0])).toEqual([1, 0, 1]);
       expect(() => lib.C_GetAttributeValue(session, key!, [{ type: pkcs11js.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
+    });
+  });
+
+  it('signs access tokens with a second Ed25519 key pair `<label>-token`, separate from the audit key and stable across sessions', async () => {
+    const first = await open({ keyLabel: 'issuer' });
+    const token = await first.tokenSigner();
+    const audit = await first.auditSigner();
+    expect(token.publicKey).toHaveLength(32);
+    expect(token.publicKey).not.toEqual(audit.publicKey);
+    const message = Buffer.from('{"sub":"alice","exp":1}');
+    const signature = await token.sign(message);
+    expect(signature).toHaveLength(64);
+    expect(verify(null, message, ed25519Spki(token.publicKey), signature)).toBe(true);
+    expect(verify(null, Buffer.from('{"sub":"mallory","exp":1}'), ed25519Spki(token.publicKey), signature)).toBe(false);
+    // A token signature is no audit signature and vice versa.
+    expect(verify(null, message, ed25519Spki(audit.publicKey), signature)).toBe(false);
+    expect(verify(null, message, ed25519Spki(token.publicKey), await audit.sign(message))).toBe(false);
+    await first.close();
+    await expect(token.sign(message)).rejects.toBeInstanceOf(KeyUnavailable);
+    await expect(first.tokenSigner()).rejects.toBeInstanceOf(KeyUnavailable);
+
+    const again = await open({ keyLabel: 'issuer', createIfMissing: false });
+    expect((await again.tokenSigner()).publicKey).toEqual(token.publicKey);
+    expect((await again.auditSigner()).publicKey).toEqual(audit.publicKey);
+    withRawSession((lib, session) => {
+      lib.C_FindObjectsInit(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_LABEL, value: 'issuer-token' },
+      ]);
+      const keys = lib.C_FindObjects(session, 2);
+      lib.C_FindObjectsFinal(session);
+      expect(keys).toHaveLength(1);
+      const attrs = lib.C_GetAttributeValue(session, keys[0]!, [
+        { type: pkcs11js.CKA_SENSITIVE },
+        { type: pkcs11js.CKA_EXTRACTABLE },
+        { type: pkcs11js.CKA_TOKEN },
+        { type: pkcs11js.CKA_SIGN },
+      ]);
+      expect(attrs.map((a) => a.value[0])).toEqual([1, 0, 1, 1]);
+      expect(() => lib.C_GetAttributeValue(session, keys[0]!, [{ type: pkcs11js.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
+    });
+  });
+
+  it('serialises concurrent token signing, audit signing and wrapping on one session', async () => {
+    const provider = await open({ keyLabel: 'busy' });
+    const [token, audit] = await Promise.all([provider.tokenSigner(), provider.auditSigner()]);
+    const messages = Array.from({ length: 50 }, (_, i) => Buffer.from(`message ${i}`));
+    const [tokenSigs, auditSigs, unwrapped] = await Promise.all([
+      Promise.all(messages.map((m) => token.sign(m))),
+      Promise.all(messages.map((m) => audit.sign(m))),
+      Promise.all(messages.map(async (m) => provider.unwrap(await provider.wrap(m, 'ctx'), 'ctx'))),
+    ]);
+    messages.forEach((m, i) => {
+      expect(verify(null, m, ed25519Spki(token.publicKey), tokenSigs[i]!)).toBe(true);
+      expect(verify(null, m, ed25519Spki(audit.publicKey), auditSigs[i]!)).toBe(true);
+      expect(unwrapped[i]).toEqual(m);
     });
   });
 

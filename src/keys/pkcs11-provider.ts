@@ -4,8 +4,8 @@ import { endianness } from 'node:os';
 import pkcs11js from 'pkcs11js';
 import type { GcmParams, Handle, Mechanism, PKCS11, Template } from 'pkcs11js';
 import { ConfigurationError, DecryptionFailed, InvalidInput, KeyUnavailable } from '../domain/errors.js';
-import type { AuditSigner, KeyProvider } from '../ports/key-provider.js';
-import { CKM_EDDSA, findOrCreateEd25519Key } from './pkcs11-ed25519.js';
+import type { Ed25519Signer, KeyProvider } from '../ports/key-provider.js';
+import { CKM_EDDSA, findOrCreateEd25519Key, type TokenEd25519Key } from './pkcs11-ed25519.js';
 
 /** Options for {@link Pkcs11KeyProvider.open}. */
 export interface Pkcs11KeyProviderOptions {
@@ -90,10 +90,10 @@ export class Pkcs11KeyProvider implements KeyProvider {
   /** Tail of the operation queue; see #serialize. */
   #tail: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
-  readonly #auditKeyLabel: string;
+  readonly #keyLabel: string;
 
   private constructor(module: LoadedModule, slot: Handle, session: Handle, key: Handle, masterKeyId: string, keyLabel: string) {
-    this.#auditKeyLabel = `${keyLabel}-audit`;
+    this.#keyLabel = keyLabel;
     this.#module = module;
     this.#slot = slot;
     this.#session = session;
@@ -186,28 +186,13 @@ export class Pkcs11KeyProvider implements KeyProvider {
   }
 
   /** Ed25519 key pair `<key label>-audit` in the token, generated there on first use; signing runs in the token. */
-  auditSigner(): Promise<AuditSigner> {
-    return this.#serialize(() => {
-      let key: ReturnType<typeof findOrCreateEd25519Key>;
-      try {
-        key = findOrCreateEd25519Key(this.#module.lib, this.#requireSession(), this.#auditKeyLabel);
-      } catch (err) {
-        if (err instanceof ConfigurationError || err instanceof KeyUnavailable) throw err;
-        throw new KeyUnavailable(`PKCS#11 audit signing key unavailable (${ckrName(err)})`, { cause: err });
-      }
-      const sign = (message: Buffer): Promise<Buffer> =>
-        this.#serialize(async () => {
-          try {
-            const session = this.#requireSession();
-            this.#module.lib.C_SignInit(session, { mechanism: CKM_EDDSA }, key.privateKey);
-            return await this.#module.lib.C_SignAsync(session, message, Buffer.alloc(64));
-          } catch (err) {
-            if (err instanceof KeyUnavailable) throw err;
-            throw new KeyUnavailable(`PKCS#11 signing failed (${ckrName(err)})`, { cause: err });
-          }
-        });
-      return { publicKey: key.publicKey, sign };
-    });
+  auditSigner(): Promise<Ed25519Signer> {
+    return this.#ed25519Signer('audit');
+  }
+
+  /** Ed25519 key pair `<key label>-token` in the token, generated there on first use; signing runs in the token. */
+  tokenSigner(): Promise<Ed25519Signer> {
+    return this.#ed25519Signer('token');
   }
 
   /** Logs out (when no other provider still uses the token), closes the session, finalises. Idempotent. */
@@ -232,6 +217,35 @@ export class Pkcs11KeyProvider implements KeyProvider {
     const run = this.#tail.then(task);
     this.#tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The Ed25519 key pair `<key label>-<purpose>`. A separate pair per purpose, so that one can be
+   * rotated or revoked without touching the other.
+   */
+  #ed25519Signer(purpose: 'audit' | 'token'): Promise<Ed25519Signer> {
+    const label = `${this.#keyLabel}-${purpose}`;
+    return this.#serialize(() => {
+      let key: TokenEd25519Key;
+      try {
+        key = findOrCreateEd25519Key(this.#module.lib, this.#requireSession(), label);
+      } catch (err) {
+        if (err instanceof ConfigurationError || err instanceof KeyUnavailable) throw err;
+        throw new KeyUnavailable(`PKCS#11 ${purpose} signing key unavailable (${ckrName(err)})`, { cause: err });
+      }
+      const sign = (message: Buffer): Promise<Buffer> =>
+        this.#serialize(async () => {
+          try {
+            const session = this.#requireSession();
+            this.#module.lib.C_SignInit(session, { mechanism: CKM_EDDSA }, key.privateKey);
+            return await this.#module.lib.C_SignAsync(session, message, Buffer.alloc(64));
+          } catch (err) {
+            if (err instanceof KeyUnavailable) throw err;
+            throw new KeyUnavailable(`PKCS#11 signing failed (${ckrName(err)})`, { cause: err });
+          }
+        });
+      return { publicKey: key.publicKey, sign };
+    });
   }
 
   #requireSession(): Handle {

@@ -19,11 +19,21 @@ export interface KeyProvider {
    * inside the token for PKCS#11, in process memory for the local keyring.
    */
   auditSigner(): Promise<AuditSigner>;
+  /**
+   * The API server's Ed25519 key for issuing access tokens (created on first use), held like the
+   * audit key but separate from it: rotating or losing one leaves the other's signatures valid.
+   */
+  tokenSigner(): Promise<Ed25519Signer>;
   close(): Promise<void>;
 }
 
-export interface AuditSigner {
+/** An Ed25519 private key held by a {@link KeyProvider}; only the public key leaves it. */
+export interface Ed25519Signer {
   /** Raw 32-byte Ed25519 public key. */
   readonly publicKey: Buffer;
+  /** 64-byte Ed25519 signature of `message` (pure Ed25519, no prehash). */
   sign(message: Buffer): Promise<Buffer>;
 }
+
+/** The signer of audit checkpoints. */
+export type AuditSigner = Ed25519Signer;
