@@ -44,6 +44,23 @@ const ACTIONS: Record<AuditAction, ActionMap> = {
   'tenant.import': { type: app, subtype: null, action: 'U' },
   'audit.read': { type: app, subtype: null, action: 'R' },
   'audit.export': { type: app, subtype: null, action: 'E' },
+  'resource.search': { type: rest, subtype: interaction('search-type', 'search type'), action: 'E' },
+  'resource.create': { type: rest, subtype: interaction('create', 'create'), action: 'C' },
+  'auth.fail': { type: security, subtype: null, action: 'E' },
+  'access.denied': { type: security, subtype: null, action: 'E' },
+  'principal.create': { type: security, subtype: null, action: 'C' },
+  'principal.suspend': { type: security, subtype: null, action: 'U' },
+  'principal.release': { type: security, subtype: null, action: 'U' },
+  'principal.list': { type: security, subtype: null, action: 'R' },
+  'apikey.create': { type: security, subtype: null, action: 'C' },
+  'apikey.revoke': { type: security, subtype: null, action: 'D' },
+  'token.issue': { type: security, subtype: null, action: 'C' },
+  'token.revoke': { type: security, subtype: null, action: 'D' },
+  'breakglass.open': { type: security, subtype: null, action: 'E' },
+  'export.request': { type: rest, subtype: interaction('operation', 'operation'), action: 'E' },
+  'export.approve': { type: security, subtype: null, action: 'U' },
+  'export.status': { type: rest, subtype: interaction('operation', 'operation'), action: 'R' },
+  'export.download': { type: rest, subtype: interaction('operation', 'operation'), action: 'R' },
 };
 
 /** AuditEvent.outcome: 0 success, 4 minor failure (refused), 8 serious failure (error). */

@@ -23,6 +23,23 @@ export const AuditActions = [
   'tenant.import',
   'audit.read',
   'audit.export',
+  'resource.search',
+  'resource.create',
+  'auth.fail',
+  'access.denied',
+  'principal.create',
+  'principal.suspend',
+  'principal.release',
+  'principal.list',
+  'apikey.create',
+  'apikey.revoke',
+  'token.issue',
+  'token.revoke',
+  'breakglass.open',
+  'export.request',
+  'export.approve',
+  'export.status',
+  'export.download',
 ] as const;
 export type AuditAction = (typeof AuditActions)[number];
 
@@ -92,7 +109,8 @@ export function auditEvent(ctx: AccessContext, time: Date, facts: AuditFacts): A
     // client cannot make its own requests fail, and no BSN it sends lands in the log.
     origin: { ip: maskBsnLike(ctx.origin.ip), userAgent: maskBsnLike(ctx.origin.userAgent), requestId: maskBsnLike(ctx.origin.requestId) },
     reason: facts.reason ?? null,
-    detail: { ...(facts.detail ?? {}) },
+    // Emergency access is allowed, then reviewed: every event under a break-glass grant says so.
+    detail: { ...(facts.detail ?? {}), ...(ctx.breakGlass ? { break_glass: ctx.breakGlass, review: true } : {}) },
   };
   validateAuditEvent(e);
   return e;

@@ -1,6 +1,7 @@
 import type { Tenant } from '../domain/tenant.js';
 import type { ClinicalType } from '../domain/resource-type.js';
 import type { AuditEvent } from '../domain/audit-event.js';
+import type { AccessStore } from './access-store.js';
 import type { AuditEvents, AuditStore } from './audit-store.js';
 
 /**
@@ -93,7 +94,7 @@ export interface ResourceCount {
  * Every method that changes personal data or keys takes the audit events to commit with it: the
  * write and its record of it succeed or fail together.
  */
-export interface VaultStore extends AuditStore {
+export interface VaultStore extends AuditStore, AccessStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Applies pending schema migrations; idempotent. */
   migrate(): Promise<void>;

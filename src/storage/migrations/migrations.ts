@@ -95,6 +95,64 @@ CREATE TABLE audit_checkpoints (
 );
 `;
 
+/**
+ * Access control (ports/access-store.ts). Lists (tenants, scopes, export types) are JSON text, read
+ * and written whole. Secrets appear only as hashes. No foreign key from tokens, grants or jobs to
+ * principals: the CLI operator acts without a principals row. No new index on `resources`: the
+ * searches ride the primary key (tenant, type, id) or the two existing indexes, and every extra
+ * index slows bulk ingest.
+ */
+const accessTables = (blob: string, ts: string, txt: string): string => `
+CREATE TABLE principals (
+  id ${txt} PRIMARY KEY,
+  name ${txt} NOT NULL,
+  role ${txt} NOT NULL,
+  tenants ${txt} NOT NULL,
+  purpose ${txt},
+  scopes ${txt} NOT NULL,
+  status ${txt} NOT NULL CHECK (status IN ('active', 'suspended')),
+  status_reason ${txt},
+  created_at ${ts} NOT NULL,
+  updated_at ${ts} NOT NULL
+);
+CREATE TABLE api_keys (
+  id ${txt} PRIMARY KEY,
+  principal_id ${txt} NOT NULL REFERENCES principals (id),
+  secret_hash ${blob} NOT NULL,
+  created_at ${ts} NOT NULL,
+  expires_at ${ts} NOT NULL,
+  revoked_at ${ts}
+);
+CREATE TABLE revoked_tokens (
+  token_id ${txt} PRIMARY KEY,
+  principal_id ${txt} NOT NULL,
+  revoked_at ${ts} NOT NULL,
+  expires_at ${ts} NOT NULL
+);
+CREATE TABLE break_glass (
+  id ${txt} PRIMARY KEY,
+  principal_id ${txt} NOT NULL,
+  tenant_id ${txt} NOT NULL,
+  created_at ${ts} NOT NULL,
+  expires_at ${ts} NOT NULL
+);
+CREATE INDEX break_glass_open ON break_glass (principal_id, tenant_id, expires_at);
+CREATE TABLE export_jobs (
+  id ${txt} PRIMARY KEY,
+  requester_id ${txt} NOT NULL,
+  tenant_id ${txt} NOT NULL,
+  types ${txt} NOT NULL,
+  since ${ts},
+  state ${txt} NOT NULL CHECK (state IN ('awaiting-approval', 'approved')),
+  approver_id ${txt},
+  created_at ${ts} NOT NULL,
+  approved_at ${ts},
+  expires_at ${ts} NOT NULL,
+  CHECK (approver_id IS NULL OR approver_id <> requester_id),
+  CHECK ((state = 'approved') = (approver_id IS NOT NULL AND approved_at IS NOT NULL))
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -158,5 +216,11 @@ ${AUDIT_TABLES.map(
   (t) => `CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION labvault_append_only();
 CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION labvault_append_only();`,
 ).join('\n')}`,
+  },
+  {
+    version: 3,
+    name: 'access control: principals, API keys, revoked tokens, break-glass grants, export jobs',
+    sqlite: accessTables('BLOB', 'TEXT', 'TEXT'),
+    postgres: accessTables('BYTEA', 'TIMESTAMPTZ', 'TEXT COLLATE "C"'),
   },
 ];

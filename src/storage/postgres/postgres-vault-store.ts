@@ -14,6 +14,8 @@ import type {
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
+import type { AccessStore } from '../../ports/access-store.js';
+import { PostgresAccessStore } from './postgres-access-store.js';
 import { MIGRATIONS } from '../migrations/migrations.js';
 import {
   resourceKeyString,
@@ -64,13 +66,35 @@ export class PostgresVaultStore implements VaultStore {
   private closed = false;
   private bulkLoad = false;
   private readonly audit: PostgresAuditLog;
+  private readonly access: PostgresAccessStore;
 
   private constructor(
     private readonly pool: Pool,
     private readonly schema: string,
   ) {
     this.audit = new PostgresAuditLog(pool, schema, (fn) => this.tx(fn));
+    this.access = new PostgresAccessStore(pool, this.audit);
   }
+
+  // AccessStore, delegated: its queries live in postgres-access-store.ts and commit through the same
+  // pool and audit log as the vault writes here.
+  readonly insertPrincipal: AccessStore['insertPrincipal'] = (...a) => this.access.insertPrincipal(...a);
+  readonly getPrincipal: AccessStore['getPrincipal'] = (...a) => this.access.getPrincipal(...a);
+  readonly listPrincipals: AccessStore['listPrincipals'] = () => this.access.listPrincipals();
+  readonly setPrincipalStatus: AccessStore['setPrincipalStatus'] = (...a) => this.access.setPrincipalStatus(...a);
+  readonly insertApiKey: AccessStore['insertApiKey'] = (...a) => this.access.insertApiKey(...a);
+  readonly getApiKey: AccessStore['getApiKey'] = (...a) => this.access.getApiKey(...a);
+  readonly revokeApiKey: AccessStore['revokeApiKey'] = (...a) => this.access.revokeApiKey(...a);
+  readonly revokeToken: AccessStore['revokeToken'] = (...a) => this.access.revokeToken(...a);
+  readonly isTokenRevoked: AccessStore['isTokenRevoked'] = (...a) => this.access.isTokenRevoked(...a);
+  readonly insertBreakGlass: AccessStore['insertBreakGlass'] = (...a) => this.access.insertBreakGlass(...a);
+  readonly activeBreakGlass: AccessStore['activeBreakGlass'] = (...a) => this.access.activeBreakGlass(...a);
+  readonly insertExportJob: AccessStore['insertExportJob'] = (...a) => this.access.insertExportJob(...a);
+  readonly getExportJob: AccessStore['getExportJob'] = (...a) => this.access.getExportJob(...a);
+  readonly approveExportJob: AccessStore['approveExportJob'] = (...a) => this.access.approveExportJob(...a);
+  readonly searchResources: AccessStore['searchResources'] = (...a) => this.access.searchResources(...a);
+  readonly countSearch: AccessStore['countSearch'] = (...a) => this.access.countSearch(...a);
+  readonly listPatientIds: AccessStore['listPatientIds'] = (...a) => this.access.listPatientIds(...a);
 
   /**
    * Opens a pool whose every connection has `search_path` set to `schema`, and checks the server

@@ -29,6 +29,8 @@ import type {
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
+import type { AccessStore } from '../../ports/access-store.js';
+import { SqliteAccessStore } from './sqlite-access-store.js';
 
 /**
  * Embedded backend: one SQLite file in the data directory, WAL mode, batched transactions.
@@ -40,6 +42,7 @@ export class SqliteVaultStore implements VaultStore {
   private readonly db: Database.Database;
   private stmts: ReturnType<typeof prepare> | undefined;
   private auditLog: SqliteAuditLog | undefined;
+  private accessStore: SqliteAccessStore | undefined;
   private bulkLoad = false;
 
   constructor(file: string) {
@@ -69,6 +72,31 @@ export class SqliteVaultStore implements VaultStore {
     this.auditLog ??= new SqliteAuditLog(this.db);
     return this.auditLog;
   }
+
+  private get access(): SqliteAccessStore {
+    this.accessStore ??= new SqliteAccessStore(this.db, this.audit);
+    return this.accessStore;
+  }
+
+  // AccessStore, delegated: its queries live in sqlite-access-store.ts and commit through the same
+  // connection and audit log as the vault writes here.
+  readonly insertPrincipal: AccessStore['insertPrincipal'] = (...a) => this.access.insertPrincipal(...a);
+  readonly getPrincipal: AccessStore['getPrincipal'] = (...a) => this.access.getPrincipal(...a);
+  readonly listPrincipals: AccessStore['listPrincipals'] = () => this.access.listPrincipals();
+  readonly setPrincipalStatus: AccessStore['setPrincipalStatus'] = (...a) => this.access.setPrincipalStatus(...a);
+  readonly insertApiKey: AccessStore['insertApiKey'] = (...a) => this.access.insertApiKey(...a);
+  readonly getApiKey: AccessStore['getApiKey'] = (...a) => this.access.getApiKey(...a);
+  readonly revokeApiKey: AccessStore['revokeApiKey'] = (...a) => this.access.revokeApiKey(...a);
+  readonly revokeToken: AccessStore['revokeToken'] = (...a) => this.access.revokeToken(...a);
+  readonly isTokenRevoked: AccessStore['isTokenRevoked'] = (...a) => this.access.isTokenRevoked(...a);
+  readonly insertBreakGlass: AccessStore['insertBreakGlass'] = (...a) => this.access.insertBreakGlass(...a);
+  readonly activeBreakGlass: AccessStore['activeBreakGlass'] = (...a) => this.access.activeBreakGlass(...a);
+  readonly insertExportJob: AccessStore['insertExportJob'] = (...a) => this.access.insertExportJob(...a);
+  readonly getExportJob: AccessStore['getExportJob'] = (...a) => this.access.getExportJob(...a);
+  readonly approveExportJob: AccessStore['approveExportJob'] = (...a) => this.access.approveExportJob(...a);
+  readonly searchResources: AccessStore['searchResources'] = (...a) => this.access.searchResources(...a);
+  readonly countSearch: AccessStore['countSearch'] = (...a) => this.access.countSearch(...a);
+  readonly listPatientIds: AccessStore['listPatientIds'] = (...a) => this.access.listPatientIds(...a);
 
   async migrate(): Promise<void> {
     this.db.exec(

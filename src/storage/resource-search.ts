@@ -1,0 +1,84 @@
+import { InvalidInput } from '../domain/errors.js';
+import type { ResourceSearch } from '../ports/access-store.js';
+import { instant, type Dialect } from './access-rows.js';
+
+/**
+ * The FHIR search queries of both adapters, built in one place so they cannot drift. Only fixed
+ * SQL fragments are chosen here; every value the caller supplies is a bound parameter. Keyset
+ * paging by id rides the primary key (tenant_id, type, id); a patient or code filter lets the
+ * planner use resources_patient or resources_code instead (see migration 1).
+ */
+export const RESOURCE_COLUMNS = 'tenant_id, type, id, version, patient_id, status, code, effective_date, content_mac, body, created_at';
+
+export type CountSearch = Omit<ResourceSearch, 'afterId' | 'limit'>;
+
+export interface SqlQuery {
+  sql: string;
+  args: unknown[];
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** effective_date is yyyy-mm-dd text compared as text: a partial date would match the wrong rows silently. */
+function date(v: string): string {
+  if (!DATE.test(v)) throw new InvalidInput('search date must be yyyy-mm-dd');
+  return v;
+}
+
+/** SQLite reads a negative LIMIT as "no limit", PostgreSQL refuses it: refuse it on both. */
+export function pageLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidInput('limit must be a non-negative integer');
+  return limit;
+}
+
+function builder(dialect: Dialect): { args: unknown[]; ph: (value: unknown) => string } {
+  const args: unknown[] = [];
+  return {
+    args,
+    // Placeholders are created in the order they appear in the SQL text (SQLite's are positional).
+    ph: (value) => {
+      args.push(value);
+      return dialect === 'sqlite' ? '?' : `$${args.length}`;
+    },
+  };
+}
+
+function filters(tenantId: string, q: CountSearch & { afterId?: string }, ph: (v: unknown) => string): string {
+  const where = [`tenant_id = ${ph(tenantId)}`, `type = ${ph(q.type)}`];
+  if (q.patientId !== undefined) where.push(`patient_id = ${ph(q.patientId)}`);
+  if (q.status !== undefined) where.push(`status = ${ph(q.status)}`);
+  if (q.code !== undefined) where.push(`code = ${ph(q.code)}`);
+  if (q.dateFrom !== undefined) where.push(`effective_date >= ${ph(date(q.dateFrom))}`);
+  if (q.dateTo !== undefined) where.push(`effective_date <= ${ph(date(q.dateTo))}`);
+  if (q.createdSince !== undefined) where.push(`created_at >= ${ph(instant(q.createdSince))}`);
+  if (q.afterId !== undefined) where.push(`id > ${ph(q.afterId)}`);
+  return where.join(' AND ');
+}
+
+export function searchSql(tenantId: string, q: ResourceSearch, dialect: Dialect): SqlQuery {
+  const b = builder(dialect);
+  const where = filters(tenantId, q, b.ph);
+  return { sql: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${where} ORDER BY id LIMIT ${b.ph(pageLimit(q.limit))}`, args: b.args };
+}
+
+/** Same filters as {@link searchSql} without paging; the count comes back as `n`. */
+export function countSql(tenantId: string, q: CountSearch, dialect: Dialect): SqlQuery {
+  const b = builder(dialect);
+  // Only the filter fields: a caller passing a whole ResourceSearch must still get the total.
+  const { type, patientId, status, code, dateFrom, dateTo, createdSince } = q;
+  const where = filters(tenantId, { type, patientId, status, code, dateFrom, dateTo, createdSince }, b.ph);
+  return { sql: `SELECT count(*) AS n FROM resources WHERE ${where}`, args: b.args };
+}
+
+export function patientIdsSql(
+  tenantId: string,
+  afterId: string,
+  limit: number,
+  createdSince: string | undefined,
+  dialect: Dialect,
+): SqlQuery {
+  const b = builder(dialect);
+  const where = [`tenant_id = ${b.ph(tenantId)}`, 'erased_at IS NULL', `id > ${b.ph(afterId)}`];
+  if (createdSince !== undefined) where.push(`created_at >= ${b.ph(instant(createdSince))}`);
+  return { sql: `SELECT id FROM patients WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${b.ph(pageLimit(limit))}`, args: b.args };
+}
