@@ -12,6 +12,10 @@ import { VaultReader } from './services/vault-reader.js';
 import { SqliteVaultStore } from './storage/sqlite/sqlite-vault-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { DirectoryWitness } from './witness/directory-witness.js';
+import { TokenIssuer } from './access/token-issuer.js';
+import { BreakGlass } from './services/break-glass.js';
+import { ExportService } from './services/export-service.js';
+import { PrincipalAdmin } from './services/principal-admin.js';
 
 /**
  * Composition root: the only place that picks adapters from configuration. Entry points (CLI,
@@ -26,6 +30,12 @@ export interface Vault {
   ingest: IngestService;
   reader: VaultReader;
   keyAdmin: KeyAdmin;
+  clock: Clock;
+  /** labvault's own token issuer (signing key in the key provider). */
+  issuer: TokenIssuer;
+  principals: PrincipalAdmin;
+  breakGlass: BreakGlass;
+  exports: ExportService;
   close(): Promise<void>;
 }
 
@@ -62,6 +72,16 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     throw e;
   }
   const keys = new KeyHierarchy(store, provider);
+  let issuer: TokenIssuer;
+  try {
+    issuer = new TokenIssuer(await provider.tokenSigner(), config.api.issuer, config.api.audience);
+  } catch (e) {
+    await audit.close().catch(() => undefined);
+    await store.close();
+    await provider.close();
+    throw e;
+  }
+  const reader = new VaultReader(store, keys, audit);
   return {
     config,
     store,
@@ -69,8 +89,13 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     keys,
     audit,
     ingest: new IngestService(store, keys, clock, audit),
-    reader: new VaultReader(store, keys, audit),
+    reader,
     keyAdmin: new KeyAdmin(store, keys, clock, audit),
+    clock,
+    issuer,
+    principals: new PrincipalAdmin(store, issuer, clock, audit, config.api),
+    breakGlass: new BreakGlass(store, clock, audit, config.api.breakGlassMaxMinutes),
+    exports: new ExportService(store, reader, clock, audit, config.api.exportTtlHours),
     async close() {
       // The final checkpoint covers this process's last events; the store closes even if it fails.
       try {

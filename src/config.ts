@@ -15,7 +15,32 @@ export interface Config {
   pkcs11: { modulePath: string; tokenLabel: string; keyLabel: string; pin: string | null; pinFile: string | null };
   /** Audit log: where checkpoint copies go (outside the database), and how often checkpoints are signed. */
   audit: { witnessDir: string; checkpointEvents: number; checkpointMs: number };
+  api: ApiConfig;
   debug: boolean;
+}
+
+/** The HTTP server (`labvault serve`): its own token issuer, an optional external IdP, and limits. */
+export interface ApiConfig {
+  /** `iss` of the tokens labvault issues itself (`labvault principal create`). */
+  issuer: string;
+  /** `aud` every token must carry, labvault's own and the external IdP's. */
+  audience: string;
+  /** Lifetime of tokens labvault issues. */
+  tokenTtlSeconds: number;
+  /** An external OAuth2/OIDC issuer whose JWTs are accepted too (keys from its JWKS), or null. */
+  external: { issuer: string; audience: string; jwksUrl: string } | null;
+  /** Largest request body accepted (bytes). */
+  bodyLimit: number;
+  /** Requests per principal per minute before 429. */
+  rateLimitPerMinute: number;
+  /** Largest `_count` honoured; larger values are capped, not refused (FHIR search semantics). */
+  maxCount: number;
+  /** A request still running after this many ms is answered 503. */
+  requestTimeoutMs: number;
+  /** Longest break-glass window a principal may open. */
+  breakGlassMaxMinutes: number;
+  /** How long an export request waits for approval, and then how long its files stay downloadable. */
+  exportTtlHours: number;
 }
 
 export interface ConfigOverrides {
@@ -39,6 +64,16 @@ export const CONFIG_TABLE = [
   ['--witness-dir', 'LABVAULT_AUDIT_WITNESS_DIR', '<data dir>/witness', 'copies of signed audit checkpoints, outside the database'],
   ['', 'LABVAULT_AUDIT_CHECKPOINT_EVENTS', '1000', 'sign a checkpoint after this many new events…'],
   ['', 'LABVAULT_AUDIT_CHECKPOINT_MS', '1000', '…or this many ms after the first unsigned event'],
+  ['', 'LABVAULT_API_ISSUER', 'urn:labvault:issuer', '`iss` of tokens labvault issues (signing key in the key provider)'],
+  ['', 'LABVAULT_API_AUDIENCE', 'urn:labvault:fhir', '`aud` required in every bearer token'],
+  ['', 'LABVAULT_API_TOKEN_TTL', '43200', 'lifetime in seconds of tokens labvault issues'],
+  ['', 'LABVAULT_OIDC_ISSUER / _AUDIENCE / _JWKS_URL', '—', 'an external identity provider whose JWTs are accepted (all three)'],
+  ['', 'LABVAULT_API_BODY_LIMIT', '1048576', 'largest request body in bytes (413 above)'],
+  ['', 'LABVAULT_API_RATE_LIMIT', '60000', 'requests per principal per minute (429 with Retry-After above)'],
+  ['', 'LABVAULT_API_MAX_COUNT', '100', 'cap on a search’s `_count`'],
+  ['', 'LABVAULT_API_REQUEST_TIMEOUT_MS', '10000', 'a request running longer is answered 503'],
+  ['', 'LABVAULT_BREAK_GLASS_MAX_MINUTES', '60', 'longest break-glass window'],
+  ['', 'LABVAULT_EXPORT_TTL_HOURS', '24', 'an export waits this long for approval, then stays downloadable as long'],
 ] as const;
 
 const Env = z.object({
@@ -57,6 +92,38 @@ const Env = z.object({
   LABVAULT_AUDIT_WITNESS_DIR: z.string().min(1).optional(),
   LABVAULT_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(10_000_000).optional(),
   LABVAULT_AUDIT_CHECKPOINT_MS: z.coerce.number().int().min(10).max(3_600_000).optional(),
+  LABVAULT_API_ISSUER: z.string().min(1).optional(),
+  LABVAULT_API_AUDIENCE: z.string().min(1).optional(),
+  LABVAULT_API_TOKEN_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(31 * 86_400)
+    .optional(),
+  LABVAULT_OIDC_ISSUER: z.string().min(1).optional(),
+  LABVAULT_OIDC_AUDIENCE: z.string().min(1).optional(),
+  LABVAULT_OIDC_JWKS_URL: z.string().url().optional(),
+  LABVAULT_API_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .optional(),
+  LABVAULT_API_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000_000).optional(),
+  LABVAULT_API_MAX_COUNT: z.coerce.number().int().min(1).max(10_000).optional(),
+  LABVAULT_API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  LABVAULT_BREAK_GLASS_MAX_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .optional(),
+  LABVAULT_EXPORT_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .optional(),
 });
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -93,8 +160,33 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       checkpointEvents: e.LABVAULT_AUDIT_CHECKPOINT_EVENTS ?? 1000,
       checkpointMs: e.LABVAULT_AUDIT_CHECKPOINT_MS ?? 1000,
     },
+    api: apiConfig(e),
     debug: overrides.debug ?? false,
   });
+}
+
+function apiConfig(e: z.infer<typeof Env>): ApiConfig {
+  const oidc = [e.LABVAULT_OIDC_ISSUER, e.LABVAULT_OIDC_AUDIENCE, e.LABVAULT_OIDC_JWKS_URL];
+  if (oidc.some((v) => v !== undefined) && !oidc.every((v) => v !== undefined)) {
+    throw new ConfigurationError(
+      'bad setting LABVAULT_OIDC_*: set LABVAULT_OIDC_ISSUER, LABVAULT_OIDC_AUDIENCE and LABVAULT_OIDC_JWKS_URL together',
+    );
+  }
+  return {
+    issuer: e.LABVAULT_API_ISSUER ?? 'urn:labvault:issuer',
+    audience: e.LABVAULT_API_AUDIENCE ?? 'urn:labvault:fhir',
+    tokenTtlSeconds: e.LABVAULT_API_TOKEN_TTL ?? 43_200,
+    external:
+      e.LABVAULT_OIDC_ISSUER && e.LABVAULT_OIDC_AUDIENCE && e.LABVAULT_OIDC_JWKS_URL
+        ? { issuer: e.LABVAULT_OIDC_ISSUER, audience: e.LABVAULT_OIDC_AUDIENCE, jwksUrl: e.LABVAULT_OIDC_JWKS_URL }
+        : null,
+    bodyLimit: e.LABVAULT_API_BODY_LIMIT ?? 1_048_576,
+    rateLimitPerMinute: e.LABVAULT_API_RATE_LIMIT ?? 60_000,
+    maxCount: e.LABVAULT_API_MAX_COUNT ?? 100,
+    requestTimeoutMs: e.LABVAULT_API_REQUEST_TIMEOUT_MS ?? 10_000,
+    breakGlassMaxMinutes: e.LABVAULT_BREAK_GLASS_MAX_MINUTES ?? 60,
+    exportTtlHours: e.LABVAULT_EXPORT_TTL_HOURS ?? 24,
+  };
 }
 
 /** Redacted view for `--debug` output and logs. */
@@ -105,6 +197,7 @@ export function describeConfig(c: Config): Record<string, unknown> {
     keyProvider: c.keyProvider,
     pkcs11: { ...c.pkcs11, pin: c.pkcs11.pin ? '***' : null },
     audit: c.audit,
+    api: c.api,
   };
 }
 

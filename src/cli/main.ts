@@ -7,6 +7,8 @@ import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPatient } from './commands/patient.js';
+import { registerPrincipal } from './commands/principal.js';
+import { registerServe } from './commands/serve.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerSynth } from './commands/synth.js';
 import { registerTenant } from './commands/tenant.js';
@@ -36,6 +38,8 @@ registerSynth(program);
 registerIngest(program);
 registerKeys(program);
 registerPatient(program);
+registerServe(program);
+registerPrincipal(program);
 registerAudit(program);
 registerBench(program);
 

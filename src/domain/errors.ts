@@ -4,6 +4,7 @@
  */
 export const ErrorCode = {
   NotFound: 'not-found',
+  Unauthenticated: 'unauthenticated',
   AccessDenied: 'access-denied',
   Conflict: 'conflict',
   InvalidInput: 'invalid-input',
@@ -28,6 +29,20 @@ export class VaultError extends Error {
 export class NotFound extends VaultError {
   constructor(message = 'not found', options?: { cause?: unknown }) {
     super(ErrorCode.NotFound, message, options);
+  }
+}
+
+/**
+ * No valid credential. One message for every cause (expired, wrong issuer, bad signature, revoked,
+ * unknown key): telling them apart helps an attacker more than a legitimate client; the audit log
+ * records the cause.
+ */
+export class Unauthenticated extends VaultError {
+  /** Why, for the audit log only (never sent to the client). */
+  readonly why: string;
+  constructor(why: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Unauthenticated, 'authentication required: a valid bearer token or API key', options);
+    this.why = why;
   }
 }
 

@@ -33,6 +33,11 @@ export interface AccessContext {
   /** HL7 v3 PurposeOfUse code (TREAT, HOPERAT, PUBHLTH, ETREAT …). */
   readonly purpose: string | null;
   readonly origin: AccessOrigin;
+  /**
+   * Id of the break-glass grant this request acts under, if any: every event it writes is then
+   * flagged for review (audit-event.ts).
+   */
+  readonly breakGlass?: string | null;
 }
 
 /** An operator acting on this machine for every tenant (CLI commands, benchmarks, drills). */

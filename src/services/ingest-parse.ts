@@ -102,6 +102,15 @@ export async function* parseUnits(files: readonly string[], opts: ParseOptions):
   }
 }
 
+/**
+ * One document already parsed from a request body (a resource or a transaction Bundle), as the
+ * unit the database stage stores all-or-nothing. `label` stands in for a file name in errors.
+ */
+export function parseDocument(parsed: unknown, label: string, opts: ParseOptions): ParsedUnit {
+  const items = isBundle(parsed) ? unpackBundle(parsed, label, 1, opts) : [toItem(parsed, label, 1, opts)];
+  return packUnit(items, true, 0, opts);
+}
+
 function isBundle(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && (v as { resourceType?: unknown }).resourceType === 'Bundle';
 }

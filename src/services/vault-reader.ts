@@ -6,10 +6,12 @@ import { blindIndex, nameBirthDateKey } from '../crypto/blind-index.js';
 import { open } from '../crypto/envelope.js';
 import type { KeyHierarchy } from '../crypto/key-hierarchy.js';
 import type { PatientRow, ResourceRow, VaultStore } from '../ports/vault-store.js';
+import type { ResourceSearch } from '../ports/access-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import { categoriesOf, type AuditAction, type DataCategory } from '../domain/audit-event.js';
+import type { AuditAction, DataCategory } from '../domain/audit-event.js';
 import { VaultError } from '../domain/errors.js';
 import { mayActFor, type AccessContext } from '../domain/principal.js';
+import { FULL_VIEW, type FhirResource, type ResourceView } from '../domain/resource-view.js';
 
 /**
  * Read paths of the vault: decrypt a patient or record of one tenant. A record of another tenant,
@@ -19,8 +21,21 @@ import { mayActFor, type AccessContext } from '../domain/principal.js';
  * Every read is audited before its data is returned (fail closed: if the event cannot be appended,
  * the caller gets the error, not the data), and so is every failed or refused read. A principal
  * reading a tenant it may not act for gets NotFound, as for an id that does not exist.
+ *
+ * A `view` (the caller's role projection) is applied before the event is written, so the event
+ * names the data categories that actually leave, not those stored.
  */
-export type FhirResource = Record<string, unknown> & { resourceType: string; id: string };
+export type { FhirResource } from '../domain/resource-view.js';
+
+export interface SearchPage {
+  /** Matches of this page (projected), then the included patients when asked for. */
+  matches: FhirResource[];
+  included: FhirResource[];
+  /** Matches over all pages in this tenant; -1 when not asked for. */
+  total: number;
+  /** Id to continue after, or null on the last page. */
+  next: string | null;
+}
 
 export class VaultReader {
   constructor(
@@ -29,8 +44,8 @@ export class VaultReader {
     private readonly audit: AuditLog,
   ) {}
 
-  async patient(ctx: AccessContext, tenantId: string, id: string): Promise<FhirResource> {
-    return this.audited(ctx, 'patient.read', tenantId, id, async () => {
+  async patient(ctx: AccessContext, tenantId: string, id: string, view: ResourceView = FULL_VIEW): Promise<FhirResource> {
+    return this.audited(ctx, 'patient.read', tenantId, id, view, async () => {
       const row = await this.store.getPatient(tenantId, id);
       if (!row || row.erasedAt) throw new NotFound();
       return [await this.decryptPatient(row)];
@@ -38,8 +53,8 @@ export class VaultReader {
   }
 
   /** Lookup by BSN through the keyed blind index; the BSN itself never reaches the store. */
-  async patientsByBsn(ctx: AccessContext, tenantId: string, rawBsn: string): Promise<FhirResource[]> {
-    return this.audited(ctx, 'patient.search', tenantId, null, async () => {
+  async patientsByBsn(ctx: AccessContext, tenantId: string, rawBsn: string, view: ResourceView = FULL_VIEW): Promise<FhirResource[]> {
+    return this.audited(ctx, 'patient.search', tenantId, null, view, async () => {
       const bsn = normaliseBsn(rawBsn);
       if (bsn === null || !isValidBsn(bsn)) throw new InvalidInput('not a valid BSN');
       const rows = await this.store.findPatientsByBsnIndex(tenantId, blindIndex(await this.keys.indexKey(tenantId), 'bsn', bsn));
@@ -49,8 +64,14 @@ export class VaultReader {
     });
   }
 
-  async patientsByNameAndBirthDate(ctx: AccessContext, tenantId: string, family: string, birthDate: string): Promise<FhirResource[]> {
-    return this.audited(ctx, 'patient.search', tenantId, null, async () => {
+  async patientsByNameAndBirthDate(
+    ctx: AccessContext,
+    tenantId: string,
+    family: string,
+    birthDate: string,
+    view: ResourceView = FULL_VIEW,
+  ): Promise<FhirResource[]> {
+    return this.audited(ctx, 'patient.search', tenantId, null, view, async () => {
       const key = nameBirthDateKey(family, birthDate);
       const idx = blindIndex(await this.keys.indexKey(tenantId), 'name-birthdate', key);
       const found = await this.decryptPatients(await this.store.findPatientsByNameIndex(tenantId, idx));
@@ -58,8 +79,14 @@ export class VaultReader {
     });
   }
 
-  async resource(ctx: AccessContext, tenantId: string, type: ClinicalType, id: string): Promise<FhirResource> {
-    return this.audited(ctx, 'resource.read', tenantId, null, async () => {
+  async resource(
+    ctx: AccessContext,
+    tenantId: string,
+    type: ClinicalType,
+    id: string,
+    view: ResourceView = FULL_VIEW,
+  ): Promise<FhirResource> {
+    return this.audited(ctx, 'resource.read', tenantId, null, view, async () => {
       const row = await this.store.getResource(tenantId, type, id);
       if (!row) throw new NotFound();
       const owner = await this.store.getPatient(tenantId, row.patientId);
@@ -68,8 +95,14 @@ export class VaultReader {
     }).then((r) => r[0] as FhirResource);
   }
 
-  async resourcesOfPatient(ctx: AccessContext, tenantId: string, patientId: string, type?: ClinicalType): Promise<FhirResource[]> {
-    return this.audited(ctx, 'resource.read', tenantId, patientId, async () => {
+  async resourcesOfPatient(
+    ctx: AccessContext,
+    tenantId: string,
+    patientId: string,
+    type?: ClinicalType,
+    view: ResourceView = FULL_VIEW,
+  ): Promise<FhirResource[]> {
+    return this.audited(ctx, 'resource.read', tenantId, patientId, view, async () => {
       const owner = await this.store.getPatient(tenantId, patientId);
       if (!owner || owner.erasedAt) throw new NotFound();
       const rows = await this.store.listResourcesOfPatient(tenantId, patientId, type);
@@ -77,6 +110,72 @@ export class VaultReader {
       for (const r of rows) out.push(await this.decryptResource(r, owner));
       return out;
     });
+  }
+
+  /**
+   * One page of a search over a tenant's clinical records (keyset paging by id), optionally with
+   * the patients they belong to (`_include`). One event covers the page and what it included.
+   */
+  async search(
+    ctx: AccessContext,
+    tenantId: string,
+    q: ResourceSearch,
+    view: ResourceView = FULL_VIEW,
+    opts: { includePatients?: boolean; total?: boolean } = {},
+  ): Promise<SearchPage> {
+    const includePatients = opts.includePatients ?? false;
+    let total = 0;
+    let next: string | null = null;
+    let matchCount = 0;
+    const all = await this.audited(ctx, 'resource.search', tenantId, null, view, async () => {
+      if (q.patientId !== undefined) {
+        const owner = await this.store.getPatient(tenantId, q.patientId);
+        if (!owner || owner.erasedAt) return [];
+      }
+      const { afterId: _a, limit: _l, ...filters } = q;
+      total = opts.total === false ? -1 : await this.store.countSearch(tenantId, filters);
+      // One row more than asked tells whether a next page exists without a second query.
+      const rows = await this.store.searchResources(tenantId, { ...q, limit: q.limit + 1 });
+      if (rows.length > q.limit) {
+        rows.length = q.limit;
+        next = rows[rows.length - 1]?.id ?? null;
+      }
+      const owners = new Map<string, PatientRow | null>();
+      const out: FhirResource[] = [];
+      for (const r of rows) {
+        let owner = owners.get(r.patientId);
+        if (owner === undefined) owners.set(r.patientId, (owner = await this.store.getPatient(tenantId, r.patientId)));
+        // A record of an erased patient is as unreadable as the patient (its DEK is gone).
+        if (owner && !owner.erasedAt) out.push(await this.decryptResource(r, owner));
+      }
+      matchCount = out.length;
+      if (includePatients) for (const owner of owners.values()) if (owner && !owner.erasedAt) out.push(await this.decryptPatient(owner));
+      return out;
+    });
+    return { matches: all.slice(0, matchCount), included: all.slice(matchCount), total, next };
+  }
+
+  /** Up to `limit` patients of a tenant after `afterId` (bulk export), one event for the page. */
+  async patientsPage(
+    ctx: AccessContext,
+    tenantId: string,
+    afterId: string,
+    limit: number,
+    createdSince?: string,
+    view: ResourceView = FULL_VIEW,
+  ): Promise<{ patients: FhirResource[]; next: string | null }> {
+    let next: string | null = null;
+    const patients = await this.audited(ctx, 'patient.read', tenantId, null, view, async () => {
+      const ids = await this.store.listPatientIds(tenantId, afterId, limit, createdSince);
+      next = ids.length === limit ? (ids[ids.length - 1] ?? null) : null;
+      const out: FhirResource[] = [];
+      for (const id of ids) {
+        const row = await this.store.getPatient(tenantId, id);
+        if (row && !row.erasedAt) out.push(await this.decryptPatient(row));
+      }
+      return out;
+    });
+    return { patients, next };
   }
 
   /**
@@ -89,6 +188,7 @@ export class VaultReader {
     tenantId: string,
     /** The patient the read is about, when the caller names one (named even if nothing is found). */
     about: string | null,
+    view: ResourceView,
     read: () => Promise<FhirResource[]>,
   ): Promise<FhirResource[]> {
     await this.audit.ready();
@@ -106,12 +206,14 @@ export class VaultReader {
     }
     const patients = new Set<string>(about === null ? [] : [about]);
     const categories = new Set<DataCategory>();
+    const out: FhirResource[] = [];
     let bytes = 0;
     for (const r of found) {
-      const type = r.resourceType as 'Patient' | ClinicalType;
-      patients.add(type === 'Patient' ? r.id : patientIdOf(r));
-      for (const c of categoriesOf(type)) categories.add(c);
-      bytes += Buffer.byteLength(JSON.stringify(r));
+      const p = view.project(r);
+      out.push(p.resource);
+      patients.add(r.resourceType === 'Patient' ? r.id : patientIdOf(r));
+      for (const c of p.categories) categories.add(c);
+      bytes += Buffer.byteLength(JSON.stringify(p.resource));
     }
     await this.audit.record([
       this.audit.event(ctx, {
@@ -119,11 +221,12 @@ export class VaultReader {
         tenant: tenantId,
         patients: [...patients].filter((p) => p !== ''),
         categories: [...categories],
-        records: found.length,
+        records: out.length,
         bytes,
+        ...(view === FULL_VIEW ? {} : { detail: { view: view.name } }),
       }),
     ]);
-    return found;
+    return out;
   }
 
   private async decryptPatients(rows: PatientRow[]): Promise<FhirResource[]> {
