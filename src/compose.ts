@@ -45,6 +45,8 @@ export interface OpenOptions {
   clock?: Clock;
   /** Open the audit log read-only: no events, no checkpoints (audit verify). */
   auditReadOnly?: boolean;
+  /** A long-running server: SQLite checkpoints its WAL in a worker thread, off the request path. */
+  server?: boolean;
 }
 
 export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}): Promise<Vault> {
@@ -56,6 +58,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
   let store: VaultStore;
   try {
     store = await openStore(config, opts.create ?? false);
+    if (opts.server && store instanceof SqliteVaultStore) store.startBackgroundCheckpoints();
   } catch (e) {
     await provider.close();
     throw e;

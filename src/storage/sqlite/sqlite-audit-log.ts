@@ -29,19 +29,30 @@ export class SqliteAuditLog {
     this.s = prepare(db);
   }
 
-  /** Runs `body` and appends `events` in one IMMEDIATE transaction; retries when the log moved. */
-  async write<T>(events: AuditEvents<T>, body: () => T): Promise<T> {
+  /**
+   * Runs `body` and appends `events` in one IMMEDIATE transaction; retries when the log moved.
+   * `unsynced`: commit with synchronous=NORMAL, the caller syncs the WAL itself (wal-sync.ts). The
+   * pragma is switched around the transaction synchronously, so no other commit runs under it.
+   */
+  async write<T>(events: AuditEvents<T>, body: () => T, unsynced = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const state = await this.currentState();
       let next: TreeState = state;
       try {
-        const out = this.db
-          .transaction(() => {
-            const r = body();
-            next = this.appendInTx(state, typeof events === 'function' ? events(r) : events);
-            return r;
-          })
-          .immediate();
+        const tx = this.db.transaction(() => {
+          const r = body();
+          next = this.appendInTx(state, typeof events === 'function' ? events(r) : events);
+          return r;
+        });
+        let out: T;
+        if (unsynced) {
+          this.db.pragma('synchronous = NORMAL');
+          try {
+            out = tx.immediate();
+          } finally {
+            this.db.pragma('synchronous = FULL');
+          }
+        } else out = tx.immediate();
         this.state = next;
         return out;
       } catch (e) {

@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { WalCheckpointWorkerData } from './wal-checkpoint-worker.js';
+
+/**
+ * Moves SQLite's WAL checkpoints off the main thread for a long-running server. An automatic
+ * checkpoint runs inside whichever commit crosses the threshold: on the API server that commit
+ * copied up to 64 MiB into the database file and synced it on the event loop, a stall of
+ * 100–400 ms for every request in flight (measured with the event-loop delay monitor during
+ * `bench api`). Here a worker thread with its own connection checkpoints continuously instead, and
+ * the main connection only appends to (and syncs) the WAL.
+ */
+const WORKER_URL = new URL('./wal-checkpoint-worker.js', import.meta.url);
+const INTERVAL_MS = 200;
+
+export class WalCheckpointer {
+  private constructor(private readonly worker: Worker) {}
+
+  /** Null where the worker script is not available as JavaScript (tests running the sources). */
+  static start(file: string): WalCheckpointer | null {
+    if (WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return null;
+    const data: WalCheckpointWorkerData = { file, intervalMs: INTERVAL_MS };
+    const worker = new Worker(WORKER_URL, { workerData: data });
+    // Never keeps the process alive, and a crash of the worker only brings back the old behaviour.
+    worker.unref();
+    worker.on('error', () => undefined);
+    return new WalCheckpointer(worker);
+  }
+
+  async stop(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => {
+      this.worker.once('message', () => resolve());
+      this.worker.once('exit', () => resolve());
+    });
+    this.worker.postMessage('stop');
+    await stopped;
+    await this.worker.terminate();
+  }
+}
