@@ -33,6 +33,8 @@ export interface ApiConfig {
   bodyLimit: number;
   /** Requests per principal per minute before 429. */
   rateLimitPerMinute: number;
+  /** Failed authentications per client address per minute before 429 (credential guessing). */
+  authFailuresPerMinute: number;
   /** Largest `_count` honoured; larger values are capped, not refused (FHIR search semantics). */
   maxCount: number;
   /** A request still running after this many ms is answered 503. */
@@ -70,6 +72,7 @@ export const CONFIG_TABLE = [
   ['', 'LABVAULT_OIDC_ISSUER / _AUDIENCE / _JWKS_URL', '—', 'an external identity provider whose JWTs are accepted (all three)'],
   ['', 'LABVAULT_API_BODY_LIMIT', '1048576', 'largest request body in bytes (413 above)'],
   ['', 'LABVAULT_API_RATE_LIMIT', '60000', 'requests per principal per minute (429 with Retry-After above)'],
+  ['', 'LABVAULT_API_AUTH_FAILURES', '30', 'failed authentications per client address per minute (429 above)'],
   ['', 'LABVAULT_API_MAX_COUNT', '100', 'cap on a search’s `_count`'],
   ['', 'LABVAULT_API_REQUEST_TIMEOUT_MS', '10000', 'a request running longer is answered 503'],
   ['', 'LABVAULT_BREAK_GLASS_MAX_MINUTES', '60', 'longest break-glass window'],
@@ -110,6 +113,7 @@ const Env = z.object({
     .max(256 * 1024 * 1024)
     .optional(),
   LABVAULT_API_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000_000).optional(),
+  LABVAULT_API_AUTH_FAILURES: z.coerce.number().int().min(1).max(1_000_000).optional(),
   LABVAULT_API_MAX_COUNT: z.coerce.number().int().min(1).max(10_000).optional(),
   LABVAULT_API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
   LABVAULT_BREAK_GLASS_MAX_MINUTES: z.coerce
@@ -182,6 +186,7 @@ function apiConfig(e: z.infer<typeof Env>): ApiConfig {
         : null,
     bodyLimit: e.LABVAULT_API_BODY_LIMIT ?? 1_048_576,
     rateLimitPerMinute: e.LABVAULT_API_RATE_LIMIT ?? 60_000,
+    authFailuresPerMinute: e.LABVAULT_API_AUTH_FAILURES ?? 30,
     maxCount: e.LABVAULT_API_MAX_COUNT ?? 100,
     requestTimeoutMs: e.LABVAULT_API_REQUEST_TIMEOUT_MS ?? 10_000,
     breakGlassMaxMinutes: e.LABVAULT_BREAK_GLASS_MAX_MINUTES ?? 60,

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { bsnFreeId } from '../domain/validate-resource.js';
 
 /**
  * API keys for system integrations: `lvk_<id>_<secret>`. The id is the row's key (public, in
@@ -9,7 +10,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 const FORMAT = /^lvk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 export function newApiKey(): { id: string; secret: string; key: string; secretHash: Buffer } {
-  const id = randomBytes(8).toString('hex');
+  // The id is logged and audited, where BSN-like text is refused.
+  const id = bsnFreeId(() => randomBytes(8).toString('hex'));
   const secret = randomBytes(32).toString('base64url');
   return { id, secret, key: `lvk_${id}_${secret}`, secretHash: hashSecret(secret) };
 }

@@ -10,7 +10,8 @@ import type { Interaction } from './smart-scopes.js';
  *
  * Least privilege: the lab's admin, security officer, DPO and auditor manage and review but read
  * no patient data through the API; support sees orders and specimens but no identity and no
- * results; a technician sees what bench work needs (name, birth date) with the BSN masked.
+ * results; a technician sees what bench work needs (name, birth date) with the BSN masked, and
+ * opens patients by id only.
  */
 export type PatientView = 'full' | 'masked' | 'none';
 
@@ -40,7 +41,9 @@ export const ROLE_RIGHTS: Readonly<Record<Role, RoleRights>> = {
   dpo: { resources: {}, patientView: 'none', purposes: ['HCOMPL', 'HLEGAL', 'HOPERAT'], admin: [], human: true },
   auditor: { resources: {}, patientView: 'none', purposes: ['HCOMPL', 'HLEGAL', 'HOPERAT'], admin: [], human: true },
   'lab-technician': {
-    resources: { Patient: 'rs', ServiceRequest: 'rs', Specimen: 'crs', Observation: 'crs', DiagnosticReport: 'rs' },
+    // Patient by id only (from a specimen's subject): a BSN or name search would let a technician
+    // turn a list of BSNs into names, which bench work never needs.
+    resources: { Patient: 'r', ServiceRequest: 'rs', Specimen: 'crs', Observation: 'crs', DiagnosticReport: 'rs' },
     patientView: 'masked',
     purposes: ['TREAT', 'HOPERAT', 'PUBHLTH', 'ETREAT'],
     admin: ['break-glass'],
@@ -63,7 +66,8 @@ export const ROLE_RIGHTS: Readonly<Record<Role, RoleRights>> = {
   'controller-system': {
     resources: { Patient: 'crs', ServiceRequest: 'crs', Specimen: 'crs', Observation: 'crs', DiagnosticReport: 'crs' },
     patientView: 'full',
-    purposes: ['TREAT', 'HOPERAT', 'PUBHLTH', 'HPAYMT'],
+    // No payment purpose: a controller's system reads results for care and screening, not billing.
+    purposes: ['TREAT', 'HOPERAT', 'PUBHLTH'],
     admin: ['export.request'],
     human: false,
   },

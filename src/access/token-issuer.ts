@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { bsnFreeId } from '../domain/validate-resource.js';
 import type { AuditSigner } from '../ports/key-provider.js';
 
 /**
@@ -42,7 +43,8 @@ export class TokenIssuer {
 
   async issue(claims: TokenClaims, now: Date, ttlSeconds: number): Promise<IssuedToken> {
     const iat = Math.floor(now.getTime() / 1000);
-    const jti = randomUUID();
+    // The jti goes into audit events (token.issue, token.revoke), which refuse BSN-like text.
+    const jti = bsnFreeId(randomUUID);
     const header = { alg: 'EdDSA', typ: 'at+jwt', kid: this.kid };
     const payload = { ...claims, iss: this.issuer, aud: this.audience, iat, nbf: iat, exp: iat + ttlSeconds, jti };
     const signingInput = `${b64(header)}.${b64(payload)}`;

@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { JWTVerifyGetKey } from 'jose';
 import { Authenticator } from '../access/authenticator.js';
 import type { Vault } from '../compose.js';
-import { Unauthenticated, VaultError } from '../domain/errors.js';
+import { InvalidInput, Unauthenticated, VaultError } from '../domain/errors.js';
 import type { Role } from '../domain/principal.js';
+import { bsnFreeId } from '../domain/validate-resource.js';
 import { ApiMetrics } from './api-metrics.js';
+import { AuthThrottle } from './auth-throttle.js';
 import { outcome, toOutcome } from './operation-outcome.js';
 import { originOf } from './request-context.js';
 import { registerFhirRoutes } from './fhir/fhir-routes.js';
@@ -42,15 +44,25 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     bodyLimit: cfg.bodyLimit,
     requestTimeout: cfg.requestTimeoutMs,
     connectionTimeout: cfg.requestTimeoutMs * 2,
-    genReqId: () => randomUUID(),
+    // The request id is recorded in audit events, where a BSN-like digit run would be masked.
+    genReqId: () => bsnFreeId(randomUUID),
     logger: opts.log
       ? { level: 'warn', serializers: { req: (r: FastifyRequest) => ({ method: r.method, path: r.url.split('?')[0] }) } }
       : false,
     // Query strings are parsed by Node's URLSearchParams: no nested objects (qs-style a[b]=c) to smuggle.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // URLs the router refuses (bad percent-encoding, a path segment over maxParamLength) answer an
+    // OperationOutcome too: fastify's default body echoes the path, which may hold an identifier.
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as FastifyReply;
+      securityHeaders(reply);
+      const { status, body } = toOutcome(err);
+      void reply.code(status).header('content-type', FHIR_JSON).send(body);
+    },
   });
   app.decorateRequest('auth', null);
   const metrics = new ApiMetrics();
+  const throttle = new AuthThrottle(cfg.authFailuresPerMinute);
   const authenticator = new Authenticator({
     ownKey: vault.issuer.publicKey,
     config: cfg,
@@ -59,7 +71,8 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     ...(opts.externalKeys ? { externalKeys: opts.externalKeys } : {}),
   });
 
-  for (const type of ['application/fhir+json', 'application/json+fhir']) {
+  // application/json too: the framework's own parser bounds neither nesting nor the FHIR variants' rules.
+  for (const type of ['application/fhir+json', 'application/json+fhir', 'application/json']) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => parseJson(body as string, done));
   }
   // Form-encoded POST _search keeps identifiers out of URLs (proxy and access logs).
@@ -69,6 +82,8 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
 
   app.addHook('onRequest', async (req, reply) => {
     securityHeaders(reply);
+    // The id the audit events of this request carry: lets a client or operator find them.
+    reply.header('x-request-id', req.id);
     metrics.start(req);
     const timer = setTimeout(() => {
       if (!reply.sent) void reply.code(503).header('content-type', FHIR_JSON).send(outcome('timeout', 'request took too long'));
@@ -76,10 +91,18 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     timer.unref();
     reply.raw.once('close', () => clearTimeout(timer));
     if (req.routeOptions.config.public === true) return;
+    const wait = throttle.retryAfter(req.ip);
+    if (wait > 0) {
+      metrics.authFailure('throttled');
+      await recordAuthFailure(vault, req, 'throttled');
+      reply.header('retry-after', String(wait));
+      throw Object.assign(new Error('too many failed authentications'), { statusCode: 429 });
+    }
     try {
       req.auth = await authenticator.authenticate(req.headers.authorization, header(req, 'x-api-key'));
     } catch (e) {
       if (!(e instanceof Unauthenticated)) throw e;
+      throttle.failed(req.ip);
       metrics.authFailure(e.why);
       await recordAuthFailure(vault, req, e.why);
       reply.header('www-authenticate', 'Bearer realm="labvault", error="invalid_token"');
@@ -121,14 +144,52 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
   return app;
 }
 
+/**
+ * FHIR resources nest a dozen levels or so; much deeper JSON (cheap to send: `[[[[…`) would parse
+ * but then overflow the stack of whatever walks or serialises it, a 500.
+ */
+const MAX_JSON_DEPTH = 100;
+/** Only a body that could spell `__proto__` or `prototype` (maybe \u-escaped) pays for the reviver. */
+const MAY_POISON = /proto|\\u/i;
+
 function parseJson(body: string, done: (err: Error | null, value?: unknown) => void): void {
+  if (nestingDepth(body) > MAX_JSON_DEPTH) return done(new InvalidInput(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+  let value: unknown;
   try {
-    done(null, JSON.parse(body));
-  } catch {
+    value = JSON.parse(body, MAY_POISON.test(body) ? refusePoison : undefined);
+  } catch (cause) {
+    if (cause instanceof InvalidInput) return done(cause);
     const e = new SyntaxError('malformed JSON') as SyntaxError & { statusCode: number };
     e.statusCode = 400;
-    done(e);
+    return done(e);
   }
+  done(null, value);
+}
+
+/** As fastify's own JSON parser does: a `__proto__` or `constructor.prototype` key is refused, not carried along. */
+function refusePoison(key: string, value: unknown): unknown {
+  if (key === '__proto__' || (key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype')))
+    throw new InvalidInput('JSON with a __proto__ or constructor.prototype key');
+  return value;
+}
+
+/** Deepest `{`/`[` nesting outside strings (stops counting past the limit). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest) deepest = depth;
+      if (deepest > MAX_JSON_DEPTH) return deepest;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
 }
 
 function header(req: FastifyRequest, name: string): string | undefined {

@@ -47,6 +47,8 @@ function transportOutcome(status: number, e: unknown): OperationOutcome {
   switch (status) {
     case 413:
       return outcome('too-costly', 'request body too large');
+    case 414:
+      return outcome('too-costly', 'URL component too long');
     case 415:
       return outcome('not-supported', 'unsupported media type: send application/fhir+json');
     case 429:

@@ -35,9 +35,11 @@ export function rejectUnknown(q: Query, allowed: readonly string[]): void {
 /** `_count` defaults to 20 and is capped at `max` (FHIR: the server may return fewer). */
 export function common(q: Query, max: number, includeTargets: readonly string[]): CommonParams {
   const rawCount = single(q, '_count');
-  let count = 20;
+  // The default is capped too: a server configured for at most 10 must not return 20 unasked.
+  let count = Math.min(20, max);
   if (rawCount !== undefined) {
-    if (!/^\d{1,9}$/.test(rawCount)) throw new InvalidInput('_count must be a non-negative integer');
+    if (!/^\d+$/.test(rawCount)) throw new InvalidInput('_count must be a non-negative integer');
+    // Any number of digits: a huge value (even one beyond Number's range, read as Infinity) is capped.
     count = Math.min(Number(rawCount), max);
   }
   const after = single(q, '_after');
@@ -78,7 +80,8 @@ export function dateRange(q: Query): { dateFrom?: string; dateTo?: string } {
   const out: { dateFrom?: string; dateTo?: string } = {};
   for (const v of values) {
     const m = DATE.exec(v);
-    if (!m || Number.isNaN(Date.parse(m[2] as string))) throw new InvalidInput('date: expected [eq|ge|le|gt|lt]yyyy-mm-dd');
+    // Date.parse takes 2024-02-31 for 2 March: only a day that reads back the same is one.
+    if (!m || !isDay(m[2] as string)) throw new InvalidInput('date: expected [eq|ge|le|gt|lt]yyyy-mm-dd');
     const day = m[2] as string;
     switch (m[1] ?? 'eq') {
       case 'eq':
@@ -100,6 +103,11 @@ export function dateRange(q: Query): { dateFrom?: string; dateTo?: string } {
     }
   }
   return out;
+}
+
+function isDay(day: string): boolean {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === day;
 }
 
 function shift(day: string, days: number): string {

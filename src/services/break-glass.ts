@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { ROLE_RIGHTS } from '../access/role-policy.js';
 import { AccessDenied, InvalidInput, NotFound } from '../domain/errors.js';
 import type { AccessContext } from '../domain/principal.js';
+import { bsnFreeId } from '../domain/validate-resource.js';
 import type { BreakGlassGrant } from '../ports/access-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { VaultStore } from '../ports/vault-store.js';
@@ -33,7 +34,7 @@ export class BreakGlass {
     if (!(await this.store.getTenant(tenantId))) throw new NotFound();
     const now = this.clock.now();
     const grant: BreakGlassGrant = {
-      id: `bg-${randomUUID()}`,
+      id: bsnFreeId(() => `bg-${randomUUID()}`),
       principalId: ctx.principal.id,
       tenantId,
       createdAt: now.toISOString(),

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import { AccessDenied, InvalidInput, NotFound } from '../domain/errors.js';
-import type { AccessContext } from '../domain/principal.js';
+import { mayActFor, type AccessContext } from '../domain/principal.js';
 import { isClinicalType, type VaultResourceType } from '../domain/resource-type.js';
 import { FULL_VIEW, type ResourceView } from '../domain/resource-view.js';
+import { bsnFreeId } from '../domain/validate-resource.js';
 import type { ExportJob } from '../ports/access-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { VaultStore } from '../ports/vault-store.js';
@@ -33,7 +34,7 @@ export class ExportService {
     if (since !== null && Number.isNaN(Date.parse(since))) throw new InvalidInput('_since: not an instant');
     const now = this.clock.now();
     const job: ExportJob = {
-      id: randomUUID(),
+      id: bsnFreeId(randomUUID),
       requesterId: ctx.principal.id,
       tenantId,
       types: [...types],
@@ -60,7 +61,11 @@ export class ExportService {
   async approve(ctx: AccessContext, id: string): Promise<ExportJob> {
     if (ctx.principal.role !== 'security-officer') throw new AccessDenied('only a security officer approves exports');
     const job = await this.store.getExportJob(id);
-    if (!job) throw new NotFound();
+    // An officer approves exports of the tenants it acts for; another tenant's job is as unknown as a missing one.
+    if (!job || !mayActFor(ctx.principal, job.tenantId)) {
+      await this.refused(ctx, 'export.approve', job);
+      throw new NotFound();
+    }
     if (job.requesterId === ctx.principal.id) throw new AccessDenied('the requester cannot approve its own export');
     await this.audit.ready();
     const ok = await this.store.approveExportJob(id, ctx.principal.id, this.clock.now().toISOString(), (approved) => [
@@ -80,11 +85,27 @@ export class ExportService {
   /** The requester's own job; anyone else's answers NotFound. */
   async status(ctx: AccessContext, id: string): Promise<ExportJob> {
     const job = await this.store.getExportJob(id);
-    if (!job || job.requesterId !== ctx.principal.id) throw new NotFound();
+    if (!job || job.requesterId !== ctx.principal.id) {
+      await this.refused(ctx, 'export.status', job);
+      throw new NotFound();
+    }
     await this.audit.record([
       this.audit.event(ctx, { action: 'export.status', tenant: job.tenantId, detail: { export: id, state: job.state } }),
     ]);
     return job;
+  }
+
+  /** A probe for another's (or no) job is recorded like any refused access; the id is named only when it exists. */
+  private async refused(ctx: AccessContext, action: 'export.approve' | 'export.status', job: ExportJob | null): Promise<void> {
+    await this.audit.record([
+      this.audit.event(ctx, {
+        action,
+        outcome: 'denied',
+        reason: 'not-found',
+        tenant: job?.tenantId ?? null,
+        ...(job ? { detail: { export: job.id } } : {}),
+      }),
+    ]);
   }
 
   /**

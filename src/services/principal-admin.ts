@@ -7,6 +7,7 @@ import { parseScope } from '../access/smart-scopes.js';
 import type { TokenIssuer } from '../access/token-issuer.js';
 import { AccessDenied, InvalidInput, NotFound } from '../domain/errors.js';
 import { Roles, type AccessContext, type Role } from '../domain/principal.js';
+import { bsnFreeId } from '../domain/validate-resource.js';
 import type { PrincipalRow } from '../ports/access-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { VaultStore } from '../ports/vault-store.js';
@@ -53,7 +54,7 @@ export class PrincipalAdmin {
     this.requireRole(ctx, ['admin']);
     const role = parseRole(req.role);
     if (!NAME.test(req.name)) throw new InvalidInput('name: 1–80 letters, digits, spaces or . _ @ : / -');
-    const id = req.id ?? `p-${randomBytes(8).toString('hex')}`;
+    const id = req.id ?? bsnFreeId(() => `p-${randomBytes(8).toString('hex')}`);
     if (!ID.test(id)) throw new InvalidInput('id: 1–128 of A–Z a–z 0–9 . _ @ : | -');
     const tenants = await this.checkTenants(req.tenants);
     const purpose = req.purpose ?? null;

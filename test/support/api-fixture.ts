@@ -6,6 +6,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import { buildApp } from '../../src/api/app.js';
 import type { Vault } from '../../src/compose.js';
 import type { Role } from '../../src/domain/principal.js';
+import type { Clock } from '../../src/ports/clock.js';
 import { generateSyntheticLab } from '../../src/synth/generator.js';
 import { CTX } from './context.js';
 import { tempVault, type TempVault } from './temp-vault.js';
@@ -20,7 +21,11 @@ export interface ApiFixture {
   app: FastifyInstance;
   temp: TempVault;
   lab: LabIndex;
-  principal(role: Role, tenants: string[], opts?: { purpose?: string | null; scopes?: string[]; id?: string }): Promise<{ id: string; token: string }>;
+  principal(
+    role: Role,
+    tenants: string[],
+    opts?: { purpose?: string | null; scopes?: string[]; id?: string },
+  ): Promise<{ id: string; token: string }>;
   close(): Promise<void>;
 }
 
@@ -33,9 +38,14 @@ export interface LabIndex {
 }
 
 export async function apiFixture(
-  opts: { patients?: number; env?: NodeJS.ProcessEnv; databaseUrl?: string; externalKeys?: JWTVerifyGetKey } = {},
+  opts: { patients?: number; env?: NodeJS.ProcessEnv; databaseUrl?: string; externalKeys?: JWTVerifyGetKey; clock?: Clock } = {},
 ): Promise<ApiFixture> {
-  const temp = await tempVault({ env: opts.env ?? {}, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+  const temp = await tempVault({
+    // Suites fire many bad credentials from one address on purpose; the throttle has its own test.
+    env: { LABVAULT_API_AUTH_FAILURES: '1000000', ...(opts.env ?? {}) },
+    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   const vault = temp.vault;
   const work = await mkdtemp(path.join(os.tmpdir(), 'lv-api-lab-'));
   try {
@@ -77,7 +87,10 @@ async function indexLab(vault: Vault): Promise<LabIndex> {
     patients.set(t, await vault.store.listPatientIds(t, '', 100_000));
     const byType = new Map<string, string[]>();
     for (const type of ['ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport'] as const) {
-      byType.set(type, (await vault.store.searchResources(t, { type, limit: 100_000 })).map((r) => r.id));
+      byType.set(
+        type,
+        (await vault.store.searchResources(t, { type, limit: 100_000 })).map((r) => r.id),
+      );
     }
     resources.set(t, byType);
   }

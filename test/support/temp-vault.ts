@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openVault, type Vault } from '../../src/compose.js';
+import type { Clock } from '../../src/ports/clock.js';
 
 /** A fresh vault in a temp dir (SQLite + local keyring unless a database URL is given). */
 export interface TempVault {
@@ -13,17 +14,19 @@ export interface TempVault {
   cleanup(): Promise<void>;
 }
 
-export async function tempVault(opts: { databaseUrl?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TempVault> {
+/** `clock`: an injected time source (e.g. one a test advances), used by the vault and by reopen(). */
+export async function tempVault(opts: { databaseUrl?: string; env?: NodeJS.ProcessEnv; clock?: Clock } = {}): Promise<TempVault> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lv-vault-'));
   const config = loadConfig({ dataDir: path.join(dir, 'data'), databaseUrl: opts.databaseUrl, keyProvider: 'local' }, opts.env ?? {});
-  const vault = await openVault(config, { create: true });
+  const clockOpt = opts.clock ? { clock: opts.clock } : {};
+  const vault = await openVault(config, { create: true, ...clockOpt });
   const opened: Vault[] = [vault];
   return {
     dir,
     config,
     vault,
     async reopen() {
-      const v = await openVault(config);
+      const v = await openVault(config, clockOpt);
       opened.push(v);
       return v;
     },

@@ -42,6 +42,8 @@ export function registerExportRoutes(app: FastifyInstance, vault: Vault, guard: 
   app.post<{ Querystring: Query }>('/fhir/$export', kickOff);
 
   app.get<{ Params: { id: string } }>('/fhir/$export-status/:id', async (req, reply) => {
+    // Like every request: a purpose of use the role may act under, and a role that uses bulk export.
+    await guard.admin(req, 'export.request');
     const job = await vault.exports.status(contextOf(req), req.params.id);
     if (job.state !== 'approved') {
       void reply.header('x-progress', 'awaiting approval by a security officer').header('retry-after', '30');

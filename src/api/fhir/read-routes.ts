@@ -41,6 +41,8 @@ export function clinicalType(t: string): ClinicalType {
 /** The candidate tenant holding the record, else the first candidate (whose read then answers 404). */
 export async function locate(req: FastifyRequest, guard: Guard, holds: (tenant: string) => Promise<boolean>): Promise<string> {
   const candidates = await guard.candidateTenants(req);
+  // One candidate: the audited read itself answers 404 if the record is not there.
+  if (candidates.length === 1) return candidates[0] as string;
   for (const t of candidates) if (await holds(t)) return t;
   const first = candidates[0];
   if (first === undefined) throw new NotFound();

@@ -30,7 +30,9 @@ export function registerSearchRoutes(app: FastifyInstance, vault: Vault, guard: 
     let run: (tenant: string) => Promise<FhirResource[]>;
     if (identifier !== undefined && family === undefined && birthdate === undefined) {
       const value = identifier.includes('|') ? bsnValue(identifier) : identifier;
-      params = [['identifier', identifier]];
+      // The BSN is not echoed into the Bundle's links: a client that kept it out of the URL
+      // (POST _search) should not find it in a link it logs. The links say a BSN search was made.
+      params = [['identifier', 'http://fhir.nl/fhir/NamingSystem/bsn|(redacted)']];
       run = async (t) => {
         const g = await guard.forTenant(req, 'Patient', 's', t);
         return vault.reader.patientsByBsn(g.ctx, t, value, g.view);

@@ -5,6 +5,7 @@ import { InvalidInput } from '../../domain/errors.js';
 import type { AccessContext } from '../../domain/principal.js';
 import { isClinicalType } from '../../domain/resource-type.js';
 import { TENANT_TAG_SYSTEM } from '../../domain/tenant.js';
+import { bsnFreeId } from '../../domain/validate-resource.js';
 import type { IngestResult } from '../../services/ingest-service.js';
 import { bundleEntries } from '../../services/bundle-entries.js';
 import { outcome } from '../operation-outcome.js';
@@ -72,7 +73,7 @@ function newId(type: string): string {
     Observation: 'obs',
     DiagnosticReport: 'dr',
   };
-  return `${prefix[type] ?? 'r'}-${randomUUID()}`;
+  return bsnFreeId(() => `${prefix[type] ?? 'r'}-${randomUUID()}`);
 }
 
 function tenantTag(r: Obj): string | null {

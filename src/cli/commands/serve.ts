@@ -20,7 +20,7 @@ export function registerServe(program: Command): void {
     .option('--demo', 'load a synthetic lab into an empty vault and print demo tokens')
     .option('--demo-patients <n>', 'persons in the demo lab', positiveInt, 2000)
     .action(async (opts: { host: string; port: number; demo?: boolean; demoPatients: number }, cmd: Command) => {
-      const vault = await openVault(configFrom(cmd), { create: opts.demo === true });
+      const vault = await openVault(configFrom(cmd), { create: opts.demo === true, server: true });
       let closing = false;
       const app = await buildApp(vault, { log: true });
       const shutdown = async (): Promise<void> => {
