@@ -90,6 +90,11 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     }, cfg.requestTimeoutMs);
     timer.unref();
     reply.raw.once('close', () => clearTimeout(timer));
+    // A client that accepts only XML must not get JSON it cannot read and act on wrongly.
+    const accept = req.headers.accept;
+    if (accept !== undefined && /xml/i.test(accept) && !/json|\*\/\*/i.test(accept)) {
+      throw Object.assign(new Error('not acceptable'), { statusCode: 406 });
+    }
     if (req.routeOptions.config.public === true) return;
     const wait = throttle.retryAfter(req.ip);
     if (wait > 0) {

@@ -49,6 +49,8 @@ function transportOutcome(status: number, e: unknown): OperationOutcome {
       return outcome('too-costly', 'request body too large');
     case 414:
       return outcome('too-costly', 'URL component too long');
+    case 406:
+      return outcome('not-supported', 'only application/fhir+json responses are available');
     case 415:
       return outcome('not-supported', 'unsupported media type: send application/fhir+json');
     case 429:

@@ -619,3 +619,53 @@ describe('credential guessing is throttled per address', () => {
     expect(events.filter((e) => e.detail.cause === 'throttled')).toHaveLength(1);
   });
 });
+
+describe('content negotiation', () => {
+  let f: ApiFixture;
+  beforeAll(async () => {
+    f = await apiFixture({ patients: 3 });
+  });
+  afterAll(async () => f.close());
+
+  it('answers 406 to a client that accepts only XML, JSON to */* and fhir+json', async () => {
+    const { token } = await f.principal('controller-system', ['screening'], { purpose: 'PUBHLTH' });
+    const id = f.lab.patients.get('screening')?.[0] ?? 'x';
+    const xml = await f.app.inject({
+      url: `/fhir/Patient/${id}`,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+xml' },
+    });
+    expect(xml.statusCode).toBe(406);
+    expect(xml.json()).toMatchObject({ resourceType: 'OperationOutcome' });
+    for (const accept of ['*/*', 'application/fhir+json', 'application/fhir+xml;q=0.9, application/json;q=0.8']) {
+      const r = await f.app.inject({ url: `/fhir/Patient/${id}`, headers: { authorization: `Bearer ${token}`, accept } });
+      expect(r.statusCode, accept).toBe(200);
+    }
+  });
+});
+
+describe('transaction entries other than create', () => {
+  let f: ApiFixture;
+  beforeAll(async () => {
+    f = await apiFixture({ patients: 3 });
+  });
+  afterAll(async () => f.close());
+
+  it('refuses PUT/DELETE entries with 400 and stores nothing', async () => {
+    const { token } = await f.principal('controller-system', ['screening'], { purpose: 'PUBHLTH' });
+    const pid = f.lab.patients.get('screening')?.[0] ?? 'x';
+    const before = await f.vault.store.countResources();
+    const o = observation('screening', 'obs-put-1', pid);
+    const r = await f.app.inject({
+      method: 'POST',
+      url: '/fhir',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+      payload: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: o, request: { method: 'PUT', url: 'Observation/obs-put-1' } }],
+      },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(await f.vault.store.countResources()).toEqual(before);
+  });
+});

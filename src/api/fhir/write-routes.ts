@@ -40,6 +40,12 @@ export function registerWriteRoutes(app: FastifyInstance, vault: Vault, guard: G
   app.post<{ Body: unknown }>('/fhir', async (req, reply) => {
     const body = req.body;
     if (!isObj(body) || body.resourceType !== 'Bundle') throw new InvalidInput('POST /fhir takes a transaction Bundle');
+    // Only creates are supported: an update or delete entry silently stored as a create would
+    // tell the client something happened that did not.
+    for (const e of Array.isArray(body.entry) ? (body.entry as unknown[]) : []) {
+      const method = isObj(e) && isObj(e.request) ? e.request.method : undefined;
+      if (method !== undefined && method !== 'POST') throw new InvalidInput('transaction entries: only POST (create) is supported');
+    }
     const resources = bundleEntries(body).map((r) => {
       if (!isObj(r)) throw new InvalidInput('Bundle entry is not a resource');
       const type = String(r.resourceType);
