@@ -1,19 +1,19 @@
-import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
 import { openVault } from '../compose.js';
-import { ConfigurationError, ErrorCode, VaultError } from '../domain/errors.js';
+import { ConfigurationError } from '../domain/errors.js';
 import { operatorContext } from '../domain/principal.js';
 import { TENANT_TAG_SYSTEM } from '../domain/tenant.js';
 import { readLines } from '../services/ingest-files.js';
 import { generateSyntheticLab } from '../synth/generator.js';
+import { BenchFailed } from './bench-failed.js';
+import { servedReads, startBenchServer, type BenchServer } from './bench-server.js';
+import { answeredCount, cannon, failureCount, okCount } from './cannon.js';
+import { startCpuSample } from './cpu-sample.js';
+import { httpGet } from './http-get.js';
+import { pacedRun } from './paced-run.js';
 
 /**
  * `labvault bench api`: authenticated, authorised, audited FHIR Patient reads over loopback
@@ -103,13 +103,6 @@ export interface ApiBenchOptions {
   log?: (s: string) => void;
 }
 
-/** The run could not be done (the server did not start, or refused the benchmark's reads): one line, exit 1. */
-class BenchFailed extends VaultError {
-  constructor(message: string) {
-    super(ErrorCode.Storage, message);
-  }
-}
-
 const TENANT = 'screening';
 const PURPOSE = 'PUBHLTH';
 /** Far above what one loopback run can reach in a minute; the server's maximum setting is 1e8. */
@@ -121,7 +114,7 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
   const rate = opts.rate ?? 500;
   const loadBefore = os.loadavg()[0] ?? 0;
   const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-api-'));
-  let server: Server | null = null;
+  let server: BenchServer | null = null;
   // Interrupted (Ctrl-C): the temporary vault holds its keyring next to its data, so it goes too.
   const interrupted = (signal: NodeJS.Signals): void => {
     void (server?.stop().catch(() => undefined) ?? Promise.resolve())
@@ -163,7 +156,7 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
     await rm(labDir, { recursive: true, force: true });
 
     log('starting the server (labvault serve, child process)…');
-    server = await startServer(dataDir, opts.serverNodeArgs ?? []);
+    server = await startBenchServer({ dataDir, nodeArgs: opts.serverNodeArgs ?? [], rateLimitPerMin: BENCH_RATE_LIMIT_PER_MIN });
     const base = server.base;
     log(`server at ${base}`);
     const readHeaders = { authorization: `Bearer ${token}`, 'x-purpose-of-use': PURPOSE, accept: 'application/fhir+json' };
@@ -176,26 +169,18 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
 
     log(`warm-up: ${WARMUP_SECONDS} s of reads…`);
     const warm = await cannon({ base, paths, headers: readHeaders, seconds: WARMUP_SECONDS, connections: opts.connections });
-    readsAnswered += answered(warm);
+    readsAnswered += answeredCount(warm);
 
     log(`baseline: GET /healthz for ${opts.seconds} s, ${opts.connections} connections…`);
-    const hCpu0 = server.cpuSeconds();
-    const hClient0 = process.cpuUsage();
-    const h0 = performance.now();
+    const endHealthCpu = startCpuSample(server.cpuSeconds);
     const health = await cannon({ base, paths: ['/healthz'], headers: {}, seconds: opts.seconds, connections: opts.connections });
-    const hWall = (performance.now() - h0) / 1000;
-    const hCpu1 = server.cpuSeconds();
-    const hClient1 = process.cpuUsage(hClient0);
+    const healthCpu = endHealthCpu();
 
     log(`reads: GET /fhir/Patient/{id} for ${opts.seconds} s, ${opts.connections} connections…`);
-    const cpu0 = server.cpuSeconds();
-    const client0 = process.cpuUsage();
-    const t0 = performance.now();
+    const endReadsCpu = startCpuSample(server.cpuSeconds);
     const reads = await cannon({ base, paths, headers: readHeaders, seconds: opts.seconds, connections: opts.connections });
-    const wall = (performance.now() - t0) / 1000;
-    const cpu1 = server.cpuSeconds();
-    const client1 = process.cpuUsage(client0);
-    readsAnswered += answered(reads);
+    const readsCpu = endReadsCpu();
+    readsAnswered += answeredCount(reads);
 
     log(`fixed rate: ${rate} reads/s for ${opts.seconds} s (open loop, latency from the scheduled send)…`);
     const paced = await pacedRun({ base, paths, headers: readHeaders, rate, seconds: opts.seconds });
@@ -220,13 +205,13 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
       await after.close();
     }
     const events = auditAfter - auditBefore;
-    const readsPerS = ok(reads) / reads.duration;
-    const healthPerS = ok(health) / health.duration;
+    const readsPerS = okCount(reads) / reads.duration;
+    const healthPerS = okCount(health) / health.duration;
     return {
       reads_per_s: Math.round(readsPerS),
       p50_ms: round(reads.latency.p50),
       p99_ms: round(reads.latency.p99),
-      errors: failures(reads),
+      errors: failureCount(reads),
       rate_500_p50_ms: round(paced.p50),
       rate_500_p99_ms: round(paced.p99),
       rate_500_target_per_s: rate,
@@ -235,8 +220,8 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
       baseline_healthz_per_s: Math.round(healthPerS),
       baseline_healthz_p50_ms: round(health.latency.p50),
       baseline_healthz_p99_ms: round(health.latency.p99),
-      baseline_healthz_server_cpu_pct: cpuPct(hCpu0, hCpu1, hWall),
-      baseline_healthz_client_cpu_pct: Math.round(((hClient1.user + hClient1.system) / 1e6 / hWall) * 100),
+      baseline_healthz_server_cpu_pct: healthCpu.serverPct,
+      baseline_healthz_client_cpu_pct: healthCpu.clientPct,
       overhead_ratio: readsPerS > 0 ? round(healthPerS / readsPerS) : null,
       audit_events_written: events,
       reads_answered: readsAnswered,
@@ -250,8 +235,8 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
       connections: opts.connections,
       rate_limit_per_min: BENCH_RATE_LIMIT_PER_MIN,
       backend: 'sqlite',
-      server_cpu_pct: cpuPct(cpu0, cpu1, wall),
-      client_cpu_pct: Math.round(((client1.user + client1.system) / 1e6 / wall) * 100),
+      server_cpu_pct: readsCpu.serverPct,
+      client_cpu_pct: readsCpu.clientPct,
       cpus: os.availableParallelism(),
       loadavg_1m_before: round(loadBefore),
     };
@@ -271,280 +256,6 @@ async function tenantPatientIds(file: string, tenant: string): Promise<string[]>
     if (r.meta?.tag?.some((t) => t.system === TENANT_TAG_SYSTEM && t.code === tenant)) ids.push(r.id);
   }
   return ids;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server: `node dist/cli/main.js --data-dir … serve --port 0`, address parsed from stdout.
-
-interface Server {
-  base: string;
-  /** utime + stime of the server process so far, in seconds (null where /proc is absent). */
-  cpuSeconds(): number | null;
-  stop(): Promise<void>;
-}
-
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
-const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 30_000;
-
-async function startServer(dataDir: string, nodeArgs: string[]): Promise<Server> {
-  // A clean environment: only the rate limit is set; everything else is given as flags.
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    LABVAULT_API_RATE_LIMIT: String(BENCH_RATE_LIMIT_PER_MIN),
-    // Audit checkpoint cadence may be tuned for an experiment; the defaults are what is measured.
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LABVAULT_AUDIT_CHECKPOINT_'))),
-  };
-  const args = [...nodeArgs, MAIN, '--data-dir', dataDir, '--key-provider', 'local', 'serve', '--host', '127.0.0.1', '--port', '0'];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ? null : code)));
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new BenchFailed('the server did not start within 60 s')), START_TIMEOUT_MS);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /FHIR base\s+(http:\/\/\S+?)\/fhir\s/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new BenchFailed(`the server exited (${String(code)}) before listening: ${lastLine(stderr)}`));
-    });
-  }).catch(async (e: unknown) => {
-    await kill(child, exited);
-    throw e;
-  });
-  let stopped: Promise<void> | null = null;
-  return {
-    base,
-    cpuSeconds: () => processCpuSeconds(child.pid),
-    stop: () =>
-      (stopped ??= (async () => {
-        const code = await kill(child, exited);
-        if (code !== 0) throw new BenchFailed(`the server exited with ${String(code)} on SIGTERM: ${lastLine(stderr)}`);
-      })()),
-  };
-}
-
-/** SIGTERM (the server closes cleanly: final checkpoint, WAL folded), SIGKILL if it hangs. */
-async function kill(child: ChildProcess, exited: Promise<number | null>): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return exited;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  try {
-    return await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function lastLine(s: string): string {
-  return s.trim().split('\n').pop()?.slice(0, 300) ?? '';
-}
-
-function cpuPct(before: number | null, after: number | null, wallSeconds: number): number | null {
-  return before === null || after === null ? null : Math.round(((after - before) / wallSeconds) * 100);
-}
-
-/** utime + stime of a Linux process in seconds, from /proc (USER_HZ is 100 on every Linux ABI node runs on). */
-function processCpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Load generators.
-
-interface CannonRun {
-  duration: number;
-  latency: { p50: number; p99: number };
-  statusCodeStats: Record<string, { count: number }>;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-
-/** Closed loop, maximum throughput: `connections` requests in flight, cycling over `paths`. */
-async function cannon(o: {
-  base: string;
-  paths: string[];
-  headers: Record<string, string>;
-  seconds: number;
-  connections: number;
-}): Promise<CannonRun> {
-  let next = 0;
-  const r = await autocannon({
-    url: o.base,
-    connections: o.connections,
-    pipelining: 1,
-    duration: o.seconds,
-    timeout: 10,
-    headers: o.headers,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (req) => {
-          const p = o.paths[next] as string;
-          next = (next + 1) % o.paths.length;
-          return { ...req, path: p };
-        },
-      },
-    ],
-  });
-  return {
-    duration: r.duration,
-    latency: { p50: r.latency.p50, p99: r.latency.p99 },
-    statusCodeStats: r.statusCodeStats as unknown as Record<string, { count: number }>,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-  };
-}
-
-function ok(r: CannonRun): number {
-  let n = 0;
-  for (const [code, s] of Object.entries(r.statusCodeStats)) if (code.startsWith('2')) n += Number(s.count);
-  return n;
-}
-
-function answered(r: CannonRun): number {
-  let n = 0;
-  for (const s of Object.values(r.statusCodeStats)) n += Number(s.count);
-  return n;
-}
-
-function failures(r: CannonRun): number {
-  // autocannon's `errors` already includes timeouts.
-  return r.non2xx + r.errors;
-}
-
-/**
- * Open loop at a fixed rate: request i is due at start + i/rate and is sent then whatever happened
- * to earlier ones; its latency runs from that due time to the end of the response. (autocannon's
- * overallRate sends each connection's share of a second back to back at the start of the second,
- * which measures a burst, not a steady rate.)
- */
-async function pacedRun(o: {
-  base: string;
-  paths: string[];
-  headers: Record<string, string>;
-  rate: number;
-  seconds: number;
-}): Promise<{ p50: number; p99: number; achievedPerS: number; errors: number; answered: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const url = new URL(o.base);
-  const total = Math.max(1, Math.round(o.rate * o.seconds));
-  const interval = 1000 / o.rate;
-  const latencies: number[] = [];
-  let errors = 0;
-  let answeredCount = 0;
-  let done = 0;
-  const start = performance.now() + 5;
-  try {
-    await new Promise<void>((resolve) => {
-      const finish = (): void => {
-        if (++done === total) resolve();
-      };
-      const send = (i: number): void => {
-        const due = start + i * interval;
-        const req = http.request(
-          {
-            agent,
-            host: url.hostname,
-            port: url.port,
-            method: 'GET',
-            path: o.paths[i % o.paths.length],
-            headers: o.headers,
-            timeout: 10_000,
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => {
-              answeredCount++;
-              if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - due);
-              else errors++;
-              finish();
-            });
-            res.on('error', () => {
-              errors++;
-              finish();
-            });
-          },
-        );
-        req.on('timeout', () => req.destroy(new Error('timeout')));
-        req.on('error', () => {
-          errors++;
-          finish();
-        });
-        req.end();
-      };
-      let i = 0;
-      const tick = (): void => {
-        const now = performance.now();
-        while (i < total && start + i * interval <= now) send(i++);
-        if (i < total) setTimeout(tick, Math.max(0, start + i * interval - performance.now()));
-      };
-      setTimeout(tick, 5);
-    });
-  } finally {
-    agent.destroy();
-  }
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    achievedPerS: latencies.length / elapsed,
-    errors,
-    answered: answeredCount,
-  };
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
-}
-
-function httpGet(base: string, p: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(new URL(p, base), { headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-}
-
-/** GET /fhir/Patient/:id requests the server finished (any status), from its Prometheus counter. */
-async function servedReads(base: string): Promise<number> {
-  const r = await httpGet(base, '/metrics', {});
-  if (r.status !== 200) throw new BenchFailed(`GET /metrics answered ${r.status}`);
-  let n = 0;
-  for (const line of r.body.split('\n')) {
-    if (!line.startsWith('labvault_http_requests_total{')) continue;
-    if (!line.includes('method="GET"') || !line.includes('route="/fhir/Patient/:id"')) continue;
-    n += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return n;
 }
 
 function round(x: number): number {

@@ -1,3 +1,4 @@
+import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiFixture, type ApiFixture } from '../support/api-fixture.js';
 import { auditEvents } from '../support/audit-events.js';
@@ -37,7 +38,7 @@ describe.skipIf(!pgUp)('API on PostgreSQL', () => {
     let url: string | null = '/fhir/DiagnosticReport?_count=3';
     let total = -1;
     while (url) {
-      const r = await f.app.inject({ url, headers: h(sys.token) });
+      const r: LightMyRequestResponse = await f.app.inject({ url, headers: h(sys.token) });
       expect(r.statusCode).toBe(200);
       const b = r.json<{ total: number; entry: { resource: { id: string } }[]; link: { relation: string; url: string }[] }>();
       total = b.total;
