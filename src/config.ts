@@ -41,7 +41,7 @@ export interface ApiConfig {
   requestTimeoutMs: number;
   /** Longest break-glass window a principal may open. */
   breakGlassMaxMinutes: number;
-  /** How long an export request waits for approval, and then how long its files stay downloadable. */
+  /** How long an export job lives from its request: approval and every download must happen within it. */
   exportTtlHours: number;
 }
 
@@ -76,7 +76,7 @@ export const CONFIG_TABLE = [
   ['', 'LABVAULT_API_MAX_COUNT', '100', 'cap on a search’s `_count`'],
   ['', 'LABVAULT_API_REQUEST_TIMEOUT_MS', '10000', 'a request running longer is answered 503'],
   ['', 'LABVAULT_BREAK_GLASS_MAX_MINUTES', '60', 'longest break-glass window'],
-  ['', 'LABVAULT_EXPORT_TTL_HOURS', '24', 'an export waits this long for approval, then stays downloadable as long'],
+  ['', 'LABVAULT_EXPORT_TTL_HOURS', '24', 'an export job lives this long from its request (approval and downloads within it)'],
 ] as const;
 
 const Env = z.object({

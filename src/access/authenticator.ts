@@ -79,7 +79,7 @@ export class Authenticator {
     const sub = payload.sub;
     const jti = typeof payload.jti === 'string' ? payload.jti : null;
     if (jti !== null && (await this.opts.store.isTokenRevoked(jti))) throw new Unauthenticated('revoked-token');
-    const principal = await this.activePrincipal(sub);
+    const principal = await this.activePrincipal(sub, typeof payload.iat === 'number' ? payload.iat * 1000 : 0);
     const scopeClaim = typeof payload.scope === 'string' ? payload.scope : '';
     const purposeClaim = typeof payload.purpose_of_use === 'string' ? payload.purpose_of_use : null;
     return {
@@ -144,7 +144,7 @@ export class Authenticator {
     if (row.revokedAt !== null) throw new Unauthenticated('revoked-api-key');
     const expiresAt = new Date(row.expiresAt);
     if (expiresAt.getTime() <= this.opts.clock.now().getTime()) throw new Unauthenticated('expired-api-key');
-    const principal = await this.activePrincipal(row.principalId);
+    const principal = await this.activePrincipal(row.principalId, Date.parse(row.createdAt));
     return {
       principal,
       scopes: parseScopes(principal.scopes),
@@ -153,10 +153,16 @@ export class Authenticator {
     };
   }
 
-  private async activePrincipal(id: string): Promise<PrincipalRow> {
+  /**
+   * The principal, if active and if the credential was issued after its last suspension or
+   * release: suspending kills every credential it had, and releasing does not revive them (a
+   * stolen token or key stays dead; the operator issues new ones).
+   */
+  private async activePrincipal(id: string, issuedAtMs: number): Promise<PrincipalRow> {
     const p = await this.opts.store.getPrincipal(id);
     if (!p) throw new Unauthenticated('unknown-principal');
     if (p.status !== 'active') throw new Unauthenticated('suspended-principal');
+    if (p.updatedAt !== p.createdAt && issuedAtMs < Date.parse(p.updatedAt)) throw new Unauthenticated('credential-predates-suspension');
     return p;
   }
 }

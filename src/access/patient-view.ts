@@ -17,11 +17,12 @@ export const MASKED_VIEW: ResourceView = {
   project(resource) {
     if (resource.resourceType !== 'Patient') return FULL_VIEW.project(resource);
     const out = pick(resource, MASKED_KEEP);
-    if (Array.isArray(resource.identifier)) {
-      out.identifier = (resource.identifier as { system?: unknown; value?: unknown }[]).map((i) =>
-        i.system === BSN_SYSTEM && typeof i.value === 'string' ? { ...i, value: maskBsn(i.value) } : i,
-      );
-    }
+    // Only the BSN, masked: any other identifier (the BSN under its OID, a hospital number) could
+    // carry or link the same person, so it is dropped rather than trusted.
+    const ids = Array.isArray(resource.identifier) ? (resource.identifier as { system?: unknown; value?: unknown }[]) : [];
+    const bsn = ids.find((i) => i.system === BSN_SYSTEM && typeof i.value === 'string');
+    if (bsn) out.identifier = [{ system: BSN_SYSTEM, value: maskBsn(bsn.value as string) }];
+    else delete out.identifier;
     return { resource: out, categories: ['identity', 'demographics'] };
   },
 };

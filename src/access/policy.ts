@@ -15,8 +15,8 @@ import { scopesAllow, type Interaction, type SmartScope } from './smart-scopes.j
  *  3. the credential's SMART scopes and the principal's granted scopes both allow it;
  *  4. the tenant is one the principal acts for — else NotFound, never "forbidden", so that a
  *     probe cannot learn that a record exists under another controller;
- *  5. purpose ETREAT (break-glass) only with an open grant for that tenant, which then also lifts
- *     the role's Patient masking and lets a clinical role reach that one tenant.
+ *  5. purpose ETREAT (break-glass) only with an open grant for that tenant (one of the principal's
+ *     own), which then lifts the role's Patient masking.
  */
 export interface Caller {
   principal: Principal;
@@ -56,14 +56,15 @@ export function checkInteraction(caller: Caller, type: VaultResourceType, op: In
  */
 export function decide(caller: Caller, type: VaultResourceType, op: Interaction, tenantId: string, grant: BreakGlassGrant | null): Allowed {
   checkInteraction(caller, type, op);
+  // Break-glass lifts masking, never the tenant boundary: another controller's data stays out of
+  // reach whatever the emergency (its own staff or systems can be asked).
+  if (!mayActFor(caller.principal, tenantId)) throw new NotFound();
   if (caller.purpose === 'ETREAT') {
     if (!grant || grant.tenantId !== tenantId || grant.principalId !== caller.principal.id) {
-      if (!mayActFor(caller.principal, tenantId)) throw new NotFound();
       throw new AccessDenied('break-glass is not open for this tenant');
     }
     return { view: FULL_VIEW, breakGlass: grant };
   }
-  if (!mayActFor(caller.principal, tenantId)) throw new NotFound();
   return { view: viewFor(ROLE_RIGHTS[caller.principal.role].patientView), breakGlass: null };
 }
 

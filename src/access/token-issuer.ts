@@ -43,10 +43,13 @@ export class TokenIssuer {
 
   async issue(claims: TokenClaims, now: Date, ttlSeconds: number): Promise<IssuedToken> {
     const iat = Math.floor(now.getTime() / 1000);
+    // `iat` to the millisecond (a NumericDate may be fractional): a token issued right after a
+    // release must not look older than the release (authenticator.ts compares them).
+    const iatMs = now.getTime() / 1000;
     // The jti goes into audit events (token.issue, token.revoke), which refuse BSN-like text.
     const jti = bsnFreeId(randomUUID);
     const header = { alg: 'EdDSA', typ: 'at+jwt', kid: this.kid };
-    const payload = { ...claims, iss: this.issuer, aud: this.audience, iat, nbf: iat, exp: iat + ttlSeconds, jti };
+    const payload = { ...claims, iss: this.issuer, aud: this.audience, iat: iatMs, nbf: iat, exp: iat + ttlSeconds, jti };
     const signingInput = `${b64(header)}.${b64(payload)}`;
     const sig = await this.signer.sign(Buffer.from(signingInput, 'ascii'));
     return { token: `${signingInput}.${sig.toString('base64url')}`, jti, expiresAt: new Date((iat + ttlSeconds) * 1000) };

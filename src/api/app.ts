@@ -47,7 +47,20 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     // The request id is recorded in audit events, where a BSN-like digit run would be masked.
     genReqId: () => bsnFreeId(randomUUID),
     logger: opts.log
-      ? { level: 'warn', serializers: { req: (r: FastifyRequest) => ({ method: r.method, path: r.url.split('?')[0] }) } }
+      ? {
+          level: 'warn',
+          serializers: { req: (r: FastifyRequest) => ({ method: r.method, path: r.url.split('?')[0] }) },
+          // Fastify's own messages quote request URLs (e.g. "Reply was already sent … /fhir/Patient?identifier=…"):
+          // every string logged loses its query string, where a BSN or name can be.
+          hooks: {
+            logMethod(args: unknown[], method: (...a: unknown[]) => void) {
+              method.apply(
+                this,
+                args.map((a) => (typeof a === 'string' ? redactQueries(a) : a)),
+              );
+            },
+          },
+        }
       : false,
     // Query strings are parsed by Node's URLSearchParams: no nested objects (qs-style a[b]=c) to smuggle.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -63,6 +76,7 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
   app.decorateRequest('auth', null);
   const metrics = new ApiMetrics();
   const throttle = new AuthThrottle(cfg.authFailuresPerMinute);
+  const deadlines = new WeakMap<FastifyRequest, NodeJS.Timeout>();
   const authenticator = new Authenticator({
     ownKey: vault.issuer.publicKey,
     config: cfg,
@@ -77,7 +91,14 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
   }
   // Form-encoded POST _search keeps identifiers out of URLs (proxy and access logs).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    // Repeated keys stay repeated (date=ge…&date=le…): dropping one would widen the search.
+    // No prototype: a `__proto__` key stays an own key, which the search then refuses as unknown.
+    const out = Object.create(null) as Record<string, string | string[]>;
+    for (const [k, v] of new URLSearchParams(body as string)) {
+      const prev = out[k];
+      out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    done(null, out);
   });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -85,10 +106,14 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     // The id the audit events of this request carry: lets a client or operator find them.
     reply.header('x-request-id', req.id);
     metrics.start(req);
+    // The deadline covers the work before a response starts; a response already streaming (an
+    // export download) is not cut off by it, and a late 503 is never sent after headers.
     const timer = setTimeout(() => {
-      if (!reply.sent) void reply.code(503).header('content-type', FHIR_JSON).send(outcome('timeout', 'request took too long'));
+      if (!reply.sent && !reply.raw.headersSent)
+        void reply.code(503).header('content-type', FHIR_JSON).send(outcome('timeout', 'request took too long'));
     }, cfg.requestTimeoutMs);
     timer.unref();
+    deadlines.set(req, timer);
     reply.raw.once('close', () => clearTimeout(timer));
     // A client that accepts only XML must not get JSON it cannot read and act on wrongly.
     const accept = req.headers.accept;
@@ -99,7 +124,8 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     const wait = throttle.retryAfter(req.ip);
     if (wait > 0) {
       metrics.authFailure('throttled');
-      await recordAuthFailure(vault, req, 'throttled');
+      // One event per address per minute: a flood of refused guesses must not grow the log at line rate.
+      if (throttle.firstRefusal(req.ip)) await recordAuthFailure(vault, req, 'throttled');
       reply.header('retry-after', String(wait));
       throw Object.assign(new Error('too many failed authentications'), { statusCode: 429 });
     }
@@ -125,6 +151,7 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     onExceeded: (req) => metrics.rateLimited(req),
   });
 
+  app.addHook('onSend', async (req) => clearTimeout(deadlines.get(req)));
   app.addHook('onResponse', async (req, reply) => metrics.finish(req, reply.statusCode));
 
   app.setErrorHandler(async (err, req, reply) => {
@@ -156,6 +183,11 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
 const MAX_JSON_DEPTH = 100;
 /** Only a body that could spell `__proto__` or `prototype` (maybe \u-escaped) pays for the reviver. */
 const MAY_POISON = /proto|\\u/i;
+
+/** `…/Patient?identifier=…` → `…/Patient?<redacted>`: query strings can hold identifiers. */
+export function redactQueries(text: string): string {
+  return text.replace(/\?[^\s"'`)]*/g, '?<redacted>');
+}
 
 function parseJson(body: string, done: (err: Error | null, value?: unknown) => void): void {
   if (nestingDepth(body) > MAX_JSON_DEPTH) return done(new InvalidInput(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`));

@@ -13,6 +13,8 @@ interface Counter {
   window: number;
   current: number;
   previous: number;
+  /** The window in which a refusal was last reported (audited), so a flood writes one event per minute. */
+  reported: number;
 }
 
 export class AuthThrottle {
@@ -32,6 +34,14 @@ export class AuthThrottle {
     return this.estimate(c, t) >= this.maxPerMinute ? Math.ceil((WINDOW_MS - (t % WINDOW_MS)) / 1000) : 0;
   }
 
+  /** True for the first refusal of an address in a window: only that one is audited. */
+  firstRefusal(address: string): boolean {
+    const c = this.counters.get(address);
+    if (!c || c.reported === c.window) return false;
+    c.reported = c.window;
+    return true;
+  }
+
   failed(address: string): void {
     const t = this.now();
     let c = this.counters.get(address);
@@ -41,7 +51,7 @@ export class AuthThrottle {
         const oldest = this.counters.keys().next().value;
         if (oldest !== undefined) this.counters.delete(oldest);
       }
-      c = { window: Math.floor(t / WINDOW_MS), current: 0, previous: 0 };
+      c = { window: Math.floor(t / WINDOW_MS), current: 0, previous: 0, reported: -1 };
       this.counters.set(address, c);
     }
     this.roll(c, t);

@@ -20,8 +20,10 @@ export interface CommonParams {
 }
 
 export function single(q: Query, name: string): string | undefined {
-  const v = q[name];
+  const v: unknown = q[name];
   if (Array.isArray(v)) throw new InvalidInput(`search parameter ${name} given more than once`);
+  // Defence in depth: only strings reach the parsers, whatever a body parser produced.
+  if (v !== undefined && typeof v !== 'string') throw new InvalidInput(`search parameter ${name} must be text`);
   return v;
 }
 
@@ -75,7 +77,9 @@ export function token(value: string, what: string): string {
 /** `date` (repeatable): eq/ge/le/gt/lt on a day; returns inclusive bounds. */
 export function dateRange(q: Query): { dateFrom?: string; dateTo?: string } {
   const raw = q.date;
-  const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  const given: unknown[] = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  const values = given.filter((v): v is string => typeof v === 'string');
+  if (values.length !== given.length) throw new InvalidInput('date must be text');
   if (values.length > 2) throw new InvalidInput('date: at most two bounds');
   const out: { dateFrom?: string; dateTo?: string } = {};
   for (const v of values) {

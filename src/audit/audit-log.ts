@@ -263,10 +263,11 @@ export class AuditLog {
   }
 
   async close(): Promise<void> {
-    // Callers already queued for a group commit get their answer first.
+    // No new callers from here on (ready() refuses); those already queued for a group commit are
+    // committed first, so the final checkpoint covers them.
+    this.closed = true;
     if (this.queue.length > 0 || this.flushQueued) await new Promise<void>((resolve) => setImmediate(resolve));
     await this.flushing;
-    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.readOnly) return;

@@ -55,3 +55,34 @@ describe('validateResource', () => {
     expect(() => validateResource({ ...patient('p1'), birthDate: '1980-02-30' })).toThrow(/birthDate/);
   });
 });
+
+describe('identity stays in the Patient', () => {
+  const obs = (over: Record<string, unknown>) => ({
+    resourceType: 'Observation',
+    id: 'obs-1',
+    meta: tag,
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '4548-4' }] },
+    subject: { reference: 'Patient/pat-1' },
+    ...over,
+  });
+
+  it('accepts a bare Patient reference', () => {
+    expect(validateResource(obs({})).patientId).toBe('pat-1');
+  });
+
+  it.each([
+    ['a display name', { subject: { reference: 'Patient/pat-1', display: 'Eva Jansen' } }],
+    ['an identifier', { subject: { reference: 'Patient/pat-1', identifier: { value: '123456782' } } }],
+    ['a contained Patient', { contained: [{ resourceType: 'Patient', id: 'p', name: [{ family: 'Jansen' }] }] }],
+  ])('refuses a clinical record carrying %s, without quoting it', (_what, over) => {
+    let err: unknown;
+    try {
+      validateResource(obs(over));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidInput);
+    expect((err as Error).message).not.toMatch(/Jansen|123456782/);
+  });
+});

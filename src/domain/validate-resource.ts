@@ -112,6 +112,11 @@ function isRealDate(s: string): boolean {
 
 function ref(v: unknown, where: string, allowed: VaultResourceType): Reference {
   if (!isObj(v) || typeof v.reference !== 'string') fail(`${where} must be a reference`);
+  // A reference to a Patient is only its pseudonymous id: a display (name) or identifier (BSN)
+  // here would put identity into a clinical record, outside the masked and audited section.
+  if (allowed === 'Patient' && Object.keys(v).some((k) => k !== 'reference' && k !== 'type')) {
+    fail(`${where} may hold only "reference" (no display or identifier: identity belongs in the Patient)`);
+  }
   const [type, id, ...rest] = v.reference.split('/');
   if (rest.length > 0 || type !== allowed || id === undefined || !FHIR_ID.test(id)) {
     fail(`${where} must be a relative reference to a ${allowed} (${allowed}/id)`);
@@ -162,6 +167,9 @@ export function validateResource(input: unknown): ValidRecord {
   checkId(id, `${t}.id`);
   const tenantId = tenantOf(input, t);
   const base = { type: t, id, tenantId, resource: input };
+  // Identity lives in the Patient only: it is the section that is masked per role and audited as
+  // identity. A clinical record carrying a contained Patient would smuggle it past both.
+  if (t !== 'Patient' && input.contained !== undefined) fail(`${t}.contained is not accepted: send the Patient as its own resource`);
 
   switch (t) {
     case 'Patient': {

@@ -89,6 +89,11 @@ export class ExportService {
       await this.refused(ctx, 'export.status', job);
       throw new NotFound();
     }
+    // An expired job is gone for its requester too: no manifest pointing at files it cannot fetch.
+    if (Date.parse(job.expiresAt) <= this.clock.now().getTime()) {
+      await this.refused(ctx, 'export.status', job);
+      throw new NotFound('export expired');
+    }
     await this.audit.record([
       this.audit.event(ctx, { action: 'export.status', tenant: job.tenantId, detail: { export: id, state: job.state } }),
     ]);

@@ -127,7 +127,14 @@ export class VaultReader {
     let total = 0;
     let next: string | null = null;
     let matchCount = 0;
-    const all = await this.audited(ctx, 'resource.search', tenantId, null, view, async () => {
+    // A search about one of this tenant's patients names it even when nothing matches (who looked
+    // for whom); an id this tenant does not hold is not named, as it would be another's patient.
+    let about: string | null = null;
+    if (q.patientId !== undefined && mayActFor(ctx.principal, tenantId)) {
+      const owner = await this.store.getPatient(tenantId, q.patientId);
+      if (owner && !owner.erasedAt) about = q.patientId;
+    }
+    const all = await this.audited(ctx, 'resource.search', tenantId, about, view, async () => {
       if (q.patientId !== undefined) {
         const owner = await this.store.getPatient(tenantId, q.patientId);
         if (!owner || owner.erasedAt) return [];

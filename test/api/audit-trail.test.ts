@@ -41,6 +41,15 @@ describe('API audit trail', () => {
     expect(e?.origin.ip).toBeTruthy();
   });
 
+  it('a search about one of its patients names that patient even when nothing matches', async () => {
+    const pid = f.lab.patients.get('screening')?.[0] as string;
+    const r = await f.app.inject({ url: `/fhir/Observation?patient=${pid}&status=cancelled`, headers: h(sys.token) });
+    expect(r.statusCode).toBe(200);
+    expect(r.json<{ total: number }>().total).toBe(0);
+    const events = await eventsOf(String(r.headers['x-request-id']));
+    expect(events.map((e) => [e.action, e.patients])).toEqual([['resource.search', [pid]]]);
+  });
+
   it('a read of an unknown id is recorded as an error, not silently dropped', async () => {
     const r = await f.app.inject({ url: '/fhir/Observation/obs-does-not-exist', headers: h(sys.token) });
     expect(r.statusCode).toBe(404);

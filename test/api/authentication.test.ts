@@ -343,7 +343,7 @@ describe('API authentication', () => {
 
   // --- principals: suspension ------------------------------------------------------------------
 
-  it("a suspended principal's token and API key fail from the next request and work again after release", async () => {
+  it("a suspended principal's token and API key fail from the next request and stay dead after release; new ones work", async () => {
     const p = await f.principal('controller-system', ['screening'], { purpose: 'PUBHLTH' });
     const key = await f.vault.principals.createApiKey(CTX, p.id, 30);
     await expectOk(bearer(p.token));
@@ -353,8 +353,13 @@ describe('API authentication', () => {
     await expectRejected({ 'x-api-key': key.key }, 'suspended-principal');
     await expectRejected(bearer(key.key), 'suspended-principal');
     await f.vault.principals.release(CTX, p.id, 'cleared');
-    await expectOk(bearer(p.token));
-    await expectOk({ 'x-api-key': key.key });
+    // A stolen credential must not come back to life with the release.
+    await expectRejected(bearer(p.token), 'credential-predates-suspension');
+    await expectRejected({ 'x-api-key': key.key }, 'credential-predates-suspension');
+    const fresh = await f.vault.principals.issueToken(CTX, p.id);
+    await expectOk(bearer(fresh.token));
+    const freshKey = await f.vault.principals.createApiKey(CTX, p.id, 30);
+    await expectOk({ 'x-api-key': freshKey.key });
   });
 
   // --- API keys --------------------------------------------------------------------------------

@@ -669,3 +669,42 @@ describe('transaction entries other than create', () => {
     expect(await f.vault.store.countResources()).toEqual(before);
   });
 });
+
+describe('POST _search bodies', () => {
+  let f: ApiFixture;
+  let token: string;
+  beforeAll(async () => {
+    f = await apiFixture({ patients: 5 });
+    ({ token } = await f.principal('controller-system', ['screening'], { purpose: 'PUBHLTH' }));
+  });
+  afterAll(async () => f.close());
+
+  it.each([{ identifier: 123 }, { code: 123 }, { patient: 5 }, { family: { a: 1 }, birthdate: '1980-01-01' }])(
+    'a JSON body (%j) is 415, never 5xx',
+    async (body) => {
+      const r = await f.app.inject({
+        method: 'POST',
+        url: '/fhir/DiagnosticReport/_search',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        payload: body,
+      });
+      expect(r.statusCode).toBe(415);
+      expect(r.json()).toMatchObject({ resourceType: 'OperationOutcome' });
+    },
+  );
+
+  it('keeps repeated form parameters: two date bounds narrow the search as in a GET', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const q = 'date=ge2000-01-01&date=le2000-01-02';
+    const get = await f.app.inject({ url: `/fhir/DiagnosticReport?${q}`, headers: auth });
+    const post = await f.app.inject({
+      method: 'POST',
+      url: '/fhir/DiagnosticReport/_search',
+      headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: q,
+    });
+    expect(post.statusCode).toBe(200);
+    expect(post.json<{ total: number }>().total).toBe(get.json<{ total: number }>().total);
+    expect(post.json<{ total: number }>().total).toBe(0);
+  });
+});

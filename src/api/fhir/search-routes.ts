@@ -40,9 +40,10 @@ export function registerSearchRoutes(app: FastifyInstance, vault: Vault, guard: 
     } else if (identifier === undefined && family !== undefined && birthdate !== undefined) {
       if (family.length > 100 || !/^\d{4}-\d{2}-\d{2}$/.test(birthdate))
         throw new InvalidInput('family (≤ 100 characters) and birthdate (yyyy-mm-dd)');
+      // Name and birth date are identifying together: not echoed into links either.
       params = [
-        ['family', family],
-        ['birthdate', birthdate],
+        ['family', '(redacted)'],
+        ['birthdate', '(redacted)'],
       ];
       run = async (t) => {
         const g = await guard.forTenant(req, 'Patient', 's', t);
@@ -110,6 +111,11 @@ export function registerSearchRoutes(app: FastifyInstance, vault: Vault, guard: 
     send(reply, 200, await dispatch(req, req.params.type, req.query)),
   );
   app.post<{ Params: { type: string }; Querystring: Query; Body: unknown }>('/fhir/:type/_search', async (req, reply) => {
+    // FHIR's POST _search takes a form body; a JSON body would bring numbers and objects.
+    const type = req.headers['content-type'];
+    if (req.body !== undefined && !(typeof type === 'string' && type.startsWith('application/x-www-form-urlencoded'))) {
+      throw Object.assign(new Error('unsupported media type'), { statusCode: 415 });
+    }
     const body = req.body;
     const form = typeof body === 'object' && body !== null ? (body as Query) : {};
     if (Object.keys(req.query).length > 0 && Object.keys(form).length > 0)

@@ -128,7 +128,9 @@ export class SqliteVaultStore implements VaultStore {
    */
   startBackgroundCheckpoints(): void {
     if (this.checkpointer || !this.db.open) return;
-    this.checkpointer = WalCheckpointer.start(this.file);
+    this.checkpointer = WalCheckpointer.start(this.file, () => {
+      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
+    });
     if (this.checkpointer) this.db.pragma('wal_autocheckpoint = 0');
     this.walSync = new WalSync(`${this.file}-wal`);
   }

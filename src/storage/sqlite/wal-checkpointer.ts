@@ -18,17 +18,26 @@ export class WalCheckpointer {
   private constructor(private readonly worker: Worker) {}
 
   /** Null where the worker script is not available as JavaScript (tests running the sources). */
-  static start(file: string): WalCheckpointer | null {
+  /** `onLost` runs if the worker dies unasked, so the caller can checkpoint in-line again. */
+  static start(file: string, onLost: () => void): WalCheckpointer | null {
     if (WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return null;
     const data: WalCheckpointWorkerData = { file, intervalMs: INTERVAL_MS };
     const worker = new Worker(WORKER_URL, { workerData: data });
-    // Never keeps the process alive, and a crash of the worker only brings back the old behaviour.
+    // Never keeps the process alive.
     worker.unref();
+    const c = new WalCheckpointer(worker);
+    // Without it the WAL would grow without bound: give checkpoints back to the main connection.
     worker.on('error', () => undefined);
-    return new WalCheckpointer(worker);
+    worker.once('exit', () => {
+      if (!c.stopping) onLost();
+    });
+    return c;
   }
 
+  private stopping = false;
+
   async stop(): Promise<void> {
+    this.stopping = true;
     const stopped = new Promise<void>((resolve) => {
       this.worker.once('message', () => resolve());
       this.worker.once('exit', () => resolve());

@@ -35,7 +35,14 @@ export class WalSync {
 
   private start(): Promise<void> {
     this.next = null;
-    this.handle ??= open(this.walFile, 'r');
+    if (!this.handle) {
+      const opening = open(this.walFile, 'r');
+      this.handle = opening;
+      // A failed open (e.g. out of file descriptors) fails this sync, not every later one.
+      opening.catch(() => {
+        if (this.handle === opening) this.handle = null;
+      });
+    }
     const p = this.handle.then((h) => h.datasync());
     const done = p.finally(() => {
       if (this.running === done) this.running = null;
