@@ -17,7 +17,7 @@ import { parseScopes, type SmartScope } from './smart-scopes.js';
 export interface Authenticated {
   principal: PrincipalRow;
   /** Scopes the credential carries (intersected with the principal's own by the policy). */
-  scopes: SmartScope[];
+  scopes: readonly SmartScope[];
   /** Purpose of use from the token claim or the principal's default, if any. */
   purpose: string | null;
   credential: { kind: 'jwt' | 'api-key'; id: string; expiresAt: Date };
@@ -63,14 +63,8 @@ export class Authenticator {
   }
 
   private async jwt(token: string): Promise<Authenticated> {
-    let unverified: JWTPayload;
-    try {
-      unverified = decodeJwt(token);
-    } catch (cause) {
-      throw new Unauthenticated('malformed-token', { cause });
-    }
     const currentDate = this.opts.clock.now();
-    const payload = await this.verifiedPayload(token, unverified, currentDate);
+    const payload = await this.verifiedPayload(token, currentDate);
     // jose checks that these claims are present, not their type: a number or an array would reach
     // the store's lookup (where SQLite compares 123 equal to '123'), and a non-string jti would
     // skip the revocation check.
@@ -96,9 +90,15 @@ export class Authenticator {
    * every request of a busy client: about 8 % of a read's CPU. Revocation and the principal's
    * status are still checked on every request by the caller.
    */
-  private async verifiedPayload(token: string, unverified: JWTPayload, currentDate: Date): Promise<JWTPayload> {
+  private async verifiedPayload(token: string, currentDate: Date): Promise<JWTPayload> {
     const cached = this.verified.get(token);
     if (cached && typeof cached.exp === 'number' && cached.exp * 1000 > currentDate.getTime() - SKEW_SECONDS * 1000) return cached;
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch (cause) {
+      throw new Unauthenticated('malformed-token', { cause });
+    }
     let payload: JWTPayload;
     try {
       // The unverified issuer only picks which key and rules to verify with; nothing else is trusted.

@@ -28,14 +28,25 @@ export function parseScope(text: string): SmartScope | null {
   return { context: m[1] as SmartScope['context'], type: m[2] as string, ops: new Set(ops.split('') as Interaction[]) };
 }
 
-/** Parses a space-separated `scope` claim, dropping what is not a resource scope. */
-export function parseScopes(claim: string | readonly string[]): SmartScope[] {
-  const parts = typeof claim === 'string' ? claim.split(/\s+/) : claim;
-  return parts.flatMap((p) => {
-    const s = parseScope(p);
-    return s ? [s] : [];
-  });
+/**
+ * Parses a space-separated `scope` claim, dropping what is not a resource scope. Every request
+ * parses its token's and its principal's scopes; the few distinct scope sets are remembered.
+ */
+export function parseScopes(claim: string | readonly string[]): readonly SmartScope[] {
+  const key = typeof claim === 'string' ? claim : claim.join(' ');
+  let parsed = PARSED.get(key);
+  if (!parsed) {
+    parsed = key.split(/\s+/).flatMap((p) => {
+      const s = parseScope(p);
+      return s ? [s] : [];
+    });
+    if (PARSED.size >= 1000) PARSED.clear();
+    PARSED.set(key, parsed);
+  }
+  return parsed;
 }
+
+const PARSED = new Map<string, readonly SmartScope[]>();
 
 /** Whether any scope grants `op` on `type`. Only `system/` and `user/` contexts are honoured (no patient launch context). */
 export function scopesAllow(scopes: readonly SmartScope[], type: string, op: Interaction): boolean {
