@@ -55,6 +55,19 @@ describe('vault on a PKCS#11 HSM (SoftHSM2)', () => {
     const again = await openVault(config);
     try {
       expect((await again.reader.patient(CTX, 'screening', 'p1')).birthDate).toBe('1980-04-02');
+      // The API's own tokens are signed inside the token too: issue one, read through the API.
+      const { buildApp } = await import('../../src/api/app.js');
+      const app = await buildApp(again);
+      try {
+        const c = await again.principals.create(CTX, { name: 'LIMS', role: 'controller-system', tenants: ['screening'], purpose: 'TREAT' });
+        const r = await app.inject({ url: '/fhir/Patient/p1', headers: { authorization: `Bearer ${c.token}` } });
+        expect(r.statusCode).toBe(200);
+        const jwks = (await app.inject({ url: '/.well-known/jwks.json' })).json<{ keys: { x: string }[] }>();
+        expect(Buffer.from(jwks.keys[0]?.x ?? '', 'base64url')).toEqual((await again.provider.tokenSigner()).publicKey);
+        expect((await again.provider.tokenSigner()).publicKey).not.toEqual((await again.provider.auditSigner()).publicKey);
+      } finally {
+        await app.close();
+      }
     } finally {
       await again.close();
     }
