@@ -144,11 +144,16 @@ export class SqliteAuditLog {
     });
   }
 
-  addCheckpoint(cp: StoredCheckpoint, bulkLoad: boolean): void {
+  /**
+   * `unsynced`: commit without a sync; the caller syncs the WAL itself before relying on it
+   * (server mode, wal-sync.ts).
+   */
+  addCheckpoint(cp: StoredCheckpoint, bulkLoad: boolean, unsynced = false): void {
     // A checkpoint vouches for everything before it, so it must not outlive a power loss that the
     // events it covers do not survive: commit it with a full sync of the WAL (which also flushes
     // every bulk-mode commit before it).
     if (bulkLoad) this.db.pragma('synchronous = FULL');
+    if (unsynced) this.db.pragma('synchronous = NORMAL');
     try {
       this.db
         .transaction(() => {
@@ -162,6 +167,7 @@ export class SqliteAuditLog {
         .immediate();
     } finally {
       if (bulkLoad) this.db.pragma('synchronous = NORMAL');
+      if (unsynced) this.db.pragma('synchronous = FULL');
     }
   }
 
