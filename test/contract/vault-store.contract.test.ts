@@ -11,7 +11,7 @@ import {
   type VaultStore,
 } from '../../src/ports/vault-store.js';
 import { backends, type Opened } from '../support/store-backends.js';
-import { AT, patientRow } from '../support/store-rows.js';
+import { AT, patientRow, resourceRow } from '../support/store-rows.js';
 
 /**
  * The VaultStore contract: every adapter runs exactly these tests, and every expected row is
@@ -42,20 +42,7 @@ function keyRow(tenantId: string, version: number, createdAt = AT): TenantKeyRow
 const patient = patientRow;
 
 function resource(tenantId: string, type: ClinicalType, id: string, patientId: string, over: Partial<ResourceRow> = {}): ResourceRow {
-  return {
-    tenantId,
-    type,
-    id,
-    version: 1,
-    patientId,
-    status: 'final',
-    code: '12345-6',
-    effectiveDate: '2024-02-29',
-    contentMac: randomBytes(32),
-    body: randomBytes(300),
-    createdAt: '2024-03-01T10:00:01.123Z',
-    ...over,
-  };
+  return resourceRow(tenantId, type, id, patientId, { code: '12345-6', ...over });
 }
 
 /** Tenant with KEK version 1 active (and optionally more versions, the last one active). */
