@@ -16,7 +16,15 @@ export interface Config {
   /** Audit log: where checkpoint copies go (outside the database), and how often checkpoints are signed. */
   audit: { witnessDir: string; checkpointEvents: number; checkpointMs: number };
   api: ApiConfig;
+  alerts: AlertsConfig;
   debug: boolean;
+}
+
+/** Where detection alerts go (issue 5 item 4); both null: alerts only reach the audit log and metrics. */
+export interface AlertsConfig {
+  /** JSON POST target; may carry a token, so it is redacted in `describeConfig`. */
+  webhookUrl: string | null;
+  syslog: { transport: 'udp' | 'tcp'; host: string; port: number; format: 'rfc5424' | 'cef' } | null;
 }
 
 /** The HTTP server (`labvault serve`): its own token issuer, an optional external IdP, and limits. */
@@ -77,6 +85,9 @@ export const CONFIG_TABLE = [
   ['', 'LABVAULT_API_REQUEST_TIMEOUT_MS', '10000', 'a request running longer is answered 503'],
   ['', 'LABVAULT_BREAK_GLASS_MAX_MINUTES', '60', 'longest break-glass window'],
   ['', 'LABVAULT_EXPORT_TTL_HOURS', '24', 'an export job lives this long from its request (approval and downloads within it)'],
+  ['', 'LABVAULT_ALERT_WEBHOOK_URL', '—', 'alerts POSTed as JSON here (retried with backoff)'],
+  ['', 'LABVAULT_ALERT_SYSLOG', '—', '`udp://host:port` or `tcp://host:port` of a syslog collector for alerts'],
+  ['', 'LABVAULT_ALERT_SYSLOG_FORMAT', 'rfc5424', '`rfc5424` (structured data) or `cef` (CEF:0 line) in the syslog messages'],
 ] as const;
 
 const Env = z.object({
@@ -128,6 +139,16 @@ const Env = z.object({
     .min(1)
     .max(24 * 30)
     .optional(),
+  LABVAULT_ALERT_WEBHOOK_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//i, 'must be an http(s) URL')
+    .optional(),
+  LABVAULT_ALERT_SYSLOG: z
+    .string()
+    .regex(/^(udp|tcp):\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i, 'expected udp://host:port or tcp://host:port')
+    .optional(),
+  LABVAULT_ALERT_SYSLOG_FORMAT: z.enum(['rfc5424', 'cef']).optional(),
 });
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -165,6 +186,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       checkpointMs: e.LABVAULT_AUDIT_CHECKPOINT_MS ?? 1000,
     },
     api: apiConfig(e),
+    alerts: alertsConfig(e),
     debug: overrides.debug ?? false,
   });
 }
@@ -194,6 +216,24 @@ function apiConfig(e: z.infer<typeof Env>): ApiConfig {
   };
 }
 
+function alertsConfig(e: z.infer<typeof Env>): AlertsConfig {
+  const target = e.LABVAULT_ALERT_SYSLOG;
+  if (target === undefined && e.LABVAULT_ALERT_SYSLOG_FORMAT !== undefined) {
+    throw new ConfigurationError('bad setting LABVAULT_ALERT_SYSLOG_FORMAT: needs LABVAULT_ALERT_SYSLOG');
+  }
+  let syslog: AlertsConfig['syslog'] = null;
+  if (target !== undefined) {
+    const m = /^(udp|tcp):\/\/(?:\[([^\]]+)\]|([^:]+)):(\d+)$/i.exec(target);
+    const port = Number(m?.[4]);
+    if (!m || !Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new ConfigurationError('bad setting LABVAULT_ALERT_SYSLOG: expected udp://host:port or tcp://host:port (port 1–65535)');
+    }
+    const transport = m[1]?.toLowerCase() === 'tcp' ? 'tcp' : 'udp';
+    syslog = { transport, host: m[2] ?? m[3] ?? '', port, format: e.LABVAULT_ALERT_SYSLOG_FORMAT ?? 'rfc5424' };
+  }
+  return { webhookUrl: e.LABVAULT_ALERT_WEBHOOK_URL ?? null, syslog };
+}
+
 /** Redacted view for `--debug` output and logs. */
 export function describeConfig(c: Config): Record<string, unknown> {
   return {
@@ -203,6 +243,8 @@ export function describeConfig(c: Config): Record<string, unknown> {
     pkcs11: { ...c.pkcs11, pin: c.pkcs11.pin ? '***' : null },
     audit: c.audit,
     api: c.api,
+    // The webhook's path and query often carry the receiver's token: show only where it goes.
+    alerts: { ...c.alerts, webhookUrl: c.alerts.webhookUrl === null ? null : `${new URL(c.alerts.webhookUrl).origin}/***` },
   };
 }
 
