@@ -3,6 +3,7 @@ import type { ClinicalType } from '../domain/resource-type.js';
 import type { AuditEvent } from '../domain/audit-event.js';
 import type { AccessStore } from './access-store.js';
 import type { AuditEvents, AuditStore } from './audit-store.js';
+import type { DetectionStore } from './detection-store.js';
 
 /**
  * Storage port for the vault. Adapters: SQLite (embedded default) and PostgreSQL. Everything that
@@ -94,7 +95,7 @@ export interface ResourceCount {
  * Every method that changes personal data or keys takes the audit events to commit with it: the
  * write and its record of it succeed or fail together.
  */
-export interface VaultStore extends AuditStore, AccessStore {
+export interface VaultStore extends AuditStore, AccessStore, DetectionStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Applies pending schema migrations; idempotent. */
   migrate(): Promise<void>;

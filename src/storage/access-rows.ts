@@ -45,24 +45,33 @@ export function instant(v: string): string {
   return new Date(ms).toISOString();
 }
 
-function instantOrNull(v: string | null): string | null {
+export function instantOrNull(v: string | null): string | null {
   return v === null ? null : instant(v);
 }
 
-function isoOrNull(v: unknown): string | null {
+export function isoOrNull(v: unknown): string | null {
   return v == null ? null : iso(v);
 }
 
+/** A JSON text column as stored; text that does not parse means the row was not written by us. */
+export function jsonColumn(v: unknown): unknown {
+  try {
+    return JSON.parse(v as string);
+  } catch (cause) {
+    throw new IntegrityViolation('a stored row holds malformed JSON', { cause });
+  }
+}
+
 /** A JSON list column; anything else in it means the row was not written by us. */
-function stringList(v: unknown): string[] {
-  const parsed: unknown = JSON.parse(v as string);
+export function stringList(v: unknown): string[] {
+  const parsed = jsonColumn(v);
   if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) {
-    throw new IntegrityViolation('access table holds a malformed list column');
+    throw new IntegrityViolation('a stored row holds a malformed list column');
   }
   return parsed;
 }
 
-const textOrNull = (v: unknown): string | null => (v as string | null) ?? null;
+export const textOrNull = (v: unknown): string | null => (v as string | null) ?? null;
 
 export const PRINCIPALS: AccessTable<PrincipalRow> = {
   name: 'principals',

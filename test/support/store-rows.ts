@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClinicalType } from '../../src/domain/resource-type.js';
 import type { ApiKeyRow, BreakGlassGrant, ExportJob, PrincipalRow } from '../../src/ports/access-store.js';
+import type { BaselineRow, CanarySetRow, ContainmentRow, IncidentRow } from '../../src/ports/detection-store.js';
 import type { PatientRow, ResourceRow } from '../../src/ports/vault-store.js';
 
 /** Store-level test rows: random bytes stand in for ciphertexts, since these tests exercise the store, not crypto. */
@@ -84,4 +85,44 @@ export function exportJobRow(id: string, requesterId: string, over: Partial<Expo
     expiresAt: '2024-03-02T10:00:00.000Z',
     ...over,
   };
+}
+
+export function incidentRow(id: string, over: Partial<IncidentRow> = {}): IncidentRow {
+  return {
+    id,
+    openedAt: AT,
+    source: 'detection',
+    trigger: 'cap.patients-per-minute',
+    principalId: 'p',
+    tenants: ['screening'],
+    windowStart: '2024-03-01T09:55:00.000Z',
+    windowEnd: '2024-03-01T09:59:59.250Z',
+    status: 'open',
+    doc: { summary: 'patients per minute over the cap', patients: 412, nested: { rules: ['cap'], score: 0.5, ok: null } },
+    ...over,
+  };
+}
+
+export function containmentRow(id: string, incidentId: string, over: Partial<ContainmentRow> = {}): ContainmentRow {
+  return {
+    id,
+    incidentId,
+    principalId: 'p',
+    originIp: '192.0.2.10',
+    frozenTenants: ['screening'],
+    rule: 'cap.patients-per-minute',
+    approvalsRequired: 1,
+    state: 'active',
+    createdAt: AT,
+    releasedAt: null,
+    ...over,
+  };
+}
+
+export function canarySetRow(id: string, tenantId: string, over: Partial<CanarySetRow> = {}): CanarySetRow {
+  return { id, tenantId, copyKind: 'tenant', copyId: null, sealed: randomBytes(120), createdAt: AT, ...over };
+}
+
+export function baselineRow(principalId: string, hourOfWeek: number, over: Partial<BaselineRow> = {}): BaselineRow {
+  return { principalId, hourOfWeek, mean: 12.25, variance: 3.0625, samples: 8, updatedAt: AT, ...over };
 }

@@ -153,6 +153,75 @@ CREATE TABLE export_jobs (
 );
 `;
 
+/**
+ * Detection and containment (ports/detection-store.ts). Lists and the incident document are JSON
+ * text, read and written whole. No foreign key from incidents or containments to principals: a
+ * principal of an external issuer has no row, and must be containable all the same. Containments
+ * are indexed by state because every request checks the active ones (blocked origins, frozen
+ * exports); the other tables are small or read by their primary key. Canary sets hold only
+ * ciphertext: which patients are canaries is sealed under a tenant-derived key.
+ */
+const detectionTables = (blob: string, ts: string, txt: string, real: string): string => `
+CREATE TABLE incidents (
+  id ${txt} PRIMARY KEY,
+  opened_at ${ts} NOT NULL,
+  source ${txt} NOT NULL CHECK (source IN ('detection', 'manual')),
+  trigger ${txt} NOT NULL,
+  principal_id ${txt},
+  tenants ${txt} NOT NULL,
+  window_start ${ts},
+  window_end ${ts},
+  status ${txt} NOT NULL CHECK (status IN ('open', 'closed')),
+  doc ${txt} NOT NULL
+);
+CREATE TABLE containments (
+  id ${txt} PRIMARY KEY,
+  incident_id ${txt} NOT NULL REFERENCES incidents (id),
+  principal_id ${txt} NOT NULL,
+  origin_ip ${txt},
+  frozen_tenants ${txt} NOT NULL,
+  rule ${txt} NOT NULL,
+  approvals_required INTEGER NOT NULL CHECK (approvals_required >= 1),
+  state ${txt} NOT NULL CHECK (state IN ('active', 'released')),
+  created_at ${ts} NOT NULL,
+  released_at ${ts},
+  CHECK ((state = 'released') = (released_at IS NOT NULL))
+);
+CREATE INDEX containments_state ON containments (state);
+CREATE TABLE containment_approvals (
+  containment_id ${txt} NOT NULL REFERENCES containments (id),
+  officer_id ${txt} NOT NULL,
+  reason ${txt} NOT NULL,
+  at ${ts} NOT NULL,
+  PRIMARY KEY (containment_id, officer_id)
+);
+CREATE TABLE canary_sets (
+  id ${txt} PRIMARY KEY,
+  tenant_id ${txt} NOT NULL REFERENCES tenants (id),
+  copy_kind ${txt} NOT NULL CHECK (copy_kind IN ('tenant', 'export', 'backup')),
+  copy_id ${txt},
+  sealed ${blob} NOT NULL,
+  created_at ${ts} NOT NULL,
+  CHECK ((copy_kind = 'tenant') = (copy_id IS NULL))
+);
+CREATE TABLE detection_baselines (
+  principal_id ${txt} NOT NULL,
+  hour_of_week INTEGER NOT NULL CHECK (hour_of_week BETWEEN 0 AND 167),
+  mean ${real} NOT NULL,
+  variance ${real} NOT NULL,
+  samples INTEGER NOT NULL CHECK (samples >= 0),
+  updated_at ${ts} NOT NULL,
+  PRIMARY KEY (principal_id, hour_of_week)
+);
+CREATE TABLE principal_origins (
+  principal_id ${txt} NOT NULL,
+  ip ${txt} NOT NULL,
+  first_seen ${ts} NOT NULL,
+  last_seen ${ts} NOT NULL,
+  PRIMARY KEY (principal_id, ip)
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -222,5 +291,11 @@ CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECU
     name: 'access control: principals, API keys, revoked tokens, break-glass grants, export jobs',
     sqlite: accessTables('BLOB', 'TEXT', 'TEXT'),
     postgres: accessTables('BYTEA', 'TIMESTAMPTZ', 'TEXT COLLATE "C"'),
+  },
+  {
+    version: 4,
+    name: 'detection: incidents, containments, release approvals, canary registry, baselines, origins',
+    sqlite: detectionTables('BLOB', 'TEXT', 'TEXT', 'REAL'),
+    postgres: detectionTables('BYTEA', 'TIMESTAMPTZ', 'TEXT COLLATE "C"', 'DOUBLE PRECISION'),
   },
 ];

@@ -16,6 +16,8 @@ import type {
 import { PostgresAuditLog } from './postgres-audit-log.js';
 import type { AccessStore } from '../../ports/access-store.js';
 import { PostgresAccessStore } from './postgres-access-store.js';
+import type { DetectionStore } from '../../ports/detection-store.js';
+import { PostgresDetectionStore } from './postgres-detection-store.js';
 import { MIGRATIONS } from '../migrations/migrations.js';
 import {
   resourceKeyString,
@@ -67,6 +69,7 @@ export class PostgresVaultStore implements VaultStore {
   private bulkLoad = false;
   private readonly audit: PostgresAuditLog;
   private readonly access: PostgresAccessStore;
+  private readonly detection: PostgresDetectionStore;
 
   private constructor(
     private readonly pool: Pool,
@@ -74,6 +77,7 @@ export class PostgresVaultStore implements VaultStore {
   ) {
     this.audit = new PostgresAuditLog(pool, schema, (fn) => this.tx(fn));
     this.access = new PostgresAccessStore(pool, this.audit);
+    this.detection = new PostgresDetectionStore(pool, this.audit);
   }
 
   // AccessStore, delegated: its queries live in postgres-access-store.ts and commit through the same
@@ -95,6 +99,25 @@ export class PostgresVaultStore implements VaultStore {
   readonly searchResources: AccessStore['searchResources'] = (...a) => this.access.searchResources(...a);
   readonly countSearch: AccessStore['countSearch'] = (...a) => this.access.countSearch(...a);
   readonly listPatientIds: AccessStore['listPatientIds'] = (...a) => this.access.listPatientIds(...a);
+
+  // DetectionStore, delegated likewise (postgres-detection-store.ts).
+  readonly insertIncident: DetectionStore['insertIncident'] = (...a) => this.detection.insertIncident(...a);
+  readonly getIncident: DetectionStore['getIncident'] = (...a) => this.detection.getIncident(...a);
+  readonly listIncidents: DetectionStore['listIncidents'] = () => this.detection.listIncidents();
+  readonly updateIncident: DetectionStore['updateIncident'] = (...a) => this.detection.updateIncident(...a);
+  readonly contain: DetectionStore['contain'] = (...a) => this.detection.contain(...a);
+  readonly getContainment: DetectionStore['getContainment'] = (...a) => this.detection.getContainment(...a);
+  readonly activeContainments: DetectionStore['activeContainments'] = () => this.detection.activeContainments();
+  readonly listContainments: DetectionStore['listContainments'] = () => this.detection.listContainments();
+  readonly approvalsOf: DetectionStore['approvalsOf'] = (...a) => this.detection.approvalsOf(...a);
+  readonly approveRelease: DetectionStore['approveRelease'] = (...a) => this.detection.approveRelease(...a);
+  readonly insertCanarySet: DetectionStore['insertCanarySet'] = (...a) => this.detection.insertCanarySet(...a);
+  readonly listCanarySets: DetectionStore['listCanarySets'] = (...a) => this.detection.listCanarySets(...a);
+  readonly saveBaselines: DetectionStore['saveBaselines'] = (...a) => this.detection.saveBaselines(...a);
+  readonly loadBaselines: DetectionStore['loadBaselines'] = (...a) => this.detection.loadBaselines(...a);
+  readonly recordOrigin: DetectionStore['recordOrigin'] = (...a) => this.detection.recordOrigin(...a);
+  readonly hasOrigins: DetectionStore['hasOrigins'] = (...a) => this.detection.hasOrigins(...a);
+  readonly newestOrderDate: DetectionStore['newestOrderDate'] = (...a) => this.detection.newestOrderDate(...a);
 
   /**
    * Opens a pool whose every connection has `search_path` set to `schema`, and checks the server

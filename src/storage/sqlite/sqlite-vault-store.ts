@@ -33,6 +33,8 @@ import { WalSync } from './wal-sync.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import type { AccessStore } from '../../ports/access-store.js';
 import { SqliteAccessStore } from './sqlite-access-store.js';
+import type { DetectionStore } from '../../ports/detection-store.js';
+import { SqliteDetectionStore } from './sqlite-detection-store.js';
 
 /**
  * Embedded backend: one SQLite file in the data directory, WAL mode, batched transactions.
@@ -45,6 +47,7 @@ export class SqliteVaultStore implements VaultStore {
   private stmts: ReturnType<typeof prepare> | undefined;
   private auditLog: SqliteAuditLog | undefined;
   private accessStore: SqliteAccessStore | undefined;
+  private detectionStore: SqliteDetectionStore | undefined;
   private bulkLoad = false;
   private checkpointer: WalCheckpointer | null = null;
   /** Set in server mode: audit appends sync the WAL from the thread pool (wal-sync.ts). */
@@ -83,6 +86,11 @@ export class SqliteVaultStore implements VaultStore {
     return this.accessStore;
   }
 
+  private get detection(): SqliteDetectionStore {
+    this.detectionStore ??= new SqliteDetectionStore(this.db, this.audit);
+    return this.detectionStore;
+  }
+
   // AccessStore, delegated: its queries live in sqlite-access-store.ts and commit through the same
   // connection and audit log as the vault writes here.
   readonly insertPrincipal: AccessStore['insertPrincipal'] = (...a) => this.access.insertPrincipal(...a);
@@ -102,6 +110,25 @@ export class SqliteVaultStore implements VaultStore {
   readonly searchResources: AccessStore['searchResources'] = (...a) => this.access.searchResources(...a);
   readonly countSearch: AccessStore['countSearch'] = (...a) => this.access.countSearch(...a);
   readonly listPatientIds: AccessStore['listPatientIds'] = (...a) => this.access.listPatientIds(...a);
+
+  // DetectionStore, delegated likewise (sqlite-detection-store.ts).
+  readonly insertIncident: DetectionStore['insertIncident'] = (...a) => this.detection.insertIncident(...a);
+  readonly getIncident: DetectionStore['getIncident'] = (...a) => this.detection.getIncident(...a);
+  readonly listIncidents: DetectionStore['listIncidents'] = () => this.detection.listIncidents();
+  readonly updateIncident: DetectionStore['updateIncident'] = (...a) => this.detection.updateIncident(...a);
+  readonly contain: DetectionStore['contain'] = (...a) => this.detection.contain(...a);
+  readonly getContainment: DetectionStore['getContainment'] = (...a) => this.detection.getContainment(...a);
+  readonly activeContainments: DetectionStore['activeContainments'] = () => this.detection.activeContainments();
+  readonly listContainments: DetectionStore['listContainments'] = () => this.detection.listContainments();
+  readonly approvalsOf: DetectionStore['approvalsOf'] = (...a) => this.detection.approvalsOf(...a);
+  readonly approveRelease: DetectionStore['approveRelease'] = (...a) => this.detection.approveRelease(...a);
+  readonly insertCanarySet: DetectionStore['insertCanarySet'] = (...a) => this.detection.insertCanarySet(...a);
+  readonly listCanarySets: DetectionStore['listCanarySets'] = (...a) => this.detection.listCanarySets(...a);
+  readonly saveBaselines: DetectionStore['saveBaselines'] = (...a) => this.detection.saveBaselines(...a);
+  readonly loadBaselines: DetectionStore['loadBaselines'] = (...a) => this.detection.loadBaselines(...a);
+  readonly recordOrigin: DetectionStore['recordOrigin'] = (...a) => this.detection.recordOrigin(...a);
+  readonly hasOrigins: DetectionStore['hasOrigins'] = (...a) => this.detection.hasOrigins(...a);
+  readonly newestOrderDate: DetectionStore['newestOrderDate'] = (...a) => this.detection.newestOrderDate(...a);
 
   async migrate(): Promise<void> {
     this.db.exec(
