@@ -38,8 +38,11 @@ const MAX_PATIENTS = 50_000_000;
 /** Share of persons known to two tenants (e.g. screened and also a hospital patient). */
 const SECOND_TENANT_SHARE = 0.1;
 
-/** Where a tenant's persons come from: the national programme is spread by population. */
-const TENANT_REGION: Readonly<Record<SynthTenantId, Omit<PersonConstraints, 'screening'>>> = {
+/**
+ * Where a tenant's persons come from: the national programme is spread by population. Exported so
+ * that records planted later in a tenant (canaries) come from the same places as its lab records.
+ */
+export const TENANT_REGION: Readonly<Record<SynthTenantId, Omit<PersonConstraints, 'screening'>>> = {
   screening: { region: null, regionShare: 0 },
   'hospital-west': { region: Region.West, regionShare: 0.85 },
   'hospital-south': { region: Region.South, regionShare: 0.85 },
@@ -101,13 +104,14 @@ export async function generateSyntheticLab(opts: SynthOptions): Promise<SynthSum
   const planner = new OrderPlanner(prng);
 
   const writer = (type: keyof LabOutputs): NdjsonWriter => new NdjsonWriter(path.join(outDir, `${type}.ndjson`));
-  const outputs: LabOutputs = {
+  // `satisfies`, not an annotation: the members must stay NdjsonWriters for flush/close below.
+  const outputs = {
     Patient: writer('Patient'),
     ServiceRequest: writer('ServiceRequest'),
     Specimen: writer('Specimen'),
     Observation: writer('Observation'),
     DiagnosticReport: writer('DiagnosticReport'),
-  };
+  } satisfies LabOutputs;
   // Reference order, which is also the order of `files` in the summary.
   const writers: NdjsonWriter[] = [
     outputs.Patient,

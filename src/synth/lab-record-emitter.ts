@@ -3,16 +3,24 @@ import { TENANT_TAG_SYSTEM } from '../domain/tenant.js';
 import { INSURER_EXTENSION_URL, OBSERVATION_CATEGORY_LAB, REPORT_CATEGORY_LAB, type CodeableConcept } from './fhir-codes.js';
 import type { IdMinter } from './id-minter.js';
 import { isoDateTime, type LocalTime } from './lab-calendar.js';
-import type { NdjsonWriter } from './ndjson-writer.js';
 import type { SynthPerson } from './person-factory.js';
 
-/** One NDJSON writer per resource type, in reference order. */
+/**
+ * Where the resources of one type go. Only `write` is needed, so the generator's NDJSON files and
+ * an in-memory collector (canary records) share one emitter. Written objects share constant
+ * fragments and may hold undefined members: a sink that keeps them must copy (JSON does both).
+ */
+export interface RecordSink {
+  write(value: unknown): void;
+}
+
+/** One sink per resource type, in reference order. */
 export interface LabOutputs {
-  Patient: NdjsonWriter;
-  ServiceRequest: NdjsonWriter;
-  Specimen: NdjsonWriter;
-  Observation: NdjsonWriter;
-  DiagnosticReport: NdjsonWriter;
+  Patient: RecordSink;
+  ServiceRequest: RecordSink;
+  Specimen: RecordSink;
+  Observation: RecordSink;
+  DiagnosticReport: RecordSink;
 }
 
 interface Ref {
