@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from './domain/errors.js';
+import { loadDetectionConfig, type DetectionConfig } from './detection/detection-config.js';
 
 /**
  * The only reader of process.env. Flags given on the command line win over environment variables,
@@ -17,6 +18,8 @@ export interface Config {
   audit: { witnessDir: string; checkpointEvents: number; checkpointMs: number };
   api: ApiConfig;
   alerts: AlertsConfig;
+  /** Inline detection and containment thresholds (src/detection/detection-config.ts). */
+  detection: DetectionConfig;
   debug: boolean;
 }
 
@@ -88,6 +91,8 @@ export const CONFIG_TABLE = [
   ['', 'LABVAULT_ALERT_WEBHOOK_URL', '—', 'alerts POSTed as JSON here (retried with backoff)'],
   ['', 'LABVAULT_ALERT_SYSLOG', '—', '`udp://host:port` or `tcp://host:port` of a syslog collector for alerts'],
   ['', 'LABVAULT_ALERT_SYSLOG_FORMAT', 'rfc5424', '`rfc5424` (structured data) or `cef` (CEF:0 line) in the syslog messages'],
+  ['', 'LABVAULT_DETECTION_MODE', 'enforce', '`enforce` (contain), `monitor` (alert only, for tuning) or `off`'],
+  ['', 'LABVAULT_DETECTION_FILE', '—', 'JSON file overriding detection thresholds (caps per role, baseline, enumeration, canaries…)'],
 ] as const;
 
 const Env = z.object({
@@ -149,6 +154,8 @@ const Env = z.object({
     .regex(/^(udp|tcp):\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i, 'expected udp://host:port or tcp://host:port')
     .optional(),
   LABVAULT_ALERT_SYSLOG_FORMAT: z.enum(['rfc5424', 'cef']).optional(),
+  LABVAULT_DETECTION_MODE: z.string().optional(),
+  LABVAULT_DETECTION_FILE: z.string().min(1).optional(),
 });
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -187,6 +194,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     },
     api: apiConfig(e),
     alerts: alertsConfig(e),
+    detection: loadDetectionConfig(e.LABVAULT_DETECTION_MODE, e.LABVAULT_DETECTION_FILE),
     debug: overrides.debug ?? false,
   });
 }
@@ -245,6 +253,7 @@ export function describeConfig(c: Config): Record<string, unknown> {
     api: c.api,
     // The webhook's path and query often carry the receiver's token: show only where it goes.
     alerts: { ...c.alerts, webhookUrl: c.alerts.webhookUrl === null ? null : `${new URL(c.alerts.webhookUrl).origin}/***` },
+    detection: c.detection,
   };
 }
 

@@ -38,11 +38,17 @@ export interface AccessContext {
    * flagged for review (audit-event.ts).
    */
   readonly breakGlass?: string | null;
+  /**
+   * An operator on this machine (CLI, drills, benchmarks' set-up), with the keyring at hand:
+   * inline detection does not judge it — it could not stop someone holding the keys, and a
+   * maintenance job must not contain itself. Requests over the API never carry it.
+   */
+  readonly local?: boolean;
 }
 
 /** An operator acting on this machine for every tenant (CLI commands, benchmarks, drills). */
 export function operatorContext(id: string, userAgent: string, requestId: string | null = null): AccessContext {
-  return { principal: { id, role: 'admin', tenants: ['*'] }, purpose: 'HOPERAT', origin: { ip: null, userAgent, requestId } };
+  return { principal: { id, role: 'admin', tenants: ['*'] }, purpose: 'HOPERAT', origin: { ip: null, userAgent, requestId }, local: true };
 }
 
 /** Deny by default: a principal acts for the tenants it names, `*` for all. */
