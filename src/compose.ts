@@ -16,6 +16,14 @@ import { TokenIssuer } from './access/token-issuer.js';
 import { BreakGlass } from './services/break-glass.js';
 import { ExportService } from './services/export-service.js';
 import { PrincipalAdmin } from './services/principal-admin.js';
+import { createAlertSinks } from './alerts/alert-sinks.js';
+import { AlertCounters } from './alerts/alert-counters.js';
+import { CanaryIndex } from './detection/canary-index.js';
+import { Detector } from './detection/detector.js';
+import { Explainer } from './detection/explainer.js';
+import { CanaryService } from './services/canary-service.js';
+import { ContainmentService } from './services/containment-service.js';
+import type { AlertSink } from './ports/alert-sink.js';
 
 /**
  * Composition root: the only place that picks adapters from configuration. Entry points (CLI,
@@ -36,6 +44,11 @@ export interface Vault {
   principals: PrincipalAdmin;
   breakGlass: BreakGlass;
   exports: ExportService;
+  /** Inline detection on every read (null-free: mode `off` makes it a no-op). */
+  detector: Detector;
+  containment: ContainmentService;
+  canaries: CanaryService;
+  alertCounters: AlertCounters;
   close(): Promise<void>;
 }
 
@@ -47,6 +60,10 @@ export interface OpenOptions {
   auditReadOnly?: boolean;
   /** A long-running server: SQLite checkpoints its WAL in a worker thread, off the request path. */
   server?: boolean;
+  /** Where background failures (alert delivery, baseline saves) are reported; default: one line on stderr. */
+  onError?: (what: string, e: unknown) => void;
+  /** Replaces the configured alert sinks (tests capture alerts). */
+  alertSink?: AlertSink;
 }
 
 export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}): Promise<Vault> {
@@ -84,24 +101,61 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     await provider.close();
     throw e;
   }
-  const reader = new VaultReader(store, keys, audit);
+  const onError =
+    opts.onError ??
+    ((what: string, e: unknown) => process.stderr.write(`labvault: ${what}: ${e instanceof Error ? e.message : String(e)}\n`));
+  const alertCounters = new AlertCounters();
+  const sink = opts.alertSink ?? createAlertSinks(config.alerts, { counters: alertCounters, onError });
+  const detection = config.detection;
+  const canaryIndex = new CanaryIndex();
+  const forget = (principalId: string): void => detector.forget(principalId);
+  const containment = new ContainmentService(store, audit, clock, detection, sink, onError, forget);
+  const explainer = new Explainer(
+    {
+      newestOrderDate: (t) => store.newestOrderDate(t),
+      hasOrderSince: async (t, p, date) =>
+        (await store.searchResources(t, { type: 'ServiceRequest', patientId: p, dateFrom: date, limit: 1 })).length > 0,
+    },
+    detection.unexplained.recentDays,
+  );
+  const detector: Detector = new Detector(detection, clock, canaryIndex, explainer, store, containment, onError);
+  const reader = new VaultReader(store, keys, audit, detector);
+  const ingest = new IngestService(store, keys, clock, audit);
+  const canaries = new CanaryService(store, keys, ingest, audit, clock, canaryIndex, detection.unexplained.recentDays);
+  if (detection.mode !== 'off' && !opts.auditReadOnly) {
+    try {
+      await containment.refresh(true);
+      await canaries.load();
+    } catch (e) {
+      await audit.close().catch(() => undefined);
+      keys.close();
+      await store.close();
+      await provider.close();
+      throw e;
+    }
+  }
   return {
     config,
     store,
     provider,
     keys,
     audit,
-    ingest: new IngestService(store, keys, clock, audit),
+    ingest,
     reader,
     keyAdmin: new KeyAdmin(store, keys, clock, audit),
     clock,
     issuer,
     principals: new PrincipalAdmin(store, issuer, clock, audit, config.api),
     breakGlass: new BreakGlass(store, clock, audit, config.api.breakGlassMaxMinutes),
-    exports: new ExportService(store, reader, clock, audit, config.api.exportTtlHours),
+    exports: new ExportService(store, reader, clock, audit, config.api.exportTtlHours, containment, canaries, detection.canaries.perExport),
+    detector,
+    containment,
+    canaries,
+    alertCounters,
     async close() {
       // The final checkpoint covers this process's last events; the store closes even if it fails.
       try {
+        await sink.close().catch(() => undefined);
         await audit.close();
       } finally {
         keys.close();

@@ -15,7 +15,7 @@ import type { Interaction } from './smart-scopes.js';
  */
 export type PatientView = 'full' | 'masked' | 'none';
 
-export type AdminRight = 'export.approve' | 'export.request' | 'break-glass' | 'token.revoke';
+export type AdminRight = 'export.approve' | 'export.request' | 'break-glass' | 'token.revoke' | 'containment.release' | 'containment.read';
 
 export interface RoleRights {
   resources: Partial<Record<VaultResourceType, string>>;
@@ -35,11 +35,11 @@ export const ROLE_RIGHTS: Readonly<Record<Role, RoleRights>> = {
     resources: {},
     patientView: 'none',
     purposes: ['HSYSADMIN', 'HOPERAT', 'HCOMPL', 'HLEGAL'],
-    admin: ['export.approve', 'token.revoke'],
+    admin: ['export.approve', 'token.revoke', 'containment.release', 'containment.read'],
     human: true,
   },
-  dpo: { resources: {}, patientView: 'none', purposes: ['HCOMPL', 'HLEGAL', 'HOPERAT'], admin: [], human: true },
-  auditor: { resources: {}, patientView: 'none', purposes: ['HCOMPL', 'HLEGAL', 'HOPERAT'], admin: [], human: true },
+  dpo: { resources: {}, patientView: 'none', purposes: ['HCOMPL', 'HLEGAL', 'HOPERAT'], admin: ['containment.read'], human: true },
+  auditor: { resources: {}, patientView: 'none', purposes: ['HCOMPL', 'HLEGAL', 'HOPERAT'], admin: ['containment.read'], human: true },
   'lab-technician': {
     // Patient by id only (from a specimen's subject): a BSN or name search would let a technician
     // turn a list of BSNs into names, which bench work never needs.

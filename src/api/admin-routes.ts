@@ -20,6 +20,25 @@ export function registerAdminRoutes(app: FastifyInstance, vault: Vault): void {
     return reply.code(200).headers(json).send({ id: job.id, state: job.state, approver: job.approverId });
   });
 
+  // Containments: officers, the DPO and auditors see them; only a security officer releases one,
+  // with a reason, and a canary containment needs a second officer (the service enforces it).
+  app.get('/admin/containments', async (req, reply) => {
+    await guard.admin(req, 'containment.read');
+    const rows = await vault.store.listContainments();
+    return reply.code(200).headers(json).send({ containments: rows });
+  });
+
+  app.post<{ Params: { id: string }; Body: unknown }>('/admin/containments/:id/release', async (req, reply) => {
+    await guard.admin(req, 'containment.release');
+    const b = req.body as { reason?: unknown } | null;
+    if (!b || typeof b.reason !== 'string') throw new InvalidInput('body: {"reason": string}');
+    const r = await vault.containment.release(contextOf(req), req.params.id, b.reason);
+    return reply
+      .code(200)
+      .headers(json)
+      .send({ id: r.containment.id, state: r.containment.state, approvals: r.approvals, required: r.containment.approvalsRequired });
+  });
+
   app.post<{ Body: unknown }>('/admin/break-glass', async (req, reply) => {
     await guard.admin(req, 'break-glass');
     const b = req.body as { tenant?: unknown; justification?: unknown; minutes?: unknown } | null;

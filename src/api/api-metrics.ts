@@ -36,9 +36,69 @@ export class ApiMetrics {
     registers: [this.registry],
   });
   private readonly auditSize = new Gauge({ name: 'labvault_audit_events', help: 'Events in the audit log', registers: [this.registry] });
+  private readonly blocked = new Counter({
+    name: 'labvault_origin_blocked_total',
+    help: 'Requests refused because their address is blocked by a containment',
+    registers: [this.registry],
+  });
 
-  constructor() {
+  constructor(vault?: Vault) {
     collectDefaultMetrics({ register: this.registry, prefix: 'labvault_' });
+    if (!vault) return;
+    // Detection and alert delivery keep plain counts (no metrics library in the core); they are
+    // mirrored here at scrape time. Labels are rule names and sink kinds, never request values.
+    this.mirror(
+      'labvault_detection_findings_total',
+      'Detection findings by rule and severity (alert or contain)',
+      ['rule', 'severity'],
+      () =>
+        [...vault.detector.counts().findings].map(([key, n]) => {
+          const [rule = '', severity = ''] = key.split('\u0000');
+          return [{ rule, severity }, n];
+        }),
+    );
+    this.mirror('labvault_detection_reads_total', 'Reads inspected by detection, and those it withheld', ['verdict'], () => {
+      const c = vault.detector.counts();
+      return [
+        [{ verdict: 'inspected' }, c.inspected],
+        [{ verdict: 'withheld' }, c.denied],
+      ];
+    });
+    this.mirror('labvault_alerts_total', 'Alerts handed to collectors, by sink and outcome', ['sink', 'outcome'], () =>
+      vault.alertCounters.snapshot().map((c) => [{ sink: c.sink, outcome: c.outcome }, c.count]),
+    );
+    new Gauge({
+      name: 'labvault_containments_active',
+      help: 'Containments in force (suspended principals)',
+      registers: [this.registry],
+      collect() {
+        this.set(vault.containment.activeCount());
+      },
+    });
+  }
+
+  /** A Prometheus counter following a monotonic count kept elsewhere. */
+  private mirror(name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
+    const seen = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        for (const [labels, n] of read()) {
+          const key = JSON.stringify(labels);
+          const prev = seen.get(key) ?? 0;
+          if (n > prev) this.inc(labels, n - prev);
+          else if (!seen.has(key)) this.inc(labels, 0);
+          seen.set(key, Math.max(prev, n));
+        }
+      },
+    });
+  }
+
+  originBlocked(): void {
+    this.blocked.inc();
   }
 
   get contentType(): string {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { JWTVerifyGetKey } from 'jose';
 import { Authenticator } from '../access/authenticator.js';
 import type { Vault } from '../compose.js';
-import { InvalidInput, Unauthenticated, VaultError } from '../domain/errors.js';
+import { AccessDenied, InvalidInput, Unauthenticated, VaultError } from '../domain/errors.js';
 import type { Role } from '../domain/principal.js';
 import { bsnFreeId } from '../domain/validate-resource.js';
 import { ApiMetrics } from './api-metrics.js';
@@ -74,7 +74,7 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     },
   });
   app.decorateRequest('auth', null);
-  const metrics = new ApiMetrics();
+  const metrics = new ApiMetrics(vault);
   const throttle = new AuthThrottle(cfg.authFailuresPerMinute);
   const deadlines = new WeakMap<FastifyRequest, NodeJS.Timeout>();
   const authenticator = new Authenticator({
@@ -121,6 +121,14 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
       throw Object.assign(new Error('not acceptable'), { statusCode: 406 });
     }
     if (req.routeOptions.config.public === true) return;
+    // A contained thief's address is refused before its credential is even looked at.
+    await vault.containment.refresh();
+    const blockedBy = vault.containment.originBlocked(req.ip);
+    if (blockedBy !== null) {
+      metrics.originBlocked();
+      await recordOriginBlocked(vault, req, blockedBy);
+      throw new AccessDenied('requests from this address are blocked by a containment');
+    }
     const wait = throttle.retryAfter(req.ip);
     if (wait > 0) {
       metrics.authFailure('throttled');
@@ -252,6 +260,19 @@ async function recordAuthFailure(vault: Vault, req: FastifyRequest, why: string)
   const ctx = { principal: UNAUTHENTICATED, purpose: null, origin: originOf(req) };
   await vault.audit.record([
     vault.audit.event(ctx, { action: 'auth.fail', outcome: 'denied', reason: 'unauthenticated', detail: { cause: why } }),
+  ]);
+}
+
+/** One event per refused request from a blocked address: the containment's effect is evidence too. */
+async function recordOriginBlocked(vault: Vault, req: FastifyRequest, containmentId: string): Promise<void> {
+  const ctx = { principal: UNAUTHENTICATED, purpose: null, origin: originOf(req) };
+  await vault.audit.record([
+    vault.audit.event(ctx, {
+      action: 'access.denied',
+      outcome: 'denied',
+      reason: 'origin-blocked',
+      detail: { containment: containmentId },
+    }),
   ]);
 }
 

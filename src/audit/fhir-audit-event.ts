@@ -61,6 +61,12 @@ const ACTIONS: Record<AuditAction, ActionMap> = {
   'export.approve': { type: security, subtype: null, action: 'U' },
   'export.status': { type: rest, subtype: interaction('operation', 'operation'), action: 'R' },
   'export.download': { type: rest, subtype: interaction('operation', 'operation'), action: 'R' },
+  'detection.alert': { type: security, subtype: null, action: 'E' },
+  'detection.contain': { type: security, subtype: null, action: 'E' },
+  'incident.open': { type: security, subtype: null, action: 'C' },
+  'containment.approve': { type: security, subtype: null, action: 'U' },
+  'containment.release': { type: security, subtype: null, action: 'U' },
+  'canary.plant': { type: security, subtype: null, action: 'C' },
 };
 
 /** AuditEvent.outcome: 0 success, 4 minor failure (refused), 8 serious failure (error). */

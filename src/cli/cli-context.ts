@@ -46,6 +46,7 @@ export function cliContext(cmd: Command): AccessContext {
     principal: { id: `cli:${user}`, role: 'admin', tenants: ['*'] },
     purpose: g.purpose ?? 'HOPERAT',
     origin: { ip: null, userAgent: CLI_VERSION, requestId: randomUUID() },
+    local: true,
   };
 }
 

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VaultError } from '../domain/errors.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
+import { registerContainment } from './commands/containment.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
@@ -41,6 +42,7 @@ registerPatient(program);
 registerServe(program);
 registerPrincipal(program);
 registerAudit(program);
+registerContainment(program);
 registerBench(program);
 
 const USAGE_CODES: ReadonlySet<string> = new Set(['configuration', 'key-unavailable']);

@@ -40,6 +40,12 @@ export const AuditActions = [
   'export.approve',
   'export.status',
   'export.download',
+  'detection.alert',
+  'detection.contain',
+  'incident.open',
+  'containment.approve',
+  'containment.release',
+  'canary.plant',
 ] as const;
 export type AuditAction = (typeof AuditActions)[number];
 

@@ -39,6 +39,9 @@ export async function loadDemoLab(vault: Vault, ctx: AccessContext, patients: nu
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+  // Every tenant gets its canaries, as a production vault would right after its first load.
+  const per = vault.config.detection.canaries.perTenant;
+  if (per > 0) for (const t of await vault.store.listTenants()) await vault.canaries.plantTenant(ctx, t.id, per);
   return patients;
 }
 

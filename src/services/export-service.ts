@@ -9,6 +9,8 @@ import type { ExportJob } from '../ports/access-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { VaultStore } from '../ports/vault-store.js';
 import type { VaultReader } from './vault-reader.js';
+import type { CanaryService } from './canary-service.js';
+import type { ContainmentService } from './containment-service.js';
 
 /**
  * Bulk export (FHIR Bulk Data: kick-off, status, NDJSON files) behind a two-person rule: a request
@@ -27,11 +29,21 @@ export class ExportService {
     private readonly clock: Clock,
     private readonly audit: AuditLog,
     private readonly ttlHours: number,
+    private readonly containment: Pick<ContainmentService, 'exportsFrozen'> | null = null,
+    private readonly canaries: Pick<CanaryService, 'forExport'> | null = null,
+    private readonly canariesPerExport = 0,
   ) {}
+
+  /** A containment that froze the tenant's exports stops requests, approvals and downloads alike. */
+  private checkFrozen(tenantId: string): void {
+    const by = this.containment?.exportsFrozen(tenantId) ?? null;
+    if (by !== null) throw new AccessDenied(`exports of this tenant are frozen by containment ${by}`);
+  }
 
   async request(ctx: AccessContext, tenantId: string, types: readonly VaultResourceType[], since: string | null): Promise<ExportJob> {
     if (types.length === 0) throw new InvalidInput('_type: at least one resource type');
     if (since !== null && Number.isNaN(Date.parse(since))) throw new InvalidInput('_since: not an instant');
+    this.checkFrozen(tenantId);
     const now = this.clock.now();
     const job: ExportJob = {
       id: bsnFreeId(randomUUID),
@@ -67,6 +79,7 @@ export class ExportService {
       throw new NotFound();
     }
     if (job.requesterId === ctx.principal.id) throw new AccessDenied('the requester cannot approve its own export');
+    this.checkFrozen(job.tenantId);
     await this.audit.ready();
     const ok = await this.store.approveExportJob(id, ctx.principal.id, this.clock.now().toISOString(), (approved) => [
       this.audit.event(ctx, {
@@ -122,15 +135,25 @@ export class ExportService {
     if (!job || job.requesterId !== ctx.principal.id || !job.types.includes(type)) throw new NotFound();
     if (job.state !== 'approved') throw new AccessDenied('export awaits approval by a security officer');
     if (Date.parse(job.expiresAt) <= this.clock.now().getTime()) throw new NotFound('export expired');
+    this.checkFrozen(job.tenantId);
     await this.audit.record([this.audit.event(ctx, { action: 'export.download', tenant: job.tenantId, detail: { export: id, type } })]);
     const since = job.since ?? undefined;
+    const shape = { kind: 'export' as const, exportId: id };
+    // This copy's own canaries, merged in id order so nothing about their position stands out.
+    const copy = this.canaries
+      ? await this.canaries.forExport(ctx, job.tenantId, id, this.canariesPerExport)
+      : { patients: [], resources: [] };
+    const planted = (type === 'Patient' ? copy.patients : copy.resources.filter((r) => r.resourceType === type))
+      .map((r) => ({ id: String(r.id), line: JSON.stringify(r) }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     let after = '';
     for (;;) {
-      let lines: string[];
+      this.checkFrozen(job.tenantId);
+      let items: { id: string; line: string }[];
       let next: string | null;
       if (type === 'Patient') {
-        const page = await this.reader.patientsPage(ctx, job.tenantId, after, PAGE, since, view);
-        lines = page.patients.map((p) => JSON.stringify(p));
+        const page = await this.reader.patientsPage(ctx, job.tenantId, after, PAGE, since, view, shape);
+        items = page.patients.map((p) => ({ id: p.id, line: JSON.stringify(p) }));
         next = page.next;
       } else if (isClinicalType(type)) {
         const page = await this.reader.search(
@@ -138,12 +161,15 @@ export class ExportService {
           job.tenantId,
           { type, afterId: after, limit: PAGE, ...(since ? { createdSince: since } : {}) },
           view,
-          { total: false },
+          { total: false, shape },
         );
-        lines = page.matches.map((p) => JSON.stringify(p));
+        items = page.matches.map((p) => ({ id: p.id, line: JSON.stringify(p) }));
         next = page.next;
       } else throw new NotFound();
-      if (lines.length > 0) yield `${lines.join('\n')}\n`;
+      while (planted.length > 0 && (next === null || (planted[0] as { id: string }).id <= next))
+        items.push(planted.shift() as { id: string; line: string });
+      items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      if (items.length > 0) yield `${items.map((i) => i.line).join('\n')}\n`;
       if (next === null) return;
       after = next;
     }

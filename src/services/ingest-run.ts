@@ -18,6 +18,9 @@ import { KeySet } from './key-set.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AccessContext } from '../domain/principal.js';
 import { ingestWriteEvents } from './ingest-audit.js';
+import type { AuditEvent } from '../domain/audit-event.js';
+
+export type WriteEvents = (patients: PatientRow[], resources: ResourceRow[]) => AuditEvent[];
 import { sortForInsert } from './insert-order.js';
 
 interface Accepted {
@@ -53,6 +56,8 @@ export class IngestRun {
     private readonly ctx: AccessContext,
     /** Called when a tenant's active KEK is not the one the parse stage was last given (a rotation). */
     private readonly onActiveKek: (tenantId: string, kek: ActiveKek) => void = () => undefined,
+    /** The events a write commits with; canary planting records counts instead of patient ids. */
+    private readonly eventsOf: WriteEvents = (patients, resources) => ingestWriteEvents(this.audit, this.ctx, patients, resources),
   ) {}
 
   async processUnit(items: ParsedItem[], allOrNothing: boolean): Promise<void> {
@@ -255,7 +260,7 @@ export class IngestRun {
       });
     }
     sortForInsert(patientRows, resourceRows);
-    const audit = ingestWriteEvents(this.audit, this.ctx, patientRows, resourceRows);
+    const audit = this.eventsOf(patientRows, resourceRows);
     const { skippedResources } = await this.store.writeBatch({ patients: patientRows, resources: resourceRows, audit });
     await this.audit.committed();
     return skippedResources;

@@ -4,7 +4,7 @@ import type { ActiveKek, KeyHierarchy } from '../crypto/key-hierarchy.js';
 import type { Clock } from '../ports/clock.js';
 import type { VaultStore } from '../ports/vault-store.js';
 import { planInput } from './ingest-files.js';
-import { IngestRun } from './ingest-run.js';
+import { IngestRun, type WriteEvents } from './ingest-run.js';
 import { openParseSource } from './parse-source.js';
 import { parseDocument } from './ingest-parse.js';
 import { UnitSealer } from './unit-sealer.js';
@@ -88,7 +88,7 @@ export class IngestService {
    * every entry valid and stored, or nothing. Tenants the principal may not act for are
    * rejected like unknown ones. No plaintext touches the disk on the way (no temp files).
    */
-  async submit(ctx: AccessContext, document: unknown, label = 'request'): Promise<IngestResult> {
+  async submit(ctx: AccessContext, document: unknown, label = 'request', eventsOf?: WriteEvents): Promise<IngestResult> {
     await this.audit.ready();
     const started = process.hrtime.bigint();
     const result = emptyResult();
@@ -103,7 +103,7 @@ export class IngestService {
     const sealer = new UnitSealer(keks);
     try {
       const unit = parseDocument(document, label, { batchSize: 1, indexKeys, seal: (items) => sealer.seal(items) });
-      const run = new IngestRun(this.store, this.keys, this.clock, result, 100, new Set(tenants), this.audit, ctx);
+      const run = new IngestRun(this.store, this.keys, this.clock, result, 100, new Set(tenants), this.audit, ctx, undefined, eventsOf);
       await run.processUnit(unit.items, true);
     } finally {
       sealer.close();

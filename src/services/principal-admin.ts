@@ -160,6 +160,10 @@ export class PrincipalAdmin {
   }
 
   async release(ctx: AccessContext, id: string, reason: string | null): Promise<void> {
+    // A principal held by detection is released only through its containment (an officer with a
+    // reason; two after a canary): a plain release would step around that rule.
+    const held = (await this.store.activeContainments()).find((c) => c.principalId === id);
+    if (held) throw new AccessDenied(`held by containment ${held.id}: release it with 'labvault containment release'`);
     await this.setStatus(ctx, id, 'active', reason);
   }
 

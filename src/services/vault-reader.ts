@@ -9,7 +9,9 @@ import type { PatientRow, ResourceRow, VaultStore } from '../ports/vault-store.j
 import type { ResourceSearch } from '../ports/access-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditAction, DataCategory } from '../domain/audit-event.js';
-import { VaultError } from '../domain/errors.js';
+import { Contained, VaultError } from '../domain/errors.js';
+import type { ReadKind } from '../domain/detection.js';
+import type { Detector } from '../detection/detector.js';
 import { mayActFor, type AccessContext } from '../domain/principal.js';
 import { FULL_VIEW, type FhirResource, type ResourceView } from '../domain/resource-view.js';
 
@@ -37,15 +39,26 @@ export interface SearchPage {
   next: string | null;
 }
 
+/** How detection should see a read (the reader knows the data; the route knows the request). */
+export interface ReadShape {
+  kind: ReadKind;
+  /** The id asked for by a read by id. */
+  requestedId?: string | null;
+  /** A search about no particular patient over an open or wide date range. */
+  broad?: boolean;
+  exportId?: string | null;
+}
+
 export class VaultReader {
   constructor(
     private readonly store: VaultStore,
     private readonly keys: KeyHierarchy,
     private readonly audit: AuditLog,
+    private readonly detector: Detector | null = null,
   ) {}
 
   async patient(ctx: AccessContext, tenantId: string, id: string, view: ResourceView = FULL_VIEW): Promise<FhirResource> {
-    return this.audited(ctx, 'patient.read', tenantId, id, view, async () => {
+    return this.audited(ctx, 'patient.read', tenantId, id, view, { kind: 'read', requestedId: id }, async () => {
       const row = await this.store.getPatient(tenantId, id);
       if (!row || row.erasedAt) throw new NotFound();
       return [await this.decryptPatient(row)];
@@ -54,7 +67,7 @@ export class VaultReader {
 
   /** Lookup by BSN through the keyed blind index; the BSN itself never reaches the store. */
   async patientsByBsn(ctx: AccessContext, tenantId: string, rawBsn: string, view: ResourceView = FULL_VIEW): Promise<FhirResource[]> {
-    return this.audited(ctx, 'patient.search', tenantId, null, view, async () => {
+    return this.audited(ctx, 'patient.search', tenantId, null, view, { kind: 'identifier-search' }, async () => {
       const bsn = normaliseBsn(rawBsn);
       if (bsn === null || !isValidBsn(bsn)) throw new InvalidInput('not a valid BSN');
       const rows = await this.store.findPatientsByBsnIndex(tenantId, blindIndex(await this.keys.indexKey(tenantId), 'bsn', bsn));
@@ -71,7 +84,7 @@ export class VaultReader {
     birthDate: string,
     view: ResourceView = FULL_VIEW,
   ): Promise<FhirResource[]> {
-    return this.audited(ctx, 'patient.search', tenantId, null, view, async () => {
+    return this.audited(ctx, 'patient.search', tenantId, null, view, { kind: 'identifier-search' }, async () => {
       const key = nameBirthDateKey(family, birthDate);
       const idx = blindIndex(await this.keys.indexKey(tenantId), 'name-birthdate', key);
       const found = await this.decryptPatients(await this.store.findPatientsByNameIndex(tenantId, idx));
@@ -86,7 +99,7 @@ export class VaultReader {
     id: string,
     view: ResourceView = FULL_VIEW,
   ): Promise<FhirResource> {
-    return this.audited(ctx, 'resource.read', tenantId, null, view, async () => {
+    return this.audited(ctx, 'resource.read', tenantId, null, view, { kind: 'read', requestedId: id }, async () => {
       const row = await this.store.getResource(tenantId, type, id);
       if (!row) throw new NotFound();
       const owner = await this.store.getPatient(tenantId, row.patientId);
@@ -102,7 +115,7 @@ export class VaultReader {
     type?: ClinicalType,
     view: ResourceView = FULL_VIEW,
   ): Promise<FhirResource[]> {
-    return this.audited(ctx, 'resource.read', tenantId, patientId, view, async () => {
+    return this.audited(ctx, 'resource.read', tenantId, patientId, view, { kind: 'search' }, async () => {
       const owner = await this.store.getPatient(tenantId, patientId);
       if (!owner || owner.erasedAt) throw new NotFound();
       const rows = await this.store.listResourcesOfPatient(tenantId, patientId, type);
@@ -121,7 +134,7 @@ export class VaultReader {
     tenantId: string,
     q: ResourceSearch,
     view: ResourceView = FULL_VIEW,
-    opts: { includePatients?: boolean; total?: boolean } = {},
+    opts: { includePatients?: boolean; total?: boolean; shape?: ReadShape } = {},
   ): Promise<SearchPage> {
     const includePatients = opts.includePatients ?? false;
     let total = 0;
@@ -134,7 +147,7 @@ export class VaultReader {
       const owner = await this.store.getPatient(tenantId, q.patientId);
       if (owner && !owner.erasedAt) about = q.patientId;
     }
-    const all = await this.audited(ctx, 'resource.search', tenantId, about, view, async () => {
+    const all = await this.audited(ctx, 'resource.search', tenantId, about, view, opts.shape ?? { kind: 'search' }, async () => {
       if (q.patientId !== undefined) {
         const owner = await this.store.getPatient(tenantId, q.patientId);
         if (!owner || owner.erasedAt) return [];
@@ -170,9 +183,10 @@ export class VaultReader {
     limit: number,
     createdSince?: string,
     view: ResourceView = FULL_VIEW,
+    shape: ReadShape = { kind: 'export' },
   ): Promise<{ patients: FhirResource[]; next: string | null }> {
     let next: string | null = null;
-    const patients = await this.audited(ctx, 'patient.read', tenantId, null, view, async () => {
+    const patients = await this.audited(ctx, 'patient.read', tenantId, null, view, shape, async () => {
       const ids = await this.store.listPatientIds(tenantId, afterId, limit, createdSince);
       next = ids.length === limit ? (ids[ids.length - 1] ?? null) : null;
       const out: FhirResource[] = [];
@@ -196,6 +210,7 @@ export class VaultReader {
     /** The patient the read is about, when the caller names one (named even if nothing is found). */
     about: string | null,
     view: ResourceView,
+    shape: ReadShape,
     read: () => Promise<FhirResource[]>,
   ): Promise<FhirResource[]> {
     await this.audit.ready();
@@ -208,6 +223,8 @@ export class VaultReader {
       found = await read();
     } catch (e) {
       const reason = e instanceof VaultError ? e.code : 'internal';
+      // A lookup that found nothing is probing material: detection counts it before the 404 leaves.
+      if (reason === 'not-found') await this.detect(ctx, action, tenantId, shape, [], 0, 0, true);
       await this.audit.record([this.audit.event(ctx, { action, outcome: 'error', tenant: tenantId, reason })]);
       throw e;
     }
@@ -222,11 +239,14 @@ export class VaultReader {
       for (const c of p.categories) categories.add(c);
       bytes += plaintextBytes.get(p.resource) ?? Buffer.byteLength(JSON.stringify(p.resource));
     }
+    const released = [...patients].filter((p) => p !== '');
+    const miss = found.length === 0 && (shape.kind === 'identifier-search' || shape.kind === 'read');
+    await this.detect(ctx, action, tenantId, shape, released, out.length, bytes, miss);
     await this.audit.record([
       this.audit.event(ctx, {
         action,
         tenant: tenantId,
-        patients: [...patients].filter((p) => p !== ''),
+        patients: released,
         categories: [...categories],
         records: out.length,
         bytes,
@@ -234,6 +254,51 @@ export class VaultReader {
       }),
     ]);
     return out;
+  }
+
+  /**
+   * Detection's verdict on what is about to leave. A withheld read is recorded as denied (what
+   * would have left is counted, never listed: it did not leave) and answered Contained.
+   */
+  private async detect(
+    ctx: AccessContext,
+    action: AuditAction,
+    tenantId: string,
+    shape: ReadShape,
+    patients: string[],
+    records: number,
+    bytes: number,
+    miss: boolean,
+  ): Promise<void> {
+    const d = this.detector;
+    if (!d?.enabled || ctx.local === true) return;
+    const verdict = await d.inspect({
+      at: d.now(),
+      principal: ctx.principal,
+      ip: ctx.origin.ip,
+      tenant: tenantId,
+      action,
+      kind: shape.kind,
+      patients,
+      records,
+      bytes,
+      miss,
+      requestedId: shape.requestedId ?? null,
+      broad: shape.broad ?? false,
+      exportId: shape.exportId ?? null,
+      breakGlass: Boolean(ctx.breakGlass),
+    });
+    if (verdict.allowed) return;
+    await this.audit.record([
+      this.audit.event(ctx, {
+        action,
+        outcome: 'denied',
+        tenant: tenantId,
+        reason: 'contained',
+        detail: { containment: verdict.containmentId, withheld_records: records, withheld_patients: patients.length },
+      }),
+    ]);
+    throw new Contained();
   }
 
   private async decryptPatients(rows: PatientRow[]): Promise<FhirResource[]> {

@@ -56,7 +56,11 @@ describe('bulk export ($export) with two-person approval', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { id: string; meta: { tag: { code: string }[] } });
-    expect(lines.map((p) => p.id).sort()).toEqual([...(f.lab.patients.get('screening') ?? [])].sort());
+    // Every patient of the tenant, plus the canaries of this copy (registered under the job's id).
+    const copy = (await f.vault.canaries.unsealedSets('screening')).find((c) => c.set.copyKind === 'export' && c.set.copyId === jobId);
+    const planted = (copy?.patients ?? []).map((p) => p.id);
+    expect(planted).toHaveLength(f.vault.config.detection.canaries.perExport);
+    expect(lines.map((p) => p.id).sort()).toEqual([...(f.lab.patients.get('screening') ?? []), ...planted].sort());
     for (const p of lines) expect(p.meta.tag.map((t) => t.code)).toEqual(['screening']);
 
     // Every patient that left is named in the audit log, with the export's approval and request before it.
@@ -65,7 +69,7 @@ describe('bulk export ($export) with two-person approval', () => {
     expect(actions).toContain('export.request');
     expect(actions).toContain('export.download');
     const exported = new Set(events.filter((e) => e.action === 'patient.read').flatMap((e) => e.patients));
-    for (const p of lines) expect(exported.has(p.id)).toBe(true);
+    for (const p of lines) if (!planted.includes(p.id)) expect(exported.has(p.id)).toBe(true);
     const approvals = await auditEvents(f.vault.store, { principalId: officer.id });
     expect(approvals.some((e) => e.action === 'export.approve' && e.outcome === 'allowed' && e.detail.export === jobId)).toBe(true);
   });

@@ -42,7 +42,9 @@ export async function apiFixture(
 ): Promise<ApiFixture> {
   const temp = await tempVault({
     // Suites fire many bad credentials from one address on purpose; the throttle has its own test.
-    env: { LABVAULT_API_AUTH_FAILURES: '1000000', ...(opts.env ?? {}) },
+    // Suites about authorisation read far more patients per principal than any real workflow:
+    // detection is off unless a suite turns it on (test/api/detection*.test.ts do).
+    env: { LABVAULT_API_AUTH_FAILURES: '1000000', LABVAULT_DETECTION_MODE: 'off', ...(opts.env ?? {}) },
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });

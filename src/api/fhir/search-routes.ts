@@ -81,7 +81,11 @@ export function registerSearchRoutes(app: FastifyInstance, vault: Vault, guard: 
         ? await locate(req, guard, (t) => vault.store.getPatient(t, patientId).then((r) => r !== null))
         : await guard.singleTenant(req);
     const g = await guard.forTenant(req, type, 's', tenant);
-    const page = await vault.reader.search(g.ctx, tenant, search, g.view, { includePatients: c.include });
+    const shape = {
+      kind: 'search' as const,
+      broad: isBroad(search, vault.config.detection.enumeration.broadSearchDays, vault.clock.now()),
+    };
+    const page = await vault.reader.search(g.ctx, tenant, search, g.view, { includePatients: c.include, shape });
     const params: [string, string][] = [];
     if (patientRaw !== undefined) params.push(['patient', search.patientId as string]);
     for (const k of ['status', 'code'] as const) {
@@ -131,4 +135,16 @@ function bsnValue(identifier: string): string {
   if (system !== '' && system !== 'http://fhir.nl/fhir/NamingSystem/bsn')
     throw new InvalidInput('identifier: only the BSN system is searchable');
   return identifier.slice(bar + 1);
+}
+
+/**
+ * A search about nobody in particular over an open or wide date range: what paging through a
+ * tenant looks like. A poll of new results (a day, a week) is not broad; an open upper bound runs
+ * to today.
+ */
+export function isBroad(q: ResourceSearch, maxDays: number, now: Date): boolean {
+  if (q.patientId !== undefined) return false;
+  if (q.dateFrom === undefined) return true;
+  const to = q.dateTo === undefined ? now.getTime() : Date.parse(q.dateTo);
+  return (to - Date.parse(q.dateFrom)) / 86_400_000 > maxDays;
 }
