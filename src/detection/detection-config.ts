@@ -173,10 +173,11 @@ const Overrides = z
         startHour: z.number().int().min(0).max(24),
         endHour: z.number().int().min(0).max(24),
         weekends: z.boolean(),
-        timeZone: z.string().min(1),
+        timeZone: z.string().min(1).refine(isTimeZone, 'not an IANA time zone'),
       })
       .partial()
       .strict()
+      .refine((o) => o.startHour === undefined || o.endHour === undefined || o.startHour < o.endHour, 'startHour must be before endHour')
       .optional(),
     canaries: z
       .object({ perTenant: z.number().int().min(0).max(1000), perExport: z.number().int().min(0).max(100) })
@@ -204,7 +205,8 @@ export function loadDetectionConfig(mode: string | undefined, file: string | und
     const parsed = Overrides.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ConfigurationError(`bad setting LABVAULT_DETECTION_FILE: ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+      const where = issue?.path.length ? issue.path.join('.') : 'top level';
+      throw new ConfigurationError(`bad setting LABVAULT_DETECTION_FILE: ${where}: ${issue?.message ?? 'invalid'}`);
     }
     o = parsed.data;
   }
@@ -214,7 +216,7 @@ export function loadDetectionConfig(mode: string | undefined, file: string | und
     RoleLimits
   >;
   return Object.freeze({
-    mode: (mode) ?? d.mode,
+    mode: mode ?? d.mode,
     roles,
     baseline: { ...d.baseline, ...stripUndefined(o.baseline ?? {}) },
     enumeration: { ...d.enumeration, ...stripUndefined(o.enumeration ?? {}) },
@@ -224,6 +226,15 @@ export function loadDetectionConfig(mode: string | undefined, file: string | und
     originAllowlist: o.originAllowlist ?? d.originAllowlist,
     alertQuietSeconds: o.alertQuietSeconds ?? d.alertQuietSeconds,
   });
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function stripUndefined<T extends object>(o: T): { [K in keyof T]-?: Exclude<T[K], undefined> } {

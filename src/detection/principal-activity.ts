@@ -65,7 +65,9 @@ export class PrincipalActivity {
       this.windowHour = hourOfWeek(start);
       return [];
     }
-    if (start === this.windowStart) return [];
+    // A read judged late (its look-ups were slow) may carry a time before the current window:
+    // it counts in the current window, it never moves the window back.
+    if (start <= this.windowStart) return [];
     const closed: ClosedWindow[] = [];
     const fold = (hour: number, distinct: number): void => {
       const ewma = foldEwma(this.baselines.get(hour) ?? { mean: 0, variance: 0, samples: 0 }, distinct, alpha);
@@ -91,8 +93,10 @@ export class PrincipalActivity {
     const last = this.lastIds.get(parsed.prefix);
     if (!last) return 1;
     const d = parsed.value - last.value;
-    const close = d !== 0n && (d < 0n ? -d : d) <= BigInt(gap);
-    return close ? last.run + 1 : 1;
+    // Reading the same id again neither extends nor breaks a run (re-reading each id must not
+    // hide a walk).
+    if (d === 0n) return last.run;
+    return (d < 0n ? -d : d) <= BigInt(gap) ? last.run + 1 : 1;
   }
 
   /** Records a read that was allowed to leave (or a miss, which leaves nothing but counts). */

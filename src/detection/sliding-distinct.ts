@@ -6,6 +6,8 @@
  */
 export class SlidingDistinct {
   private readonly seen = new Map<string, number>();
+  /** Latest time added: reads judged slightly out of order are counted at it, keeping the map ordered. */
+  private latest = -Infinity;
 
   constructor(readonly windowMs: number) {}
 
@@ -23,7 +25,9 @@ export class SlidingDistinct {
     return n;
   }
 
-  add(keys: readonly string[], now: number): void {
+  add(keys: readonly string[], at: number): void {
+    const now = Math.max(at, this.latest);
+    this.latest = now;
     for (const k of keys) {
       this.seen.delete(k);
       this.seen.set(k, now);
@@ -45,6 +49,7 @@ export class SlidingSum {
   private readonly values: number[] = [];
   private head = 0;
   private total = 0;
+  private latest = -Infinity;
 
   constructor(readonly windowMs: number) {}
 
@@ -63,8 +68,10 @@ export class SlidingSum {
     return this.total;
   }
 
-  add(value: number, now: number): void {
+  add(value: number, at: number): void {
     if (value === 0) return;
+    const now = Math.max(at, this.latest);
+    this.latest = now;
     this.times.push(now);
     this.values.push(value);
     this.total += value;
