@@ -383,11 +383,9 @@ describe('Detector', () => {
       expect(saved[1]?.mean).toBe(0);
     });
 
-    // BUG (principal-activity.ts roll, reached via detector.ts inspect): a read takes its `at` before
-    // the detector's awaits, so a slow read can be judged after a faster, later one. When the two
-    // straddle a window boundary, the late read rolls the window back: the open window is folded
-    // early and the boundary is crossed again by the next read — three samples saved for what was
-    // one closed window. Remove `.fails` once roll() ignores a `now` before the current window.
+    // Regression: a read takes its `at` before the detector's awaits, so a slow read can be judged
+    // after a faster, later one. Straddling a window boundary, the late read used to roll the
+    // window back — three samples saved for what was one closed window.
     it('a read overtaken across a window boundary does not fold extra baseline samples', async () => {
       const { detector, store, book } = setup();
       await detector.inspect(read(T0, { patients: ['a'] }));

@@ -159,11 +159,9 @@ describe('PrincipalActivity.roll', () => {
     expect(a.windowHour).toBe(58);
   });
 
-  // BUG (principal-activity.ts roll): an observation stamped before the current window (requests
-  // take their `at` before awaiting the order book, so they can reach the detector out of order)
-  // moves the window backwards: the current window is closed early and folded, and closed again
-  // when the next in-order observation arrives — extra EWMA samples for one window boundary.
-  // Remove `.fails` once roll() ignores (or merges) a `now` older than the current window.
+  // Regression: an observation stamped before the current window (requests take their `at` before
+  // awaiting the order book, so they can reach the detector out of order) used to move the window
+  // backwards, folding extra EWMA samples for one window boundary.
   it('an observation older than the current window does not close it or move it back', () => {
     const a = new PrincipalActivity('u-1');
     a.roll(T0 + WINDOW + 1, WINDOW, ALPHA, how);

@@ -170,12 +170,10 @@ export class ContainmentService implements ContainmentPort {
     await this.audit.committed();
     if (origin !== null) this.origins.set(origin, containmentId);
     if (freeze) this.frozen.set(obs.tenant, containmentId);
-    const actions: ContainmentAction[] = [
-      'suspend-principal',
-      ...(origin ? (['block-origin'] as const) : []),
-      ...(freeze ? (['freeze-exports'] as const) : []),
-    ];
-    this.send(obs, first, first.rule === 'canary.touch' ? 'critical' : 'high', actions[actions.length - 1] ?? null, incidentId, activity);
+    // The alert names the action every containment takes; origin block and export freeze are in
+    // the incident and the audit event.
+    const action: ContainmentAction = 'suspend-principal';
+    this.send(obs, first, first.rule === 'canary.touch' ? 'critical' : 'high', action, incidentId, activity);
     return { containmentId, incidentId };
   }
 
