@@ -39,9 +39,14 @@ export async function loadDemoLab(vault: Vault, ctx: AccessContext, patients: nu
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  // Every tenant gets its canaries, as a production vault would right after its first load.
+  // Every tenant gets its canaries, as a production vault would right after its first load: about
+  // one per hundred patients, at most the configured number (a tiny demo lab is not mostly canaries).
   const per = vault.config.detection.canaries.perTenant;
-  if (per > 0) for (const t of await vault.store.listTenants()) await vault.canaries.plantTenant(ctx, t.id, per);
+  for (const t of await vault.store.listTenants()) {
+    const n = (await vault.store.listPatientIds(t.id, '', 100 * per)).length;
+    const count = Math.min(per, Math.ceil(n / 100));
+    if (count > 0) await vault.canaries.plantTenant(ctx, t.id, count);
+  }
   return patients;
 }
 
