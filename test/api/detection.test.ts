@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiFixture, type ApiFixture } from '../support/api-fixture.js';
 import { auditEvents } from '../support/audit-events.js';
+import { freshSchema, pgAvailable, PG_REQUIRED, PG_URL } from '../support/pg.js';
 
 /**
  * Inline detection through the real API: a read that crosses a cap is withheld, the principal is
@@ -19,9 +20,21 @@ const OVERRIDES = {
   },
 };
 
-describe('detection and containment over the API', () => {
+// Both backends: on PostgreSQL the containment's transaction and the release's row locks are its own.
+const pgUp = (await pgAvailable()) || PG_REQUIRED;
+const BACKENDS = [
+  { name: 'sqlite', skip: false },
+  { name: 'postgres', skip: !pgUp },
+] as const;
+
+describe.each(BACKENDS)('detection and containment over the API ($name)', ({ name, skip }) => {
+  if (skip) {
+    it.skip('PostgreSQL unreachable (CI=true makes this a failure)', () => undefined);
+    return;
+  }
   let f: ApiFixture;
   let dir: string;
+  let drop: () => Promise<void> = async () => undefined;
   const h = (token: string, purpose: string, tenant?: string) => ({
     authorization: `Bearer ${token}`,
     'x-purpose-of-use': purpose,
@@ -34,10 +47,16 @@ describe('detection and containment over the API', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lv-detect-'));
     const file = path.join(dir, 'detection.json');
     await writeFile(file, JSON.stringify(OVERRIDES));
-    f = await apiFixture({ env: { LABVAULT_DETECTION_MODE: 'enforce', LABVAULT_DETECTION_FILE: file } });
-  });
+    const env = { LABVAULT_DETECTION_MODE: 'enforce', LABVAULT_DETECTION_FILE: file };
+    if (name === 'postgres') {
+      const s = await freshSchema();
+      drop = s.drop;
+      f = await apiFixture({ databaseUrl: PG_URL, env: { ...env, LABVAULT_PG_SCHEMA: s.schema } });
+    } else f = await apiFixture({ env });
+  }, 120_000);
   afterAll(async () => {
     await f.close();
+    await drop();
     await rm(dir, { recursive: true, force: true });
   });
 
