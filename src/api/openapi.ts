@@ -115,6 +115,20 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '201': { description: 'grant' }, ...errors },
         },
       },
+      '/admin/containments': {
+        get: {
+          summary: 'containments made by detection (security officer, DPO, auditor)',
+          security: secured,
+          responses: { '200': { description: 'list' }, ...errors },
+        },
+      },
+      '/admin/containments/{id}/release': {
+        post: {
+          summary: 'one security officer’s release with a reason (two different officers after a canary)',
+          security: secured,
+          responses: { '200': { description: 'approval recorded; state released when complete' }, ...errors },
+        },
+      },
     },
   };
 }
