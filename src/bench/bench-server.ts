@@ -20,14 +20,21 @@ const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 
-export async function startBenchServer(o: { dataDir: string; nodeArgs: string[]; rateLimitPerMin: number }): Promise<BenchServer> {
-  // A clean environment: only the rate limit is set; everything else is given as flags.
+export async function startBenchServer(o: {
+  dataDir: string;
+  nodeArgs: string[];
+  rateLimitPerMin: number;
+  /** Extra LABVAULT_* settings for the server (the drill's detection mode and thresholds file). */
+  env?: Readonly<Record<string, string>>;
+}): Promise<BenchServer> {
+  // A clean environment: only the rate limit (and what the caller adds) is set; everything else is given as flags.
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     LABVAULT_API_RATE_LIMIT: String(o.rateLimitPerMin),
     // Audit checkpoint cadence may be tuned for an experiment; the defaults are what is measured.
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LABVAULT_AUDIT_CHECKPOINT_'))),
+    ...o.env,
   };
   const args = [...o.nodeArgs, MAIN, '--data-dir', o.dataDir, '--key-provider', 'local', 'serve', '--host', '127.0.0.1', '--port', '0'];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
