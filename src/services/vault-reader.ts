@@ -47,6 +47,11 @@ export interface ReadShape {
   /** A search about no particular patient over an open or wide date range. */
   broad?: boolean;
   exportId?: string | null;
+  /**
+   * Whether finding nothing counts as a miss (default true). A lookup run across several tenants
+   * counts one miss for the request, on its last tenant and only if no tenant found anyone.
+   */
+  missCounts?: boolean;
 }
 
 export class VaultReader {
@@ -66,8 +71,14 @@ export class VaultReader {
   }
 
   /** Lookup by BSN through the keyed blind index; the BSN itself never reaches the store. */
-  async patientsByBsn(ctx: AccessContext, tenantId: string, rawBsn: string, view: ResourceView = FULL_VIEW): Promise<FhirResource[]> {
-    return this.audited(ctx, 'patient.search', tenantId, null, view, { kind: 'identifier-search' }, async () => {
+  async patientsByBsn(
+    ctx: AccessContext,
+    tenantId: string,
+    rawBsn: string,
+    view: ResourceView = FULL_VIEW,
+    shape: ReadShape = { kind: 'identifier-search' },
+  ): Promise<FhirResource[]> {
+    return this.audited(ctx, 'patient.search', tenantId, null, view, shape, async () => {
       const bsn = normaliseBsn(rawBsn);
       if (bsn === null || !isValidBsn(bsn)) throw new InvalidInput('not a valid BSN');
       const rows = await this.store.findPatientsByBsnIndex(tenantId, blindIndex(await this.keys.indexKey(tenantId), 'bsn', bsn));
@@ -83,8 +94,9 @@ export class VaultReader {
     family: string,
     birthDate: string,
     view: ResourceView = FULL_VIEW,
+    shape: ReadShape = { kind: 'identifier-search' },
   ): Promise<FhirResource[]> {
-    return this.audited(ctx, 'patient.search', tenantId, null, view, { kind: 'identifier-search' }, async () => {
+    return this.audited(ctx, 'patient.search', tenantId, null, view, shape, async () => {
       const key = nameBirthDateKey(family, birthDate);
       const idx = blindIndex(await this.keys.indexKey(tenantId), 'name-birthdate', key);
       const found = await this.decryptPatients(await this.store.findPatientsByNameIndex(tenantId, idx));
@@ -240,7 +252,7 @@ export class VaultReader {
       bytes += plaintextBytes.get(p.resource) ?? Buffer.byteLength(JSON.stringify(p.resource));
     }
     const released = [...patients].filter((p) => p !== '');
-    const miss = found.length === 0 && (shape.kind === 'identifier-search' || shape.kind === 'read');
+    const miss = found.length === 0 && shape.missCounts !== false && (shape.kind === 'identifier-search' || shape.kind === 'read');
     await this.detect(ctx, action, tenantId, shape, released, out.length, bytes, miss);
     await this.audit.record([
       this.audit.event(ctx, {

@@ -15,7 +15,7 @@ import { freshSchema, pgAvailable, PG_REQUIRED, PG_URL } from '../support/pg.js'
  */
 const OVERRIDES = {
   roles: {
-    pathologist: { patientsPerMinute: 5, unexplainedPerHour: 1000 },
+    pathologist: { patientsPerMinute: 5, unexplainedPerHour: 1000, missesPerMinute: 3 },
     'controller-system': { patientsPerMinute: 1000, patientsPerRequest: 1000, unexplainedPerHour: 1000, broadSearchesPerHour: 1000 },
   },
 };
@@ -171,6 +171,33 @@ describe.each(BACKENDS)('detection and containment over the API ($name)', ({ nam
     expect((await read(system.token, real, '10.6.6.6')).statusCode).toBe(401);
     const fresh = await f.vault.principals.issueToken({ ...ctx(), local: true }, system.id);
     expect((await read(fresh.token, real, '10.5.5.5')).statusCode).toBe(200);
+  });
+
+  it('a lookup across all tenants is one miss at most: real BSN lookups pass, guessing contains', async () => {
+    const op = { ...ctx(), local: true };
+    const bsns: string[] = [];
+    for (const t of ['screening', 'hospital-west']) {
+      for (const id of (f.lab.patients.get(t) as string[]).slice(0, 2)) {
+        const p = await f.vault.reader.patient(op, t, id);
+        bsns.push((p.identifier as { value: string }[])[0]?.value as string);
+      }
+    }
+    const lab = await f.principal('pathologist', ['*']);
+    const lookup = (bsn: string) =>
+      f.app.inject({
+        method: 'POST',
+        url: '/fhir/Patient/_search',
+        headers: { ...h(lab.token, 'TREAT'), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `identifier=${bsn}`,
+        remoteAddress: '10.11.0.1',
+      });
+    // Four real people, each found in one of five tenants: four misses would be twelve by tenant.
+    for (const b of bsns) expect((await lookup(b)).statusCode).toBe(200);
+    // Guessing: three lookups that find nobody are allowed, the fourth within a minute contains.
+    for (const guess of ['100000009', '100000010', '100000022']) expect((await lookup(guess)).statusCode).toBe(200);
+    expect((await lookup('100000034')).statusCode).toBe(403);
+    const c = (await f.vault.store.listContainments()).find((x) => x.principalId === lab.id);
+    expect(c?.rule).toBe('enumeration.misses');
   });
 
   it('the audit log holding all of it verifies', async () => {

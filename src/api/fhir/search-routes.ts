@@ -4,6 +4,7 @@ import { InvalidInput } from '../../domain/errors.js';
 import type { ClinicalType } from '../../domain/resource-type.js';
 import type { FhirResource } from '../../domain/resource-view.js';
 import type { ResourceSearch } from '../../ports/access-store.js';
+import type { ReadShape } from '../../services/vault-reader.js';
 import { common, dateRange, patientRef, rejectUnknown, single, token, type Query } from '../search-params.js';
 import { baseUrl, searchset } from './bundle.js';
 import type { Guard } from './guard.js';
@@ -27,15 +28,15 @@ export function registerSearchRoutes(app: FastifyInstance, vault: Vault, guard: 
     const family = single(q, 'family');
     const birthdate = single(q, 'birthdate');
     let params: [string, string][];
-    let run: (tenant: string) => Promise<FhirResource[]>;
+    let run: (tenant: string, shape: ReadShape) => Promise<FhirResource[]>;
     if (identifier !== undefined && family === undefined && birthdate === undefined) {
       const value = identifier.includes('|') ? bsnValue(identifier) : identifier;
       // The BSN is not echoed into the Bundle's links: a client that kept it out of the URL
       // (POST _search) should not find it in a link it logs. The links say a BSN search was made.
       params = [['identifier', 'http://fhir.nl/fhir/NamingSystem/bsn|(redacted)']];
-      run = async (t) => {
+      run = async (t, shape) => {
         const g = await guard.forTenant(req, 'Patient', 's', t);
-        return vault.reader.patientsByBsn(g.ctx, t, value, g.view);
+        return vault.reader.patientsByBsn(g.ctx, t, value, g.view, shape);
       };
     } else if (identifier === undefined && family !== undefined && birthdate !== undefined) {
       if (family.length > 100 || !/^\d{4}-\d{2}-\d{2}$/.test(birthdate))
@@ -45,13 +46,18 @@ export function registerSearchRoutes(app: FastifyInstance, vault: Vault, guard: 
         ['family', '(redacted)'],
         ['birthdate', '(redacted)'],
       ];
-      run = async (t) => {
+      run = async (t, shape) => {
         const g = await guard.forTenant(req, 'Patient', 's', t);
-        return vault.reader.patientsByNameAndBirthDate(g.ctx, t, family, birthdate, g.view);
+        return vault.reader.patientsByNameAndBirthDate(g.ctx, t, family, birthdate, g.view, shape);
       };
     } else throw new InvalidInput('Patient search needs identifier, or family and birthdate');
     const found: FhirResource[] = [];
-    for (const t of await guard.candidateTenants(req)) found.push(...(await run(t)));
+    // One lookup is one miss at most, however many tenants it runs in (detection counts misses).
+    const tenants = await guard.candidateTenants(req);
+    for (const [i, t] of tenants.entries()) {
+      const last = i === tenants.length - 1;
+      found.push(...(await run(t, { kind: 'identifier-search', missCounts: last && found.length === 0 })));
+    }
     // A BSN or name matches a handful of patients; more than a page is cut, not paged.
     return searchset({ base: baseUrl(req), path: 'Patient', params, matches: found.slice(0, count), total: found.length, next: null });
   };
