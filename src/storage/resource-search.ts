@@ -55,10 +55,28 @@ function filters(tenantId: string, q: CountSearch & { afterId?: string }, ph: (v
   return where.join(' AND ');
 }
 
+/**
+ * SQLite's planner, without statistics, walks the primary key for `ORDER BY id LIMIT n` even when a
+ * filter has an index that narrows to a handful of rows: measured on a 100,000-person vault, a
+ * patient's reports took 108 ms that way and 0.03 ms through resources_patient (and better-sqlite3
+ * is synchronous, so the whole server waited). The index is named for it: the most selective filter
+ * present wins. PostgreSQL plans from its own statistics.
+ */
+function from(q: CountSearch, dialect: Dialect): string {
+  if (dialect !== 'sqlite') return 'resources';
+  if (q.patientId !== undefined) return 'resources INDEXED BY resources_patient';
+  if (q.code !== undefined) return 'resources INDEXED BY resources_code';
+  if (q.dateFrom !== undefined || q.dateTo !== undefined) return 'resources INDEXED BY resources_date';
+  return 'resources';
+}
+
 export function searchSql(tenantId: string, q: ResourceSearch, dialect: Dialect): SqlQuery {
   const b = builder(dialect);
   const where = filters(tenantId, q, b.ph);
-  return { sql: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${where} ORDER BY id LIMIT ${b.ph(pageLimit(q.limit))}`, args: b.args };
+  return {
+    sql: `SELECT ${RESOURCE_COLUMNS} FROM ${from(q, dialect)} WHERE ${where} ORDER BY id LIMIT ${b.ph(pageLimit(q.limit))}`,
+    args: b.args,
+  };
 }
 
 /** Same filters as {@link searchSql} without paging; the count comes back as `n`. */
@@ -67,7 +85,7 @@ export function countSql(tenantId: string, q: CountSearch, dialect: Dialect): Sq
   // Only the filter fields: a caller passing a whole ResourceSearch must still get the total.
   const { type, patientId, status, code, dateFrom, dateTo, createdSince } = q;
   const where = filters(tenantId, { type, patientId, status, code, dateFrom, dateTo, createdSince }, b.ph);
-  return { sql: `SELECT count(*) AS n FROM resources WHERE ${where}`, args: b.args };
+  return { sql: `SELECT count(*) AS n FROM ${from(q, dialect)} WHERE ${where}`, args: b.args };
 }
 
 export function patientIdsSql(
