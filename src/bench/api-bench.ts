@@ -84,6 +84,26 @@ export interface ApiBenchResult {
   connections: number;
   rate_limit_per_min: number;
   backend: 'sqlite';
+  /** Detection mode of the main runs (monitor: every rule judged, nothing contained). */
+  detection_mode: string;
+  /** The same reads against a server with detection off, in the same run, before the main runs. */
+  detection_off_reads_per_s: number;
+  detection_off_p50_ms: number;
+  detection_off_p99_ms: number;
+  detection_off_rate_500_p50_ms: number;
+  detection_off_rate_500_p99_ms: number;
+  detection_off_errors: number;
+  detection_off_mean_ms: number;
+  /** Mean latency of the maximum-throughput run (autocannon's percentiles are whole ms; its mean is not). */
+  mean_ms: number;
+  /**
+   * What detection adds, in %: to the p50 of the 500/s run (open loop, microsecond resolution: the
+   * API's read latency at a steady rate), to the mean latency at maximum throughput, and to the
+   * reads per second it costs (off / on − 1).
+   */
+  detection_p50_overhead_pct: number | null;
+  detection_max_mean_overhead_pct: number | null;
+  detection_throughput_cost_pct: number | null;
   /** Server process CPU during the maximum-throughput read run, in % of one core (null off Linux). */
   server_cpu_pct: number | null;
   /** Load-generator (this process) CPU during the same run, in % of one core. */
@@ -155,17 +175,34 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
     // The plaintext source files are not needed by the server.
     await rm(labDir, { recursive: true, force: true });
 
-    log('starting the server (labvault serve, child process)…');
-    server = await startBenchServer({ dataDir, nodeArgs: opts.serverNodeArgs ?? [], rateLimitPerMin: BENCH_RATE_LIMIT_PER_MIN });
-    const base = server.base;
-    log(`server at ${base}`);
     const readHeaders = { authorization: `Bearer ${token}`, 'x-purpose-of-use': PURPOSE, accept: 'application/fhir+json' };
     const paths = ids.map((id) => `/fhir/Patient/${encodeURIComponent(id)}`);
+    let readsAnswered = 0;
 
-    // One real read first: a misconfiguration fails loudly here, not as a run of errors.
-    const probe = await httpGet(base, paths[0] as string, readHeaders);
-    if (probe.status !== 200) throw new BenchFailed(`a Patient read answered ${probe.status}: ${probe.body.slice(0, 200)}`);
-    let readsAnswered = 1;
+    // Detection's cost, measured in the same run: the same reads against a server with detection
+    // off, before the main runs (detection on). The bench principal reads a whole tenant as fast
+    // as it can — exactly what enforce mode contains — so the main runs use monitor mode, which
+    // judges every read with every rule and only skips the containment itself.
+    log('detection off: starting the server…');
+    server = await startBenchServer({ ...serverOpts(opts, dataDir), env: { LABVAULT_DETECTION_MODE: 'off' } });
+    await probeRead(server.base, paths[0] as string, readHeaders);
+    readsAnswered += 1 + answeredCount(await cannon({ base: server.base, paths, headers: readHeaders, seconds: WARMUP_SECONDS, connections: opts.connections }));
+    log(`detection off: fixed rate ${rate} reads/s for ${opts.seconds} s…`);
+    const offPaced = await pacedRun({ base: server.base, paths, headers: readHeaders, rate, seconds: opts.seconds });
+    readsAnswered += offPaced.answered;
+    log(`detection off: reads for ${opts.seconds} s, ${opts.connections} connections…`);
+    const offReads = await cannon({ base: server.base, paths, headers: readHeaders, seconds: opts.seconds, connections: opts.connections });
+    readsAnswered += answeredCount(offReads);
+    const servedOff = await servedReads(server.base);
+    await server.stop();
+    server = null;
+
+    log('starting the server (labvault serve, child process, detection in monitor mode)…');
+    server = await startBenchServer({ ...serverOpts(opts, dataDir), env: { LABVAULT_DETECTION_MODE: DETECTION_MODE } });
+    const base = server.base;
+    log(`server at ${base}`);
+    await probeRead(base, paths[0] as string, readHeaders);
+    readsAnswered += 1;
 
     log(`warm-up: ${WARMUP_SECONDS} s of reads…`);
     const warm = await cannon({ base, paths, headers: readHeaders, seconds: WARMUP_SECONDS, connections: opts.connections });
@@ -189,7 +226,7 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
     const readsCpu = endReadsCpu();
     readsAnswered += answeredCount(reads);
 
-    const readsServed = await servedReads(base);
+    const readsServed = servedOff + (await servedReads(base));
 
     log('stopping the server…');
     await server.stop();
@@ -238,6 +275,18 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
       connections: opts.connections,
       rate_limit_per_min: BENCH_RATE_LIMIT_PER_MIN,
       backend: 'sqlite',
+      detection_mode: DETECTION_MODE,
+      detection_off_reads_per_s: Math.round(okCount(offReads) / offReads.duration),
+      detection_off_p50_ms: round(offReads.latency.p50),
+      detection_off_p99_ms: round(offReads.latency.p99),
+      detection_off_rate_500_p50_ms: round(offPaced.p50),
+      detection_off_rate_500_p99_ms: round(offPaced.p99),
+      detection_off_errors: failureCount(offReads) + offPaced.errors,
+      detection_off_mean_ms: round(offReads.latency.mean),
+      mean_ms: round(reads.latency.mean),
+      detection_p50_overhead_pct: pct(paced.p50, offPaced.p50),
+      detection_max_mean_overhead_pct: pct(reads.latency.mean, offReads.latency.mean),
+      detection_throughput_cost_pct: pct(okCount(offReads) / offReads.duration, readsPerS),
       server_cpu_pct: readsCpu.serverPct,
       client_cpu_pct: readsCpu.clientPct,
       cpus: os.availableParallelism(),
@@ -259,6 +308,23 @@ async function tenantPatientIds(file: string, tenant: string): Promise<string[]>
     if (r.meta?.tag?.some((t) => t.system === TENANT_TAG_SYSTEM && t.code === tenant)) ids.push(r.id);
   }
   return ids;
+}
+
+const DETECTION_MODE = 'monitor';
+
+function serverOpts(opts: ApiBenchOptions, dataDir: string): { dataDir: string; nodeArgs: string[]; rateLimitPerMin: number } {
+  return { dataDir, nodeArgs: opts.serverNodeArgs ?? [], rateLimitPerMin: BENCH_RATE_LIMIT_PER_MIN };
+}
+
+/** One real read first: a misconfiguration fails loudly here, not as a run of errors. */
+async function probeRead(base: string, p: string, headers: Record<string, string>): Promise<void> {
+  const probe = await httpGet(base, p, headers);
+  if (probe.status !== 200) throw new BenchFailed(`a Patient read answered ${probe.status}: ${probe.body.slice(0, 200)}`);
+}
+
+/** (with − without) / without, in %. */
+function pct(withIt: number, without: number): number | null {
+  return without > 0 ? round(((withIt - without) / without) * 100) : null;
 }
 
 function round(x: number): number {

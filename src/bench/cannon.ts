@@ -3,7 +3,8 @@ import autocannon from 'autocannon';
 /** The parts of an autocannon result the API benchmark reports. */
 export interface CannonRun {
   duration: number;
-  latency: { p50: number; p99: number };
+  /** Milliseconds; autocannon's percentiles are whole milliseconds, its mean is not. */
+  latency: { p50: number; p99: number; mean: number };
   statusCodeStats: Record<string, { count: number }>;
   non2xx: number;
   errors: number;
@@ -39,7 +40,7 @@ export async function cannon(o: {
   });
   return {
     duration: r.duration,
-    latency: { p50: r.latency.p50, p99: r.latency.p99 },
+    latency: { p50: r.latency.p50, p99: r.latency.p99, mean: r.latency.average },
     statusCodeStats: r.statusCodeStats as unknown as Record<string, { count: number }>,
     non2xx: r.non2xx,
     errors: r.errors,

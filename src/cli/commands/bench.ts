@@ -75,7 +75,9 @@ export function registerBench(program: Command): void {
           process.stdout.write(
             `${r.reads_per_s} reads/s (p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.errors} errors, ${r.connections} connections); ` +
               `at ${opts.rate}/s p50 ${r.rate_500_p50_ms} ms, p99 ${r.rate_500_p99_ms} ms; baseline /healthz ${r.baseline_healthz_per_s}/s; ` +
-              `${r.audit_events_written} audit events for ${r.reads_answered} reads\n`,
+              `${r.audit_events_written} audit events for ${r.reads_answered} reads; ` +
+              `detection (${r.detection_mode}) adds ${r.detection_p50_overhead_pct}% to the p50 at ${opts.rate}/s ` +
+              `(${r.detection_off_rate_500_p50_ms} → ${r.rate_500_p50_ms} ms), costs ${r.detection_throughput_cost_pct}% of reads/s\n`,
           );
         }
       },
