@@ -32,6 +32,7 @@ export const PATHOLOGISTS = 4;
 const VICTIMS: readonly { attack: string; profile: Profile; tenant?: string }[] = [
   { attack: 'paging-search', profile: 'controller', tenant: 'screening' },
   { attack: 'per-patient-reads', profile: 'pathologist' },
+  { attack: 'current-patients', profile: 'pathologist' },
   { attack: 'bsn-enumeration', profile: 'pathologist' },
   { attack: 'slow-and-low', profile: 'part-time-pathologist' },
   { attack: 'several-accounts', profile: 'pathologist' },

@@ -56,6 +56,8 @@ export interface ExfiltrationReport {
   detection_findings: Record<string, Record<string, number>>;
   audit_verified: boolean;
   audit_events: number;
+  /** Attacks the lab was too small to run, with why. */
+  skipped: string[];
   problems: string[];
 }
 
@@ -109,6 +111,7 @@ export function buildReport(i: {
       statuses: Object.fromEntries([...l.statuses].sort(([a], [b]) => a - b).map(([s, n]) => [String(s), n])),
       contained,
     },
+    skipped: i.run.skipped,
     window_seconds: i.windowSeconds,
     run_seconds: round(i.run.seconds, 1),
     seconds: round(i.seconds, 1),

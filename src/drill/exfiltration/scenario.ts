@@ -1,3 +1,4 @@
+import { DEFAULT_DETECTION } from '../../detection/detection-config.js';
 import { Prng } from '../../synth/prng.js';
 import { AttackTally } from './attack-tally.js';
 import { bsnEnumeration, pagingSearch, perPatientReads, slowAndLow } from './attacks.js';
@@ -41,6 +42,8 @@ export interface RunInput {
 
 export interface RunOutput {
   attacks: AttackRun[];
+  /** Attacks this lab is too small to run, with why. */
+  skipped: string[];
   legit: LegitStats;
   seconds: number;
 }
@@ -99,6 +102,15 @@ export async function runScenario(i: RunInput): Promise<RunOutput> {
   const allIds = i.lab.patients.map((p) => p.id);
   single('paging-search', 1, (a, t) => pagingSearch(a, t));
   single('per-patient-reads', PER_PATIENT_IN_FLIGHT, (a, t) => perPatientReads(a, allIds, PER_PATIENT_IN_FLIGHT, t));
+  // An insider's pattern: only current patients (a recent order explains each one) at full speed.
+  // The order book cannot tell this from work; the role's caps must stop it. A lab too small to
+  // have twice the per-minute cap in current patients cannot run it (then it is listed as skipped).
+  const current = shuffled(cases, new Prng(prng.uint32())).map((c) => c.id);
+  const cap = DEFAULT_DETECTION.roles.pathologist.patientsPerMinute;
+  const skipped: string[] = [];
+  if (current.length >= 2 * cap)
+    single('current-patients', PER_PATIENT_IN_FLIGHT, (a, t) => perPatientReads(a, current, PER_PATIENT_IN_FLIGHT, t));
+  else skipped.push(`current-patients: only ${current.length} current patients, fewer than twice the per-minute cap (${cap})`);
   // The thief's partial list is of one tenant's people (the largest), and it names that tenant.
   const bsnTenant = [...i.lab.tenants.values()].sort((a, b) => b.patients.length - a.patients.length)[0]?.tenant ?? '';
   single('bsn-enumeration', 1, async (a, t) => {
@@ -131,7 +143,7 @@ export async function runScenario(i: RunInput): Promise<RunOutput> {
   try {
     const attacks = await Promise.all(runs);
     await Promise.all(legitRuns);
-    return { attacks, legit, seconds: (Date.now() - started) / 1000 };
+    return { attacks, legit, seconds: (Date.now() - started) / 1000, skipped };
   } finally {
     clearInterval(ticker);
     for (const a of actors) a.close();
