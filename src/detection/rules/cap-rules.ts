@@ -1,4 +1,5 @@
 import { finding, type Finding } from '../../domain/detection.js';
+import type { SlidingDistinct } from '../sliding-distinct.js';
 import type { DetectionRule, RuleContext } from './rule-context.js';
 
 /**
@@ -12,35 +13,40 @@ function over(rule: string, summary: string, measured: number, cap: number, extr
 
 const interactive = (c: RuleContext): boolean => c.obs.kind !== 'export';
 
-export const patientsPerMinute: DetectionRule = (c) =>
-  interactive(c)
-    ? over(
-        'cap.patients-per-minute',
-        'distinct patients per minute above the role cap',
-        c.activity.minute.size(c.obs.at) + c.activity.minute.added(c.obs.patients, c.obs.at),
-        c.limits.patientsPerMinute,
-      )
-    : null;
+/** A cap on distinct patients in one of the principal's sliding windows. */
+function distinctCap(
+  rule: string,
+  summary: string,
+  window: (c: RuleContext) => SlidingDistinct,
+  cap: (c: RuleContext) => number,
+): DetectionRule {
+  return (c) => {
+    if (!interactive(c)) return null;
+    const w = window(c);
+    return over(rule, summary, w.size(c.obs.at) + w.added(c.obs.patients, c.obs.at), cap(c));
+  };
+}
 
-export const patientsPerHour: DetectionRule = (c) =>
-  interactive(c)
-    ? over(
-        'cap.patients-per-hour',
-        'distinct patients per hour above the role cap',
-        c.activity.hour.size(c.obs.at) + c.activity.hour.added(c.obs.patients, c.obs.at),
-        c.limits.patientsPerHour,
-      )
-    : null;
+export const patientsPerMinute = distinctCap(
+  'cap.patients-per-minute',
+  'distinct patients per minute above the role cap',
+  (c) => c.activity.minute,
+  (c) => c.limits.patientsPerMinute,
+);
 
-export const patientsPerDay: DetectionRule = (c) =>
-  interactive(c)
-    ? over(
-        'cap.patients-per-day',
-        'distinct patients per day above the role cap',
-        c.activity.day.size(c.obs.at) + c.activity.day.added(c.obs.patients, c.obs.at),
-        c.limits.patientsPerDay,
-      )
-    : null;
+export const patientsPerHour = distinctCap(
+  'cap.patients-per-hour',
+  'distinct patients per hour above the role cap',
+  (c) => c.activity.hour,
+  (c) => c.limits.patientsPerHour,
+);
+
+export const patientsPerDay = distinctCap(
+  'cap.patients-per-day',
+  'distinct patients per day above the role cap',
+  (c) => c.activity.day,
+  (c) => c.limits.patientsPerDay,
+);
 
 export const bytesPerHour: DetectionRule = (c) =>
   interactive(c)
