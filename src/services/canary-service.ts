@@ -86,15 +86,21 @@ export class CanaryService {
         request: { method: 'PUT', url: `${String(r.resourceType)}/${String(r.id)}` },
       })),
     };
-    const result = await this.ingest.submit(ctx, bundle, 'canaries', (patients, resources) => [
-      this.audit.event(ctx, {
-        action: 'ingest.write',
-        tenant: tenantId,
-        records: patients.length + resources.length,
-        bytes: patients.reduce((n, p) => n + (p.identity?.length ?? 0), 0) + resources.reduce((n, r) => n + r.body.length, 0),
-        detail: { planted: true },
-      }),
-    ]);
+    const result = await this.ingest.submit(
+      ctx,
+      bundle,
+      'canaries',
+      (patients, resources) => [
+        this.audit.event(ctx, {
+          action: 'ingest.write',
+          tenant: tenantId,
+          records: patients.length + resources.length,
+          bytes: patients.reduce((n, p) => n + (p.identity?.length ?? 0), 0) + resources.reduce((n, r) => n + r.body.length, 0),
+          detail: { planted: true },
+        }),
+      ],
+      await this.blendTime(tenantId),
+    );
     if (result.rejected > 0) throw new IntegrityViolation(`canaries: ${result.rejected} generated records were rejected`);
     const set = await this.register(ctx, tenantId, 'tenant', null, records);
     this.index.add(
@@ -194,6 +200,18 @@ export class CanaryService {
       patients: all.patients.filter((p) => keep.has(String(p.id))),
       resources: all.resources.filter((r) => keep.has(subject(r as FhirResource))),
     };
+  }
+
+  /**
+   * The `created_at` canary rows get: that of a patient already in the tenant, picked at random,
+   * so the rows do not stand out in the database as the ones written at planting time (the
+   * planting itself is in the audit log, without the patients). An empty tenant: now.
+   */
+  private async blendTime(tenantId: string): Promise<Date | undefined> {
+    const after = `pat-${randomBytes(2).toString('hex')}`;
+    const id = (await this.store.listPatientIds(tenantId, after, 1))[0] ?? (await this.store.listPatientIds(tenantId, '', 1))[0];
+    const row = id === undefined ? null : await this.store.getPatient(tenantId, id);
+    return row ? new Date(row.createdAt) : undefined;
   }
 
   private async bsnTaken(tenants: string[], bsn: string): Promise<boolean> {

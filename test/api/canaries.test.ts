@@ -43,6 +43,13 @@ describe('canaries', () => {
     expect(Object.keys(stored).sort()).toEqual(Object.keys(realStored).sort());
     expect(JSON.stringify(stored)).not.toMatch(/canary/i);
     expect((await f.vault.reader.resourcesOfPatient(OP, 'screening', id)).length).toBeGreaterThan(0);
+    // In the database too: their rows carry the creation time of a real load, not the planting's.
+    const realTimes = new Set<string>();
+    for (const p of f.lab.patients.get('screening') ?? [])
+      realTimes.add((await f.vault.store.getPatient('screening', p))?.createdAt as string);
+    for (const c of canaries.get('screening') ?? [])
+      expect(realTimes.has((await f.vault.store.getPatient('screening', c))?.createdAt as string)).toBe(true);
+    for (const r of await f.vault.store.listResourcesOfPatient('screening', id)) expect(realTimes.has(r.createdAt)).toBe(true);
   });
 
   it('are never returned by workflow queries: polls of recent results, per-patient reads of recent orders', async () => {
