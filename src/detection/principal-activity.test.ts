@@ -4,6 +4,7 @@ import { IdMinter } from '../synth/id-minter.js';
 import { Prng } from '../synth/prng.js';
 import { LocalClock } from './local-time.js';
 import { PrincipalActivity } from './principal-activity.js';
+import { observation } from '../../test/support/observation.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -16,25 +17,8 @@ const T0 = Date.parse('2025-03-12T09:00:00Z');
 /** A simple hour of the week for roll() (UTC-based; the detector passes the local one). */
 const how = (ms: number): number => Math.floor(ms / HOUR) % 168;
 
-function obs(at: number, over: Partial<Observation> = {}): Observation {
-  return {
-    at,
-    principal: { id: 'u-1', role: 'pathologist', tenants: ['screening'] },
-    ip: '10.0.0.1',
-    tenant: 'screening',
-    action: 'patient.read',
-    kind: 'read',
-    patients: [],
-    records: 0,
-    bytes: 0,
-    miss: false,
-    requestedId: null,
-    broad: false,
-    exportId: null,
-    breakGlass: false,
-    ...over,
-  };
-}
+const obs = (at: number, over: Partial<Observation> = {}): Observation =>
+  observation('pathologist', at, { principal: { id: 'u-1', role: 'pathologist', tenants: ['screening'] }, ...over });
 
 const hexId = (n: number): string => {
   const h = n.toString(16).padStart(16, '0');

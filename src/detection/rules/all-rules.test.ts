@@ -8,6 +8,7 @@ import { LocalClock } from '../local-time.js';
 import { PrincipalActivity } from '../principal-activity.js';
 import { ALL_RULES } from './all-rules.js';
 import type { DetectionRule } from './rule-context.js';
+import { observation } from '../../../test/support/observation.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -27,25 +28,7 @@ interface Profile {
   readonly learned?: { mean: number; variance: number; samples: number };
 }
 
-function base(role: Role, at: number, over: Partial<Observation>): Observation {
-  return {
-    at,
-    principal: { id: `u-${role}`, role, tenants: ['screening'] },
-    ip: '10.1.2.3',
-    tenant: 'screening',
-    action: 'patient.read',
-    kind: 'read',
-    patients: [],
-    records: 0,
-    bytes: 0,
-    miss: false,
-    requestedId: null,
-    broad: false,
-    exportId: null,
-    breakGlass: false,
-    ...over,
-  };
-}
+const base = (role: Role, at: number, over: Partial<Observation>): Observation => observation(role, at, { ip: '10.1.2.3', ...over });
 
 /** A pathologist signing out 10 patients a few minutes apart: the patient, its reports, two of them by id. */
 function pathologist(start: number, seed: number): Step[] {

@@ -5,31 +5,23 @@ import type { Ewma } from '../ewma.js';
 import { PrincipalActivity } from '../principal-activity.js';
 import { baselineRule } from './baseline-rule.js';
 import type { RuleContext } from './rule-context.js';
+import { observation } from '../../../test/support/observation.js';
 
 /** Wednesday 2025-03-12 10:00 Europe/Amsterdam. */
 const T0 = Date.parse('2025-03-12T09:00:00Z');
 const HOW = 58;
 const patients = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-function obs(ids: string[], over: Partial<Observation> = {}): Observation {
-  return {
-    at: T0 + 60_000,
+const obs = (ids: string[], over: Partial<Observation> = {}): Observation =>
+  observation('pathologist', T0 + 60_000, {
     principal: { id: 'u-1', role: 'pathologist', tenants: ['screening'] },
-    ip: '10.0.0.1',
-    tenant: 'screening',
     action: 'patient.search',
     kind: 'search',
     patients: ids,
     records: ids.length,
     bytes: 1000 * ids.length,
-    miss: false,
-    requestedId: null,
-    broad: false,
-    exportId: null,
-    breakGlass: false,
     ...over,
-  };
-}
+  });
 
 /** An activity with a learned baseline for HOW and `inWindow` patients already in the current window. */
 function activity(baseline: Ewma | null, inWindow: string[] = [], at = HOW): PrincipalActivity {

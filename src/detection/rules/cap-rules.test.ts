@@ -5,6 +5,7 @@ import { DEFAULT_DETECTION, type DetectionConfig } from '../detection-config.js'
 import { PrincipalActivity } from '../principal-activity.js';
 import { bytesPerHour, exportSize, patientsPerDay, patientsPerHour, patientsPerMinute } from './cap-rules.js';
 import type { DetectionRule, RuleContext } from './rule-context.js';
+import { observation } from '../../../test/support/observation.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -15,25 +16,8 @@ const T0 = Date.parse('2025-03-12T09:00:00Z');
 
 const patients = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-function obs(role: Role, at: number, over: Partial<Observation> = {}): Observation {
-  return {
-    at,
-    principal: { id: `u-${role}`, role, tenants: ['screening'] },
-    ip: '10.0.0.1',
-    tenant: 'screening',
-    action: 'patient.search',
-    kind: 'search',
-    patients: [],
-    records: 0,
-    bytes: 0,
-    miss: false,
-    requestedId: null,
-    broad: false,
-    exportId: null,
-    breakGlass: false,
-    ...over,
-  };
-}
+const obs = (role: Role, at: number, over: Partial<Observation> = {}): Observation =>
+  observation(role, at, { action: 'patient.search', kind: 'search', ...over });
 
 function ctx(o: Observation, activity: PrincipalActivity, config: DetectionConfig = DEFAULT_DETECTION): RuleContext {
   return {

@@ -5,6 +5,7 @@ import { DEFAULT_DETECTION, type DetectionConfig } from '../detection-config.js'
 import { PrincipalActivity } from '../principal-activity.js';
 import { newOrigin, offHours, unexplainedAccess } from './context-rules.js';
 import type { RuleContext } from './rule-context.js';
+import { observation } from '../../../test/support/observation.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -13,25 +14,8 @@ const T0 = Date.parse('2025-03-12T09:00:00Z');
 
 const patients = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-function obs(role: Role, at: number, over: Partial<Observation> = {}): Observation {
-  return {
-    at,
-    principal: { id: `u-${role}`, role, tenants: ['screening'] },
-    ip: '10.0.0.1',
-    tenant: 'screening',
-    action: 'patient.read',
-    kind: 'read',
-    patients: ['p-1'],
-    records: 1,
-    bytes: 2000,
-    miss: false,
-    requestedId: null,
-    broad: false,
-    exportId: null,
-    breakGlass: false,
-    ...over,
-  };
-}
+const obs = (role: Role, at: number, over: Partial<Observation> = {}): Observation =>
+  observation(role, at, { patients: ['p-1'], records: 1, bytes: 2000, ...over });
 
 function ctx(o: Observation, extra: Partial<RuleContext> = {}, config: DetectionConfig = DEFAULT_DETECTION): RuleContext {
   return {

@@ -7,6 +7,7 @@ import { DEFAULT_DETECTION } from '../detection-config.js';
 import { PrincipalActivity } from '../principal-activity.js';
 import { broadSearches, missesPerMinute, patientsPerRequest, sequentialIds } from './enumeration-rules.js';
 import type { RuleContext } from './rule-context.js';
+import { observation } from '../../../test/support/observation.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -21,25 +22,7 @@ const hexId = (n: number): string => {
   return `pat-${h.slice(0, 4)}-${h.slice(4, 8)}-${h.slice(8, 12)}-${h.slice(12)}`;
 };
 
-function obs(role: Role, at: number, over: Partial<Observation> = {}): Observation {
-  return {
-    at,
-    principal: { id: `u-${role}`, role, tenants: ['screening'] },
-    ip: '10.0.0.1',
-    tenant: 'screening',
-    action: 'patient.read',
-    kind: 'read',
-    patients: [],
-    records: 0,
-    bytes: 0,
-    miss: false,
-    requestedId: null,
-    broad: false,
-    exportId: null,
-    breakGlass: false,
-    ...over,
-  };
-}
+const obs = (role: Role, at: number, over: Partial<Observation> = {}): Observation => observation(role, at, over);
 
 function ctx(o: Observation, activity: PrincipalActivity = new PrincipalActivity(o.principal.id)): RuleContext {
   return {
