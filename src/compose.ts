@@ -23,6 +23,7 @@ import { Detector } from './detection/detector.js';
 import { Explainer } from './detection/explainer.js';
 import { CanaryService } from './services/canary-service.js';
 import { ContainmentService } from './services/containment-service.js';
+import { IncidentRegister } from './services/incident-register.js';
 import type { AlertSink } from './ports/alert-sink.js';
 
 /**
@@ -48,6 +49,7 @@ export interface Vault {
   detector: Detector;
   containment: ContainmentService;
   canaries: CanaryService;
+  incidents: IncidentRegister;
   alertCounters: AlertCounters;
   close(): Promise<void>;
 }
@@ -151,6 +153,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     detector,
     containment,
     canaries,
+    incidents: new IncidentRegister(store, audit, clock),
     alertCounters,
     async close() {
       // The final checkpoint covers this process's last events; the store closes even if it fails.

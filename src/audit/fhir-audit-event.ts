@@ -64,6 +64,8 @@ const ACTIONS: Record<AuditAction, ActionMap> = {
   'detection.alert': { type: security, subtype: null, action: 'E' },
   'detection.contain': { type: security, subtype: null, action: 'E' },
   'incident.open': { type: security, subtype: null, action: 'C' },
+  'incident.update': { type: security, subtype: null, action: 'U' },
+  'incident.close': { type: security, subtype: null, action: 'U' },
   'containment.approve': { type: security, subtype: null, action: 'U' },
   'containment.release': { type: security, subtype: null, action: 'U' },
   'canary.plant': { type: security, subtype: null, action: 'C' },

@@ -4,6 +4,7 @@ import { VaultError } from '../domain/errors.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
 import { registerContainment } from './commands/containment.js';
+import { registerIncident } from './commands/incident.js';
 import { registerDrill } from './commands/drill.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
@@ -44,6 +45,7 @@ registerServe(program);
 registerPrincipal(program);
 registerAudit(program);
 registerContainment(program);
+registerIncident(program);
 registerBench(program);
 registerDrill(program);
 

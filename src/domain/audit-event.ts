@@ -43,6 +43,8 @@ export const AuditActions = [
   'detection.alert',
   'detection.contain',
   'incident.open',
+  'incident.update',
+  'incident.close',
   'containment.approve',
   'containment.release',
   'canary.plant',

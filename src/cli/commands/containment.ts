@@ -5,9 +5,8 @@ import { cliContext, printJson, withVault } from '../cli-context.js';
 import { positiveInt } from '../parse-options.js';
 
 /**
- * `labvault containment …`, `labvault canary …` and `labvault incident list|show`: what detection
- * did and how a security officer undoes it (CLI.md "Detection"). The incident issue extends
- * `incident` with scoping and obligations.
+ * `labvault containment …` and `labvault canary …`: what detection did and how a security officer
+ * undoes it (CLI.md "Detection"). The incident register is `labvault incident …` (incident.ts).
  */
 export function registerContainment(program: Command): void {
   const containment = program.command('containment').description('containments made by detection: list, release');
@@ -85,34 +84,6 @@ export function registerContainment(program: Command): void {
             process.stdout.write(
               `${s.id} ${s.tenantId} ${s.copyKind}${s.copyId ? `:${s.copyId}` : ''} patients=${s.patients} at=${s.createdAt}\n`,
             );
-      });
-    });
-
-  const incident = program.command('incident').description('incident register (opened by containments or by hand)');
-  incident
-    .command('list')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withVault(cmd, async (vault) => {
-        const rows = await vault.store.listIncidents();
-        if (opts.json) printJson({ incidents: rows });
-        else
-          for (const i of rows)
-            process.stdout.write(
-              `${i.id} ${i.status} ${i.source} trigger=${i.trigger} principal=${i.principalId ?? '-'} opened=${i.openedAt}\n`,
-            );
-      });
-    });
-  incident
-    .command('show')
-    .requiredOption('--id <id>', 'incident id')
-    .option('--json', 'print JSON')
-    .action(async (opts: { id: string; json?: boolean }, cmd: Command) => {
-      await withVault(cmd, async (vault) => {
-        const i = await vault.store.getIncident(opts.id);
-        if (!i) throw new NotFound('no such incident');
-        if (opts.json) printJson(i);
-        else process.stdout.write(`${JSON.stringify(i, null, 2)}\n`);
       });
     });
 }

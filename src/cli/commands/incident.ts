@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import type { IncidentView } from '../../services/incident-register.js';
+import { cliContext, printJson, withVault } from '../cli-context.js';
+import { nonNegativeInt } from '../parse-options.js';
+
+/**
+ * `labvault incident open|list|show|aware|note|close` (CLI.md "Incidents"): the register of every
+ * breach. Containments open incidents themselves; scoping, obligations and notices come next.
+ */
+export function registerIncident(program: Command): void {
+  const incident = program.command('incident').description('incident register: every breach, notified or not (GDPR 33(5))');
+  const list = (v: string): string[] =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  const show = (i: IncidentView, json: boolean | undefined): void => {
+    if (json) printJson(i);
+    else process.stdout.write(`${JSON.stringify(i, null, 2)}\n`);
+  };
+
+  incident
+    .command('open')
+    .description('open an incident by hand (containments open their own)')
+    .requiredOption('--title <text>', 'what happened, in a line (no identifiers)')
+    .requiredOption('--type <t,…>', 'confidentiality, integrity, availability', list)
+    .requiredOption('--tenant <t,…>', 'tenants (controllers) concerned', list)
+    .option('--aware-at <iso>', 'when the lab became aware (default: now)')
+    .option('--principal <id>', 'a principal whose activity is in question')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        opts: { title: string; type: string[]; tenant: string[]; awareAt?: string; principal?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        await withVault(cmd, async (vault) => {
+          const i = await vault.incidents.open(cliContext(cmd), {
+            title: opts.title,
+            types: opts.type,
+            tenants: opts.tenant,
+            ...(opts.awareAt ? { labAwareAt: opts.awareAt } : {}),
+            principalId: opts.principal ?? null,
+          });
+          if (opts.json) printJson(i);
+          else process.stdout.write(`${i.id} opened (${i.types.join(', ')}; lab aware ${i.awareness.lab ?? '?'})\n`);
+        });
+      },
+    );
+
+  incident
+    .command('list')
+    .description('incidents, newest first')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const rows = await vault.incidents.list();
+        if (opts.json) printJson({ incidents: rows });
+        else
+          for (const i of rows)
+            process.stdout.write(
+              `${i.id} ${i.status} ${i.source} ${i.types.join(',')} trigger=${i.trigger} principal=${i.principalId ?? '-'} opened=${i.openedAt}\n`,
+            );
+      });
+    });
+
+  incident
+    .command('show')
+    .requiredOption('--id <id>', 'incident id')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => show(await vault.incidents.get(opts.id), opts.json));
+    });
+
+  incident
+    .command('aware')
+    .description('record when an actor became aware (starts its legal clocks; set once)')
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption('--actor <who>', 'lab, significant, or controller:<tenant>')
+    .option('--at <iso>', 'when (default: now)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; actor: string; at?: string; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => show(await vault.incidents.aware(cliContext(cmd), opts.id, opts.actor, opts.at), opts.json));
+    });
+
+  incident
+    .command('note')
+    .description('add a timeline entry, with an audit event (by index) as signed evidence')
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption('--action <word>', 'contained, notified, restored, …')
+    .option('--text <text>', 'what was done (no identifiers)')
+    .option('--evidence-index <n>', 'audit event index: its inclusion proof is stored with the entry', nonNegativeInt)
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; action: string; text?: string; evidenceIndex?: number; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) =>
+        show(await vault.incidents.note(cliContext(cmd), opts.id, opts.action, opts.text ?? null, opts.evidenceIndex), opts.json),
+      );
+    });
+
+  incident
+    .command('close')
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption('--reason <text>', 'why it is closed')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; reason: string; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => show(await vault.incidents.close(cliContext(cmd), opts.id, opts.reason), opts.json));
+    });
+}

@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { InclusionProofResult } from '../audit/audit-prover.js';
+import { AccessDenied, Conflict, InvalidInput, NotFound } from '../domain/errors.js';
+import type { AccessContext } from '../domain/principal.js';
+import { isValidTenantId } from '../domain/tenant.js';
+import { bsnFreeId, containsBsnLike } from '../domain/validate-resource.js';
+import type { Clock } from '../ports/clock.js';
+import type { IncidentRow } from '../ports/detection-store.js';
+import type { VaultStore } from '../ports/vault-store.js';
+
+/**
+ * The incident register (GDPR 33(5): every breach, notified or not). An incident has its types
+ * (confidentiality, integrity, availability), awareness timestamps per actor — the lab, each
+ * controller, the moment it was judged a significant incident — which start the legal clocks,
+ * a status, and a timeline of actions, each optionally with evidence: an inclusion proof of an
+ * audit event against the signed log. Every change is an audit event committed with it.
+ * Containments open incidents themselves; this register opens them by hand and extends both.
+ */
+export const IncidentTypes = ['confidentiality', 'integrity', 'availability'] as const;
+export type IncidentType = (typeof IncidentTypes)[number];
+
+/** `lab`, `significant`, or `controller:<tenant>`. */
+export type AwarenessActor = string;
+
+export interface TimelineEntry {
+  at: string;
+  by: string;
+  action: string;
+  note: string | null;
+  /** Audit evidence: the event's index and its inclusion proof against a (signed) tree head. */
+  evidence: InclusionProofResult | null;
+}
+
+export interface IncidentView {
+  id: string;
+  source: IncidentRow['source'];
+  trigger: string;
+  status: IncidentRow['status'];
+  openedAt: string;
+  principalId: string | null;
+  tenants: string[];
+  window: { start: string | null; end: string | null };
+  types: IncidentType[];
+  awareness: Record<AwarenessActor, string>;
+  timeline: TimelineEntry[];
+  /** Whatever else the incident holds (a containment's findings and exposure). */
+  doc: Record<string, unknown>;
+}
+
+const MAX_TEXT = 500;
+
+export class IncidentRegister {
+  constructor(
+    private readonly store: Pick<VaultStore, 'insertIncident' | 'getIncident' | 'listIncidents' | 'updateIncident' | 'listTenants'>,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async open(
+    ctx: AccessContext,
+    o: { title: string; types: readonly string[]; tenants: readonly string[]; labAwareAt?: string; principalId?: string | null },
+  ): Promise<IncidentView> {
+    this.requireRole(ctx);
+    const title = text(o.title, 'title');
+    const types = incidentTypes(o.types);
+    if (o.tenants.length === 0 || !o.tenants.every(isValidTenantId)) throw new InvalidInput('tenants: one or more tenant ids');
+    const known = new Set((await this.store.listTenants()).map((t) => t.id));
+    for (const t of o.tenants) if (!known.has(t)) throw new InvalidInput('tenants: unknown tenant');
+    const now = this.clock.now().toISOString();
+    const aware = instantNotLater(o.labAwareAt ?? now, now, 'lab aware at');
+    const row: IncidentRow = {
+      id: bsnFreeId(() => `inc-${randomUUID()}`),
+      openedAt: now,
+      source: 'manual',
+      trigger: title,
+      principalId: o.principalId ?? null,
+      tenants: [...new Set(o.tenants)].sort(),
+      windowStart: null,
+      windowEnd: null,
+      status: 'open',
+      doc: { types, awareness: { lab: aware }, timeline: [entry(now, ctx, 'opened', title, null)] },
+    };
+    await this.audit.ready();
+    await this.store.insertIncident(row, [
+      this.audit.event(ctx, { action: 'incident.open', detail: { incident: row.id, types: types.join(','), lab_aware_at: aware } }),
+    ]);
+    await this.audit.committed();
+    return view(row);
+  }
+
+  async get(id: string): Promise<IncidentView> {
+    const row = await this.store.getIncident(id);
+    if (!row) throw new NotFound('no such incident');
+    return view(row);
+  }
+
+  async list(): Promise<IncidentView[]> {
+    return (await this.store.listIncidents()).map(view);
+  }
+
+  /**
+   * Records when an actor became aware. Set once: a clock that has started does not move (a
+   * later correction is a timeline note with its reason, not an edit).
+   */
+  async aware(ctx: AccessContext, id: string, actor: AwarenessActor, at?: string): Promise<IncidentView> {
+    this.requireRole(ctx);
+    const row = await this.mustGet(id);
+    if (!(actor === 'lab' || actor === 'significant' || (/^controller:/.test(actor) && row.tenants.includes(actor.slice(11)))))
+      throw new InvalidInput("actor: lab, significant, or controller:<one of the incident's tenants>");
+    const v = view(row);
+    if (v.awareness[actor] !== undefined) throw new Conflict(`awareness of ${actor} is already recorded`);
+    const now = this.clock.now().toISOString();
+    const when = instantNotLater(at ?? now, now, 'aware at');
+    const doc = {
+      ...row.doc,
+      awareness: { ...v.awareness, [actor]: when },
+      timeline: [...v.timeline, entry(now, ctx, `aware:${actor}`, null, null)],
+    };
+    return this.update(ctx, row, 'open', doc, { actor, aware_at: when });
+  }
+
+  /** A timeline entry, with the inclusion proof of an audit event as evidence when given. */
+  async note(ctx: AccessContext, id: string, action: string, note: string | null, auditIndex?: number): Promise<IncidentView> {
+    this.requireRole(ctx);
+    const row = await this.mustGet(id);
+    if (!/^[a-z][a-z0-9.-]{0,39}$/.test(action)) throw new InvalidInput('action: a short lower-case word (contained, notified, restored…)');
+    let evidence: InclusionProofResult | null = null;
+    if (auditIndex !== undefined) {
+      if (!Number.isSafeInteger(auditIndex) || auditIndex < 0) throw new InvalidInput('evidence: an audit event index');
+      evidence = await this.audit.prove(auditIndex);
+      if (!evidence.verified) throw new InvalidInput('evidence: the proof does not verify');
+    }
+    const now = this.clock.now().toISOString();
+    const v = view(row);
+    const doc = { ...row.doc, timeline: [...v.timeline, entry(now, ctx, action, note === null ? null : text(note, 'note'), evidence)] };
+    return this.update(ctx, row, row.status, doc, { timeline: action, evidence_index: auditIndex ?? null });
+  }
+
+  async close(ctx: AccessContext, id: string, reason: string): Promise<IncidentView> {
+    this.requireRole(ctx);
+    const row = await this.mustGet(id);
+    if (row.status === 'closed') throw new Conflict('the incident is closed');
+    const now = this.clock.now().toISOString();
+    const doc = { ...row.doc, timeline: [...view(row).timeline, entry(now, ctx, 'closed', text(reason, 'reason'), null)] };
+    return this.update(ctx, row, 'closed', doc, { closed: true });
+  }
+
+  private async update(
+    ctx: AccessContext,
+    row: IncidentRow,
+    status: IncidentRow['status'],
+    doc: Record<string, unknown>,
+    detail: Record<string, string | number | boolean | null>,
+  ): Promise<IncidentView> {
+    await this.audit.ready();
+    const ok = await this.store.updateIncident(row.id, status, doc, (found) => [
+      this.audit.event(ctx, {
+        action: status === 'closed' && row.status !== 'closed' ? 'incident.close' : 'incident.update',
+        outcome: found ? 'allowed' : 'denied',
+        reason: found ? null : 'not-found',
+        detail: { incident: row.id, ...detail },
+      }),
+    ]);
+    await this.audit.committed();
+    if (!ok) throw new NotFound('no such incident');
+    return view({ ...row, status, doc });
+  }
+
+  private async mustGet(id: string): Promise<IncidentRow> {
+    const row = await this.store.getIncident(id);
+    if (!row) throw new NotFound('no such incident');
+    return row;
+  }
+
+  /** The register is the security officer's and DPO's (and the operator's on the machine). */
+  private requireRole(ctx: AccessContext): void {
+    if (!['security-officer', 'dpo', 'admin'].includes(ctx.principal.role))
+      throw new AccessDenied('only a security officer or the DPO keeps the register');
+  }
+}
+
+/** The register's view of a row: containment-opened incidents read as confidentiality breaches the lab knew of when it contained. */
+export function view(row: IncidentRow): IncidentView {
+  const d = row.doc;
+  const types = Array.isArray(d.types) ? (d.types as IncidentType[]) : (['confidentiality'] as IncidentType[]);
+  const awareness = isRecord(d.awareness) ? (d.awareness as Record<string, string>) : { lab: row.openedAt };
+  const timeline = Array.isArray(d.timeline)
+    ? (d.timeline as TimelineEntry[])
+    : [{ at: row.openedAt, by: 'labvault-detection', action: 'contained', note: row.trigger, evidence: null }];
+  const { types: _t, awareness: _a, timeline: _l, ...rest } = d;
+  return {
+    id: row.id,
+    source: row.source,
+    trigger: row.trigger,
+    status: row.status,
+    openedAt: row.openedAt,
+    principalId: row.principalId,
+    tenants: row.tenants,
+    window: { start: row.windowStart, end: row.windowEnd },
+    types,
+    awareness,
+    timeline,
+    doc: rest,
+  };
+}
+
+function entry(at: string, ctx: AccessContext, action: string, note: string | null, evidence: InclusionProofResult | null): TimelineEntry {
+  return { at, by: ctx.principal.id, action, note, evidence };
+}
+
+function incidentTypes(v: readonly string[]): IncidentType[] {
+  const out = [...new Set(v)];
+  if (out.length === 0 || !out.every((t) => (IncidentTypes as readonly string[]).includes(t)))
+    throw new InvalidInput('types: one or more of confidentiality, integrity, availability');
+  return out.sort() as IncidentType[];
+}
+
+/** Free text kept in the register: bounded, no control characters, and never an identifier. */
+function text(v: string, what: string): string {
+  const t = v.trim();
+  // eslint-disable-next-line no-control-regex
+  if (t.length === 0 || t.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(t))
+    throw new InvalidInput(`${what}: 1–${MAX_TEXT} characters of plain text`);
+  if (containsBsnLike(t)) throw new InvalidInput(`${what}: must not contain an identifier`);
+  return t;
+}
+
+/** An ISO instant with a zone, not in the future (awareness cannot be ahead of the clock). */
+function instantNotLater(v: string, now: string, what: string): string {
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ? Date.parse(v) : NaN;
+  if (Number.isNaN(ms)) throw new InvalidInput(`${what}: an ISO 8601 instant with a zone`);
+  if (ms > Date.parse(now) + 60_000) throw new InvalidInput(`${what}: in the future`);
+  return new Date(ms).toISOString();
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
