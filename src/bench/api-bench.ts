@@ -186,7 +186,11 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
     log('detection off: starting the server…');
     server = await startBenchServer({ ...serverOpts(opts, dataDir), env: { LABVAULT_DETECTION_MODE: 'off' } });
     await probeRead(server.base, paths[0] as string, readHeaders);
-    readsAnswered += 1 + answeredCount(await cannon({ base: server.base, paths, headers: readHeaders, seconds: WARMUP_SECONDS, connections: opts.connections }));
+    readsAnswered +=
+      1 +
+      answeredCount(
+        await cannon({ base: server.base, paths, headers: readHeaders, seconds: WARMUP_SECONDS, connections: opts.connections }),
+      );
     log(`detection off: fixed rate ${rate} reads/s for ${opts.seconds} s…`);
     const offPaced = await pacedRun({ base: server.base, paths, headers: readHeaders, rate, seconds: opts.seconds });
     readsAnswered += offPaced.answered;
