@@ -8,6 +8,7 @@ import { bsnFreeId, containsBsnLike } from '../domain/validate-resource.js';
 import type { Clock } from '../ports/clock.js';
 import type { IncidentRow } from '../ports/detection-store.js';
 import type { VaultStore } from '../ports/vault-store.js';
+import { checkRecord, planObligations, type Obligation, type ObligationRecord } from '../incidents/obligations.js';
 
 /**
  * The incident register (GDPR 33(5): every breach, notified or not). An incident has its types
@@ -55,7 +56,62 @@ export class IncidentRegister {
     private readonly store: Pick<VaultStore, 'insertIncident' | 'getIncident' | 'listIncidents' | 'updateIncident' | 'listTenants'>,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    /** The lab is an essential or important entity under NIS2 (medium/large health provider or lab). */
+    private readonly nis2Entity = true,
   ) {}
+
+  /** The incident's obligations now: deadlines from its awareness timestamps, progress from its records. */
+  async obligations(id: string): Promise<Obligation[]> {
+    return this.plan(await this.mustGet(id));
+  }
+
+  /**
+   * Records an obligation's progress: drafted, sent (with its phase: initial, supplementary,
+   * final) or withdrawn. Sending after the deadline, and withdrawing, need a reason.
+   */
+  async recordObligation(
+    ctx: AccessContext,
+    id: string,
+    obligationId: string,
+    r: { state: string; at?: string; phase?: string | null; reason?: string | null },
+  ): Promise<Obligation> {
+    this.requireRole(ctx);
+    const row = await this.mustGet(id);
+    const o = (await this.plan(row)).find((x) => x.id === obligationId);
+    if (!o) throw new NotFound('no such obligation for this incident');
+    if (r.state !== 'drafted' && r.state !== 'sent' && r.state !== 'withdrawn') throw new InvalidInput('state: drafted, sent or withdrawn');
+    const phase = r.phase ?? (r.state === 'sent' ? 'initial' : null);
+    if (phase !== null && phase !== 'initial' && phase !== 'supplementary' && phase !== 'final')
+      throw new InvalidInput('phase: initial, supplementary or final');
+    const now = this.clock.now().toISOString();
+    const rec: ObligationRecord = {
+      state: r.state,
+      at: instantNotLater(r.at ?? now, now, 'at'),
+      phase: phase,
+      reason: r.reason ? text(r.reason, 'reason') : null,
+    };
+    checkRecord(o, rec);
+    const v = view(row);
+    const records = { ...((row.doc.obligations as Record<string, ObligationRecord> | undefined) ?? {}), [obligationId]: rec };
+    const doc = {
+      ...row.doc,
+      obligations: records,
+      timeline: [...v.timeline, entry(now, ctx, `obligation:${rec.state}`, `${obligationId}${rec.phase ? ` (${rec.phase})` : ''}`, null)],
+    };
+    await this.update(ctx, row, row.status, doc, { obligation: obligationId, state: rec.state, with_reason: rec.reason !== null });
+    return (await this.plan({ ...row, doc }, records)).find((x) => x.id === obligationId) as Obligation;
+  }
+
+  private async plan(row: IncidentRow, records?: Record<string, ObligationRecord>): Promise<Obligation[]> {
+    const tenants = (await this.store.listTenants()).filter((t) => row.tenants.includes(t.id));
+    return planObligations({
+      tenants,
+      awareness: view(row).awareness,
+      records: records ?? (row.doc.obligations as Record<string, ObligationRecord> | undefined) ?? {},
+      nis2Entity: this.nis2Entity,
+      now: this.clock.now(),
+    });
+  }
 
   async open(
     ctx: AccessContext,

@@ -98,6 +98,36 @@ describe('incident register', () => {
     expect(i.timeline[0]).toMatchObject({ action: 'contained', by: 'labvault-detection' });
   });
 
+  it('lists each incident’s obligations from its awareness and records their progress, a late one only with a reason', async () => {
+    const i = await t.vault.incidents.open(op, {
+      title: 'stolen support credential used',
+      types: ['confidentiality'],
+      tenants: ['screening', 'hospital-west'],
+      labAwareAt: '2026-11-20T09:00:00Z',
+    });
+    const os = await t.vault.incidents.obligations(i.id);
+    const ids = os.map((o) => o.id);
+    expect(ids).toEqual(expect.arrayContaining(['gdpr-33-2:controller:hospital-west', 'gdpr-33-2:controller:screening']));
+    for (const o of os) expect(o).toMatchObject({ late: true, state: 'pending' });
+    const oid = 'gdpr-33-2:controller:screening';
+    await expect(t.vault.incidents.recordObligation(op, i.id, oid, { state: 'sent' })).rejects.toThrow(/reason/);
+    await expect(t.vault.incidents.recordObligation(op, i.id, 'gdpr-33-1:authority-nl', { state: 'sent' })).rejects.toThrow(
+      /no such obligation/,
+    );
+    const sent = await t.vault.incidents.recordObligation(op, i.id, oid, { state: 'sent', reason: 'register kept by hand until today' });
+    expect(sent).toMatchObject({ state: 'sent', late: false, record: { phase: 'initial', reason: 'register kept by hand until today' } });
+    expect((await t.vault.incidents.obligations(i.id)).find((o) => o.id === oid)?.state).toBe('sent');
+    // Judged significant now: the NIS2 clocks start.
+    await t.vault.incidents.aware(op, i.id, 'significant');
+    expect((await t.vault.incidents.obligations(i.id)).filter((o) => o.rule.startsWith('nis2')).map((o) => o.rule)).toEqual([
+      'nis2-early-warning',
+      'nis2-notification',
+      'nis2-final',
+    ]);
+    const events = (await auditEvents(t.vault.store, { principalId: op.principal.id })).filter((e) => e.detail.incident === i.id);
+    expect(events.some((e) => e.action === 'incident.update' && e.detail.obligation === oid && e.detail.state === 'sent')).toBe(true);
+  });
+
   it('the audit log of all of it verifies', async () => {
     await t.vault.audit.checkpoint();
     expect(await t.vault.audit.verify()).toMatchObject({ ok: true });

@@ -4,8 +4,9 @@ import { cliContext, printJson, withVault } from '../cli-context.js';
 import { nonNegativeInt } from '../parse-options.js';
 
 /**
- * `labvault incident open|list|show|aware|note|close` (CLI.md "Incidents"): the register of every
- * breach. Containments open incidents themselves; scoping, obligations and notices come next.
+ * `labvault incident open|list|show|aware|note|obligations|obligation|close` (CLI.md "Incidents"):
+ * the register of every breach and the obligations it creates. Containments open incidents
+ * themselves; scoping and notices come next.
  */
 export function registerIncident(program: Command): void {
   const incident = program.command('incident').description('incident register: every breach, notified or not (GDPR 33(5))');
@@ -95,6 +96,52 @@ export function registerIncident(program: Command): void {
         show(await vault.incidents.note(cliContext(cmd), opts.id, opts.action, opts.text ?? null, opts.evidenceIndex), opts.json),
       );
     });
+
+  incident
+    .command('obligations')
+    .description('who must be told what by when: one obligation per (rule, recipient), deadlines in UTC and Europe/Amsterdam')
+    .requiredOption('--id <id>', 'incident id')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const os = await vault.incidents.obligations(opts.id);
+        if (opts.json) printJson({ incident: opts.id, obligations: os });
+        else
+          for (const o of os)
+            process.stdout.write(
+              `${o.id} ${o.state}${o.late ? ' LATE' : ''} due ${o.dueLocal ?? (o.anchorAt === null ? 'clock not started' : o.deadline)}` +
+                `${o.condition ? ` (if ${o.condition})` : ''} — ${o.regime}\n`,
+            );
+      });
+    });
+
+  incident
+    .command('obligation')
+    .description("record an obligation's progress: drafted, sent (with its phase) or withdrawn; late or withdrawn needs --reason")
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption('--obligation <oid>', 'obligation id, e.g. gdpr-33-2:controller:screening')
+    .requiredOption('--state <s>', 'drafted, sent or withdrawn')
+    .option('--at <iso>', 'when (default: now)')
+    .option('--phase <p>', 'initial, supplementary or final (sent)')
+    .option('--reason <text>', 'reason for a delay or a withdrawal')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        opts: { id: string; obligation: string; state: string; at?: string; phase?: string; reason?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        await withVault(cmd, async (vault) => {
+          const o = await vault.incidents.recordObligation(cliContext(cmd), opts.id, opts.obligation, {
+            state: opts.state,
+            ...(opts.at ? { at: opts.at } : {}),
+            phase: opts.phase ?? null,
+            reason: opts.reason ?? null,
+          });
+          if (opts.json) printJson(o);
+          else process.stdout.write(`${o.id} ${o.state}${o.record?.phase ? ` (${o.record.phase})` : ''}\n`);
+        });
+      },
+    );
 
   incident
     .command('close')
