@@ -39,6 +39,8 @@ export interface Obligation {
   deadline: string;
   /** Applies only if the assessment finds a risk / a high risk (null: always). */
   condition: 'risk' | 'high-risk' | null;
+  /** Whether it applies: true without a condition; for a conditional one, what the severity assessment says (null: not assessed yet). */
+  applies: boolean | null;
   state: ObligationState;
   late: boolean;
   record: ObligationRecord | null;
@@ -54,6 +56,8 @@ export interface PlanInput {
   /** The lab is an essential or important entity under NIS2 (medium/large health provider or lab). */
   nis2Entity: boolean;
   now: Date;
+  /** The incident's severity assessment, if made (severity.ts). */
+  assessment?: { risk: boolean; highRisk: boolean } | null;
 }
 
 export function planObligations(p: PlanInput): Obligation[] {
@@ -65,7 +69,9 @@ export function planObligations(p: PlanInput): Obligation[] {
     const dueAt = anchorAt === null ? null : due(anchorAt, rule.deadline, tenant);
     const record = p.records[id] ?? null;
     const state: ObligationState = record?.state ?? 'pending';
-    const late = dueAt !== null && (state === 'pending' || state === 'drafted') && p.now.getTime() > Date.parse(dueAt);
+    // An obligation the assessment found not to apply cannot be late.
+    const off = (rule.when === 'risk' && p.assessment?.risk === false) || (rule.when === 'high-risk' && p.assessment?.highRisk === false);
+    const late = !off && dueAt !== null && (state === 'pending' || state === 'drafted') && p.now.getTime() > Date.parse(dueAt);
     out.set(id, {
       id,
       rule: rule.id,
@@ -77,6 +83,7 @@ export function planObligations(p: PlanInput): Obligation[] {
       dueLocal: dueAt === null ? null : amsterdam(dueAt),
       deadline: describe(rule.deadline, tenant),
       condition: rule.when === 'risk' || rule.when === 'high-risk' ? rule.when : null,
+      applies: rule.when === 'risk' ? (p.assessment?.risk ?? null) : rule.when === 'high-risk' ? (p.assessment?.highRisk ?? null) : true,
       state,
       late,
       record,

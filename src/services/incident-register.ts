@@ -9,6 +9,7 @@ import type { Clock } from '../ports/clock.js';
 import type { IncidentRow } from '../ports/detection-store.js';
 import type { VaultStore } from '../ports/vault-store.js';
 import { checkRecord, planObligations, type Obligation, type ObligationRecord } from '../incidents/obligations.js';
+import { assessSeverity, type SeverityAssessment, type SeverityFacts } from '../incidents/severity.js';
 
 /**
  * The incident register (GDPR 33(5): every breach, notified or not). An incident has its types
@@ -102,6 +103,21 @@ export class IncidentRegister {
     return (await this.plan({ ...row, doc }, records)).find((x) => x.id === obligationId) as Obligation;
   }
 
+  /** The ENISA severity of the incident from its facts, stored with its reasoning; it settles conditional obligations. */
+  async assess(ctx: AccessContext, id: string, facts: SeverityFacts): Promise<SeverityAssessment> {
+    this.requireRole(ctx);
+    const row = await this.mustGet(id);
+    const a = assessSeverity(facts);
+    const now = this.clock.now().toISOString();
+    const doc = {
+      ...row.doc,
+      severity: { ...a, facts, at: now, by: ctx.principal.id },
+      timeline: [...view(row).timeline, entry(now, ctx, 'assessed', `${a.band} (SE ${a.se})`, null)],
+    };
+    await this.update(ctx, row, row.status, doc, { severity: a.se, band: a.band, high_risk: a.highRisk });
+    return a;
+  }
+
   private async plan(row: IncidentRow, records?: Record<string, ObligationRecord>): Promise<Obligation[]> {
     const tenants = (await this.store.listTenants()).filter((t) => row.tenants.includes(t.id));
     return planObligations({
@@ -110,6 +126,7 @@ export class IncidentRegister {
       records: records ?? (row.doc.obligations as Record<string, ObligationRecord> | undefined) ?? {},
       nis2Entity: this.nis2Entity,
       now: this.clock.now(),
+      assessment: (row.doc.severity as { risk: boolean; highRisk: boolean } | undefined) ?? null,
     });
   }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorContext, type AccessContext } from '../../src/domain/principal.js';
+import type { SeverityFacts } from '../../src/incidents/severity.js';
 import { auditEvents } from '../support/audit-events.js';
 import { testTenant } from '../support/fhir-builders.js';
 import { tempVault, type TempVault } from '../support/temp-vault.js';
@@ -126,6 +127,34 @@ describe('incident register', () => {
     ]);
     const events = (await auditEvents(t.vault.store, { principalId: op.principal.id })).filter((e) => e.detail.incident === i.id);
     expect(events.some((e) => e.action === 'incident.update' && e.detail.obligation === oid && e.detail.state === 'sent')).toBe(true);
+  });
+
+  it('assesses severity with its reasoning, stores it, and settles the conditional obligations', async () => {
+    const i = await t.vault.incidents.open(op, {
+      title: 'results read by a stolen account',
+      types: ['confidentiality'],
+      tenants: ['screening'],
+    });
+    const a = await t.vault.incidents.assess(op, i.id, {
+      categories: ['identity', 'national-id', 'clinical-result'],
+      identifiability: 'full',
+      ciphertextWithoutKeys: false,
+      confidentiality: 'full',
+      integrity: 'none',
+      availability: 'none',
+      malicious: true,
+      subjects: 28,
+      vulnerable: false,
+    });
+    expect(a).toMatchObject({ se: 5, band: 'very high', highRisk: true });
+    const stored = await t.vault.incidents.get(i.id);
+    expect(stored.doc.severity).toMatchObject({ se: 5, band: 'very high', by: op.principal.id });
+    expect(stored.timeline.at(-1)).toMatchObject({ action: 'assessed', note: 'very high (SE 5)' });
+    await expect(t.vault.incidents.assess(tech, i.id, (stored.doc.severity as { facts: SeverityFacts }).facts)).rejects.toThrow(
+      /security officer/,
+    );
+    const events = (await auditEvents(t.vault.store, { principalId: op.principal.id })).filter((e) => e.detail.incident === i.id);
+    expect(events.some((e) => e.action === 'incident.update' && e.detail.band === 'very high')).toBe(true);
   });
 
   it('the audit log of all of it verifies', async () => {

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
+import { DataCategories, type DataCategory } from '../../domain/audit-event.js';
+import { InvalidInput } from '../../domain/errors.js';
+import type { SeverityFacts } from '../../incidents/severity.js';
 import type { IncidentView } from '../../services/incident-register.js';
 import { cliContext, printJson, withVault } from '../cli-context.js';
 import { nonNegativeInt } from '../parse-options.js';
 
 /**
- * `labvault incident open|list|show|aware|note|obligations|obligation|close` (CLI.md "Incidents"):
+ * `labvault incident open|list|show|aware|note|assess|obligations|obligation|close` (CLI.md "Incidents"):
  * the register of every breach and the obligations it creates. Containments open incidents
  * themselves; scoping and notices come next.
  */
@@ -144,6 +147,49 @@ export function registerIncident(program: Command): void {
     );
 
   incident
+    .command('assess')
+    .description('ENISA severity (SE = DPC × EI + CB) with its reasoning; settles which conditional obligations apply')
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption(
+      '--categories <c,…>',
+      'data categories that left (identity, national-id, contact, demographics, clinical-order, specimen, clinical-result, follow-up-advice)',
+      list,
+    )
+    .requiredOption('--subjects <n>', 'upper bound of affected people', nonNegativeInt)
+    .option('--identifiability <level>', 'negligible, limited, significant or full', 'full')
+    .option('--confidentiality <loss>', 'none, limited or full', 'full')
+    .option('--integrity <loss>', 'none, limited or full', 'none')
+    .option('--availability <loss>', 'none, limited or full', 'none')
+    .option('--malicious', 'deliberate (theft, ransomware)')
+    .option('--ciphertext-only', 'only ciphertext left, and its keys did not')
+    .option('--vulnerable', 'vulnerable groups among the people')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        opts: {
+          id: string;
+          categories: string[];
+          subjects: number;
+          identifiability: string;
+          confidentiality: string;
+          integrity: string;
+          availability: string;
+          malicious?: boolean;
+          ciphertextOnly?: boolean;
+          vulnerable?: boolean;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        await withVault(cmd, async (vault) => {
+          const a = await vault.incidents.assess(cliContext(cmd), opts.id, severityFacts(opts));
+          if (opts.json) printJson(a);
+          else process.stdout.write(`${a.reasoning.join('\n')}\n`);
+        });
+      },
+    );
+
+  incident
     .command('close')
     .requiredOption('--id <id>', 'incident id')
     .requiredOption('--reason <text>', 'why it is closed')
@@ -151,4 +197,37 @@ export function registerIncident(program: Command): void {
     .action(async (opts: { id: string; reason: string; json?: boolean }, cmd: Command) => {
       await withVault(cmd, async (vault) => show(await vault.incidents.close(cliContext(cmd), opts.id, opts.reason), opts.json));
     });
+}
+
+const LEVELS = ['negligible', 'limited', 'significant', 'full'] as const;
+const LOSSES = ['none', 'limited', 'full'] as const;
+
+/** Flags → facts, each value checked against its closed list (a typo is a usage error, not a score). */
+function severityFacts(o: {
+  categories: string[];
+  subjects: number;
+  identifiability: string;
+  confidentiality: string;
+  integrity: string;
+  availability: string;
+  malicious?: boolean;
+  ciphertextOnly?: boolean;
+  vulnerable?: boolean;
+}): SeverityFacts {
+  const one = <T extends string>(v: string, allowed: readonly T[], what: string): T => {
+    if (!(allowed as readonly string[]).includes(v)) throw new InvalidInput(`${what}: one of ${allowed.join(', ')}`);
+    return v as T;
+  };
+  for (const c of o.categories) one(c, DataCategories, 'categories');
+  return {
+    categories: o.categories as DataCategory[],
+    identifiability: one(o.identifiability, LEVELS, '--identifiability'),
+    ciphertextWithoutKeys: o.ciphertextOnly ?? false,
+    confidentiality: one(o.confidentiality, LOSSES, '--confidentiality'),
+    integrity: one(o.integrity, LOSSES, '--integrity'),
+    availability: one(o.availability, LOSSES, '--availability'),
+    malicious: o.malicious ?? false,
+    subjects: o.subjects,
+    vulnerable: o.vulnerable ?? false,
+  };
 }
