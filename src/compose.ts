@@ -153,7 +153,21 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     detector,
     containment,
     canaries,
-    incidents: new IncidentRegister(store, audit, clock),
+    incidents: new IncidentRegister(store, audit, clock, true, {
+      audit: store,
+      tenants: async () => (await store.listTenants()).map((t) => t.id),
+      patientIds: async (t) => {
+        const out: string[] = [];
+        for (let after = ''; ;) {
+          const page = await store.listPatientIds(t, after, 10_000);
+          out.push(...page);
+          if (page.length < 10_000) return out;
+          after = page[page.length - 1] as string;
+        }
+      },
+      canaries: async (t) =>
+        new Set((await canaries.unsealedSets(t)).filter((s) => s.set.copyKind === 'tenant').flatMap((s) => s.patients.map((p) => p.id))),
+    }),
     alertCounters,
     async close() {
       // The final checkpoint covers this process's last events; the store closes even if it fails.

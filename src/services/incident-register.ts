@@ -10,6 +10,7 @@ import type { IncidentRow } from '../ports/detection-store.js';
 import type { VaultStore } from '../ports/vault-store.js';
 import { checkRecord, planObligations, type Obligation, type ObligationRecord } from '../incidents/obligations.js';
 import { assessSeverity, type SeverityAssessment, type SeverityFacts } from '../incidents/severity.js';
+import { scopeIncident, type Scope, type ScopeQuery, type ScopeSources } from '../incidents/scope.js';
 
 /**
  * The incident register (GDPR 33(5): every breach, notified or not). An incident has its types
@@ -59,7 +60,41 @@ export class IncidentRegister {
     private readonly clock: Clock,
     /** The lab is an essential or important entity under NIS2 (medium/large health provider or lab). */
     private readonly nis2Entity = true,
+    /** Where scoping reads from (the audit log, patient ids, canaries); null: scoping unavailable. */
+    private readonly scopeSources: ScopeSources | null = null,
   ) {}
+
+  /**
+   * Scopes the incident from the audit log (scope.ts) and keeps the per-tenant summary with it;
+   * the full scope (pseudonymous ids, evidence) is returned, not stored. Reading the log for it
+   * is itself audited.
+   */
+  async scope(ctx: AccessContext, id: string, q: ScopeQuery): Promise<Scope> {
+    this.requireRole(ctx);
+    if (!this.scopeSources) throw new InvalidInput('scoping is not available in this vault');
+    const row = await this.mustGet(id);
+    await this.audit.record([this.audit.event(ctx, { action: 'audit.read', detail: { incident: id, purpose: 'scope' } })]);
+    const s = await scopeIncident(q, this.scopeSources);
+    const now = this.clock.now().toISOString();
+    const summary = s.tenants.map((t) => ({
+      tenant: t.tenant,
+      patients: t.patients,
+      records: t.records,
+      categories: t.categories,
+      confirmed: t.cohorts.accessedConfirmed.length,
+      in_leaked_data: t.cohorts.inLeakedData.length,
+      cannot_be_excluded: t.cohorts.cannotBeExcluded.length,
+      canaries: t.canaries,
+    }));
+    const total = s.tenants.reduce((n, t) => n + t.patients[1], 0);
+    const doc = {
+      ...row.doc,
+      scope: { query: q, at: now, events_matched: s.eventsMatched, ciphertext_only: s.ciphertextOnly, tenants: summary },
+      timeline: [...view(row).timeline, entry(now, ctx, 'scoped', `${total} people at most, ${s.tenants.length} tenants`, null)],
+    };
+    await this.update(ctx, row, row.status, doc, { scoped_patients_max: total, events_matched: s.eventsMatched });
+    return s;
+  }
 
   /** The incident's obligations now: deadlines from its awareness timestamps, progress from its records. */
   async obligations(id: string): Promise<Obligation[]> {

@@ -262,7 +262,10 @@ export class VaultReader {
         categories: [...categories],
         records: out.length,
         bytes,
-        ...(view === FULL_VIEW ? {} : { detail: { view: view.name } }),
+        // An export page names its job, so an incident can be scoped to what one export released.
+        ...(view === FULL_VIEW && !shape.exportId
+          ? {}
+          : { detail: { ...(view === FULL_VIEW ? {} : { view: view.name }), ...(shape.exportId ? { export: shape.exportId } : {}) } }),
       }),
     ]);
     return out;

@@ -7,7 +7,7 @@ import { cliContext, printJson, withVault } from '../cli-context.js';
 import { nonNegativeInt } from '../parse-options.js';
 
 /**
- * `labvault incident open|list|show|aware|note|assess|obligations|obligation|close` (CLI.md "Incidents"):
+ * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|close` (CLI.md "Incidents"):
  * the register of every breach and the obligations it creates. Containments open incidents
  * themselves; scoping and notices come next.
  */
@@ -185,6 +185,57 @@ export function registerIncident(program: Command): void {
           const a = await vault.incidents.assess(cliContext(cmd), opts.id, severityFacts(opts));
           if (opts.json) printJson(a);
           else process.stdout.write(`${a.reasoning.join('\n')}\n`);
+        });
+      },
+    );
+
+  incident
+    .command('scope')
+    .description('who is affected, per tenant, from the audit log (pseudonymous ids; every one traced to its events)')
+    .requiredOption('--id <id>', 'incident id')
+    .option('--principal <p,…>', 'compromised principals', list)
+    .option('--from <iso>', 'window start (inclusive)')
+    .option('--to <iso>', 'window end (exclusive)')
+    .option('--origin <ip,…>', 'client addresses', list)
+    .option('--export <id,…>', 'export jobs whose copies leaked', list)
+    .option('--whole-store', 'the database or a backup itself was taken')
+    .option('--keys-taken', 'with --whole-store: its keys were taken too')
+    .option('--tenant <t,…>', 'limit to these tenants', list)
+    .option('--json', 'print JSON (with the cohorts and evidence)')
+    .action(
+      async (
+        opts: {
+          id: string;
+          principal?: string[];
+          from?: string;
+          to?: string;
+          origin?: string[];
+          export?: string[];
+          wholeStore?: boolean;
+          keysTaken?: boolean;
+          tenant?: string[];
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        await withVault(cmd, async (vault) => {
+          const s = await vault.incidents.scope(cliContext(cmd), opts.id, {
+            ...(opts.principal ? { principals: opts.principal } : {}),
+            ...(opts.from ? { from: opts.from } : {}),
+            ...(opts.to ? { to: opts.to } : {}),
+            ...(opts.origin ? { origins: opts.origin } : {}),
+            ...(opts.export ? { exports: opts.export } : {}),
+            ...(opts.wholeStore ? { wholeStore: { keysTaken: opts.keysTaken ?? false } } : {}),
+            ...(opts.tenant ? { tenants: opts.tenant } : {}),
+          });
+          if (opts.json) printJson(s);
+          else
+            for (const t of s.tenants)
+              process.stdout.write(
+                `${t.tenant}: patients [${t.patients.join(', ')}] (confirmed ${t.cohorts.accessedConfirmed.length}, in leaked data ` +
+                  `${t.cohorts.inLeakedData.length}, cannot be excluded ${t.cohorts.cannotBeExcluded.length}); records [${t.records.join(', ')}]; ` +
+                  `${t.categories.join(', ') || 'no categories'}${t.canaries ? `; ${t.canaries} canaries` : ''}\n`,
+              );
         });
       },
     );

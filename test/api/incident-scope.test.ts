@@ -1,0 +1,115 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorContext } from '../../src/domain/principal.js';
+import { apiFixture, type ApiFixture } from '../support/api-fixture.js';
+
+/**
+ * Scoping from the audit log, cross-checked against what the thief actually received over the API:
+ * the confirmed cohort is exactly the patients in its 2xx answers, per tenant, with the events as
+ * evidence; nobody else's reads, no withheld read, no canary counts as a person.
+ */
+const OP = operatorContext('officer', 'scope-test');
+
+describe('incident scope from the audit log', () => {
+  let f: ApiFixture;
+  let dir: string;
+  const received = new Map<string, Set<string>>();
+  let thief: { id: string; token: string };
+  let incident: string;
+
+  const get = (token: string, url: string, ip: string, purpose = 'TREAT', tenant?: string) =>
+    f.app.inject({
+      url,
+      headers: { authorization: `Bearer ${token}`, 'x-purpose-of-use': purpose, ...(tenant ? { 'x-tenant': tenant } : {}) },
+      remoteAddress: ip,
+    });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lv-scope-'));
+    const file = path.join(dir, 'detection.json');
+    await writeFile(file, JSON.stringify({ roles: { pathologist: { patientsPerMinute: 5, unexplainedPerHour: 1000 } } }));
+    f = await apiFixture({ patients: 80, env: { LABVAULT_DETECTION_MODE: 'enforce', LABVAULT_DETECTION_FILE: file } });
+    thief = await f.principal('pathologist', ['screening', 'hospital-west']);
+    const colleague = await f.principal('pathologist', ['screening']);
+    const reads: [string, string][] = [
+      ...(f.lab.patients.get('screening') as string[]).slice(0, 3).map((p) => ['screening', p] as [string, string]),
+      ...(f.lab.patients.get('hospital-west') as string[]).slice(0, 4).map((p) => ['hospital-west', p] as [string, string]),
+    ];
+    for (const [tenant, p] of reads) {
+      const r = await get(thief.token, `/fhir/Patient/${p}`, '10.30.0.1', 'TREAT', tenant);
+      if (r.statusCode === 200) {
+        if (!received.has(tenant)) received.set(tenant, new Set());
+        received.get(tenant)?.add(r.json<{ id: string }>().id);
+      }
+    }
+    // Someone else's work in the same hours is not the incident.
+    for (const p of (f.lab.patients.get('screening') as string[]).slice(10, 13))
+      expect((await get(colleague.token, `/fhir/Patient/${p}`, '10.30.0.2')).statusCode).toBe(200);
+    incident = (
+      await f.vault.incidents.open(OP, {
+        title: 'stolen pathologist account',
+        types: ['confidentiality'],
+        tenants: ['screening', 'hospital-west'],
+      })
+    ).id;
+  });
+  afterAll(async () => {
+    await f.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('by principal: exactly the patients in the thief’s 2xx answers, per tenant, each traced to its events', async () => {
+    // The cap withheld the sixth read: five people reached the thief.
+    expect([...received.values()].reduce((n, s) => n + s.size, 0)).toBe(5);
+    const s = await f.vault.incidents.scope(OP, incident, { principals: [thief.id] });
+    for (const t of s.tenants) {
+      expect(t.cohorts.accessedConfirmed).toEqual([...(received.get(t.tenant) ?? [])].sort());
+      expect(t.patients[0]).toBe(t.cohorts.accessedConfirmed.length);
+      expect(t.categories).toEqual(expect.arrayContaining(['identity', 'national-id']));
+      for (const p of t.cohorts.accessedConfirmed) expect(t.evidence[p]?.length).toBeGreaterThan(0);
+      // A patient of another tenant never appears in this tenant's list.
+      for (const p of t.cohorts.accessedConfirmed) expect(f.lab.patients.get(t.tenant)).toContain(p);
+    }
+    expect(s.tenants.map((t) => t.tenant)).toEqual([...received.keys()].sort());
+    const stored = await f.vault.incidents.get(incident);
+    expect(stored.doc.scope).toMatchObject({ events_matched: s.eventsMatched });
+    expect(stored.timeline.at(-1)?.action).toBe('scoped');
+  });
+
+  it('by origin gives the same people; a window before the reads gives nobody', async () => {
+    const byOrigin = await f.vault.incidents.scope(OP, incident, { origins: ['10.30.0.1'] });
+    expect(byOrigin.tenants.flatMap((t) => t.cohorts.accessedConfirmed).sort()).toEqual(
+      [...received.values()].flatMap((x) => [...x]).sort(),
+    );
+    const before = await f.vault.incidents.scope(OP, incident, { principals: [thief.id], to: '2000-01-01T00:00:00Z' });
+    expect(before.tenants).toEqual([]);
+  });
+
+  it('a canary the thief read is counted apart, not as a person', async () => {
+    await f.vault.canaries.plantTenant(OP, 'gp-network', 2);
+    const canary = (await f.vault.canaries.unsealedSets('gp-network'))[0]?.patients[0]?.id as string;
+    const sys = await f.principal('controller-system', ['gp-network'], { purpose: 'TREAT' });
+    const real = (f.lab.patients.get('gp-network') as string[])[0] as string;
+    expect((await get(sys.token, `/fhir/Patient/${real}`, '10.30.0.3')).statusCode).toBe(200);
+    expect((await get(sys.token, `/fhir/Patient/${canary}`, '10.30.0.3')).statusCode).toBe(403);
+    const s = await f.vault.incidents.scope(OP, incident, { principals: [sys.id] });
+    expect(s.tenants).toMatchObject([{ tenant: 'gp-network', cohorts: { accessedConfirmed: [real] }, canaries: 0 }]);
+  });
+
+  it('whole store taken without keys: everyone cannot be excluded, canaries left out, ciphertext only', async () => {
+    const s = await f.vault.incidents.scope(OP, incident, { wholeStore: { keysTaken: false }, tenants: ['gp-network'] });
+    const t = s.tenants[0];
+    const canaries = new Set((await f.vault.canaries.unsealedSets('gp-network')).flatMap((x) => x.patients.map((p) => p.id)));
+    expect(t?.cohorts.cannotBeExcluded).toEqual([...(f.lab.patients.get('gp-network') as string[])].filter((p) => !canaries.has(p)).sort());
+    expect(t?.patients).toEqual([0, t?.cohorts.cannotBeExcluded.length]);
+    expect(s.ciphertextOnly).toBe(true);
+  });
+
+  it('refuses an empty query and people who do not keep the register', async () => {
+    await expect(f.vault.incidents.scope(OP, incident, {})).rejects.toThrow(/scope/);
+    const tech = { ...OP, principal: { id: 't', role: 'lab-technician' as const, tenants: ['*'] } };
+    await expect(f.vault.incidents.scope(tech, incident, { principals: [thief.id] })).rejects.toThrow(/security officer/);
+  });
+});
