@@ -165,6 +165,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
           after = page[page.length - 1] as string;
         }
       },
+      recordCount: async (t) => (await store.countResources()).filter((c) => c.tenantId === t).reduce((n, c) => n + c.count, 0),
       canaries: async (t) =>
         new Set((await canaries.unsealedSets(t)).filter((s) => s.set.copyKind === 'tenant').flatMap((s) => s.patients.map((p) => p.id))),
     }),

@@ -30,7 +30,7 @@ export interface TenantScope {
   cohorts: { accessedConfirmed: string[]; inLeakedData: string[]; cannotBeExcluded: string[] };
   /** [min, max]: confirmed people; confirmed + leaked + cannot be excluded. */
   patients: [number, number];
-  /** [min, max]: at least one record per confirmed person; records the matching events returned (repeats included). */
+  /** [min, max]: at least one record per confirmed person; records the matching events returned (repeats included), or all the tenant holds when the whole store was taken. */
   records: [number, number];
   categories: DataCategory[];
   /** Canary patients among what the events released (a thief, not a patient, read them). */
@@ -54,6 +54,8 @@ export interface ScopeSources {
   /** Patient ids of a tenant (whole-store scoping). */
   patientIds(tenant: string): Promise<string[]>;
   tenants(): Promise<string[]>;
+  /** Records (patients included) a tenant holds: the upper bound when the whole store was taken. */
+  recordCount(tenant: string): Promise<number>;
   /** Canary patient ids of a tenant. */
   canaries(tenant: string): Promise<ReadonlySet<string>>;
   /** In-leaked-data cohort per tenant (the leak scan feeds it). */
@@ -155,7 +157,7 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
       tenant: t,
       cohorts: { accessedConfirmed: confirmed, inLeakedData: leaked, cannotBeExcluded: rest },
       patients: [confirmed.length, confirmed.length + leaked.length + rest.length],
-      records: [confirmed.length, a.records],
+      records: [confirmed.length, whole ? Math.max(a.records, await src.recordCount(t)) : a.records],
       categories,
       canaries: [...a.patients.keys()].filter((p) => canaries.has(p)).length,
       evidence,

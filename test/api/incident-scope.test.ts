@@ -105,6 +105,8 @@ describe('incident scope from the audit log', () => {
     expect(t?.cohorts.cannotBeExcluded).toEqual([...(f.lab.patients.get('gp-network') as string[])].filter((p) => !canaries.has(p)).sort());
     expect(t?.patients).toEqual([0, t?.cohorts.cannotBeExcluded.length]);
     expect(s.ciphertextOnly).toBe(true);
+    const held = (await f.vault.store.countResources()).filter((c) => c.tenantId === 'gp-network').reduce((n, c) => n + c.count, 0);
+    expect(t?.records[1]).toBe(held);
   });
 
   it('refuses an empty query and people who do not keep the register', async () => {
