@@ -24,6 +24,8 @@ import { Explainer } from './detection/explainer.js';
 import { CanaryService } from './services/canary-service.js';
 import { ContainmentService } from './services/containment-service.js';
 import { IncidentRegister } from './services/incident-register.js';
+import { IncidentNotices } from './services/incident-notices.js';
+import type { ScopeSources } from './incidents/scope.js';
 import type { AlertSink } from './ports/alert-sink.js';
 
 /**
@@ -50,6 +52,7 @@ export interface Vault {
   containment: ContainmentService;
   canaries: CanaryService;
   incidents: IncidentRegister;
+  notices: IncidentNotices;
   alertCounters: AlertCounters;
   close(): Promise<void>;
 }
@@ -136,6 +139,23 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
       throw e;
     }
   }
+  const scopeSources: ScopeSources = {
+    audit: store,
+    tenants: async () => (await store.listTenants()).map((t) => t.id),
+    patientIds: async (t) => {
+      const out: string[] = [];
+      for (let after = ''; ;) {
+        const page = await store.listPatientIds(t, after, 10_000);
+        out.push(...page);
+        if (page.length < 10_000) return out;
+        after = page[page.length - 1] as string;
+      }
+    },
+    recordCount: async (t) => (await store.countResources()).filter((c) => c.tenantId === t).reduce((n, c) => n + c.count, 0),
+    canaries: async (t) =>
+      new Set((await canaries.unsealedSets(t)).filter((s) => s.set.copyKind === 'tenant').flatMap((s) => s.patients.map((p) => p.id))),
+  };
+  const incidents = new IncidentRegister(store, audit, clock, true, scopeSources);
   return {
     config,
     store,
@@ -153,22 +173,8 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     detector,
     containment,
     canaries,
-    incidents: new IncidentRegister(store, audit, clock, true, {
-      audit: store,
-      tenants: async () => (await store.listTenants()).map((t) => t.id),
-      patientIds: async (t) => {
-        const out: string[] = [];
-        for (let after = ''; ;) {
-          const page = await store.listPatientIds(t, after, 10_000);
-          out.push(...page);
-          if (page.length < 10_000) return out;
-          after = page[page.length - 1] as string;
-        }
-      },
-      recordCount: async (t) => (await store.countResources()).filter((c) => c.tenantId === t).reduce((n, c) => n + c.count, 0),
-      canaries: async (t) =>
-        new Set((await canaries.unsealedSets(t)).filter((s) => s.set.copyKind === 'tenant').flatMap((s) => s.patients.map((p) => p.id))),
-    }),
+    incidents,
+    notices: new IncidentNotices(store, incidents, reader, scopeSources, clock),
     alertCounters,
     async close() {
       // The final checkpoint covers this process's last events; the store closes even if it fails.

@@ -153,6 +153,29 @@ export class IncidentRegister {
     return a;
   }
 
+  /** Adds a generated artifact (file, size, digest) to the incident's record, audited. */
+  async recordArtifact(
+    ctx: AccessContext,
+    id: string,
+    artifact: { kind: string; tenant: string | null; file: string; bytes: number; sha256: string },
+  ): Promise<void> {
+    this.requireRole(ctx);
+    const row = await this.mustGet(id);
+    const now = this.clock.now().toISOString();
+    const artifacts = [...((row.doc.artifacts as unknown[] | undefined) ?? []), { ...artifact, at: now, by: ctx.principal.id }];
+    const doc = {
+      ...row.doc,
+      artifacts,
+      timeline: [...view(row).timeline, entry(now, ctx, `artifact:${artifact.kind}`, artifact.tenant, null)],
+    };
+    await this.update(ctx, row, row.status, doc, {
+      artifact: artifact.kind,
+      tenant: artifact.tenant,
+      bytes: artifact.bytes,
+      sha256: artifact.sha256,
+    });
+  }
+
   private async plan(row: IncidentRow, records?: Record<string, ObligationRecord>): Promise<Obligation[]> {
     const tenants = (await this.store.listTenants()).filter((t) => row.tenants.includes(t.id));
     return planObligations({

@@ -70,6 +70,27 @@ export class VaultReader {
     }).then((r) => r[0] as FhirResource);
   }
 
+  /**
+   * Several patients of one tenant by id, one audited event for the batch (incident notices read
+   * the identities of everyone in scope). Unknown and erased ids are skipped, not errors: an
+   * erased patient's identity is gone, which is what the notice must reflect.
+   */
+  async patientsByIds(
+    ctx: AccessContext,
+    tenantId: string,
+    ids: readonly string[],
+    view: ResourceView = FULL_VIEW,
+  ): Promise<FhirResource[]> {
+    return this.audited(ctx, 'patient.read', tenantId, null, view, { kind: 'search' }, async () => {
+      const out: FhirResource[] = [];
+      for (const id of ids) {
+        const row = await this.store.getPatient(tenantId, id);
+        if (row && !row.erasedAt) out.push(await this.decryptPatient(row));
+      }
+      return out;
+    });
+  }
+
   /** Lookup by BSN through the keyed blind index; the BSN itself never reaches the store. */
   async patientsByBsn(
     ctx: AccessContext,

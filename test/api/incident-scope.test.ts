@@ -1,7 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tenant } from '../../src/domain/tenant.js';
 import { operatorContext } from '../../src/domain/principal.js';
 import { apiFixture, type ApiFixture } from '../support/api-fixture.js';
 
@@ -107,6 +109,48 @@ describe('incident scope from the audit log', () => {
     expect(s.ciphertextOnly).toBe(true);
     const held = (await f.vault.store.countResources()).filter((c) => c.tenantId === 'gp-network').reduce((n, c) => n + c.count, 0);
     expect(t?.records[1]).toBe(held);
+  });
+
+  it('packages the controller’s affected subjects encrypted to its key: only its own patients, nothing readable on disk', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ECDH-ES+A256KW', { extractable: true });
+    const screening = (await f.vault.store.listTenants()).find((t) => t.id === 'screening') as Tenant;
+    await f.vault.ingest.importTenants(OP, [{ ...screening, publicKeyJwk: { ...(await exportJWK(publicKey)) } }]);
+    await f.vault.incidents.scope(OP, incident, { principals: [thief.id] });
+    const out = await mkdtemp(path.join(os.tmpdir(), 'lv-pkg-'));
+    try {
+      const contact = { name: 'Lab security officer', email: 'security@lab.example' };
+      const a = await f.vault.notices.controllerPackage(OP, incident, 'screening', out, contact);
+      expect(a).toMatchObject({ tenant: 'screening', subjects: received.get('screening')?.size });
+      expect((await stat(a.file)).mode & 0o777).toBe(0o600);
+      const jwe = await readFile(a.file, 'utf8');
+      expect(jwe.split('.')).toHaveLength(5);
+      const { plaintext } = await compactDecrypt(jwe, privateKey);
+      const body = JSON.parse(new TextDecoder().decode(plaintext)) as {
+        summary: { controller: { id: string } };
+        subjects: { patient: string; bsn: string; cohort: string }[];
+      };
+      expect(body.summary.controller.id).toBe('screening');
+      expect(body.subjects.map((x) => x.patient).sort()).toEqual([...(received.get('screening') ?? [])].sort());
+      for (const subj of body.subjects) {
+        const real = await f.vault.reader.patient(OP, 'screening', subj.patient);
+        const bsn = (real.identifier as { value: string }[])[0]?.value as string;
+        expect(subj).toMatchObject({ cohort: 'accessed-confirmed', bsn });
+        // On disk only ciphertext: no BSN, no name in the file.
+        expect(jwe).not.toContain(bsn);
+        expect(jwe).not.toContain(((real.name as { family: string }[])[0] as { family: string }).family);
+      }
+      // Another controller's patients never reach this package.
+      for (const other of received.get('hospital-west') ?? []) expect(body.subjects.some((x) => x.patient === other)).toBe(false);
+      // Never overwritten; a tenant without a key gets no package; the artifact is on the record.
+      await expect(f.vault.notices.controllerPackage(OP, incident, 'screening', out, contact)).rejects.toThrow();
+      await expect(f.vault.notices.controllerPackage(OP, incident, 'hospital-west', out, contact)).rejects.toThrow(/public key/);
+      const stored = await f.vault.incidents.get(incident);
+      expect(stored.doc.artifacts).toEqual([
+        expect.objectContaining({ kind: 'controller-package', tenant: 'screening', sha256: a.sha256 }),
+      ]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 
   it('refuses an empty query and people who do not keep the register', async () => {

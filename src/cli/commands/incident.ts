@@ -7,7 +7,7 @@ import { cliContext, printJson, withVault } from '../cli-context.js';
 import { nonNegativeInt } from '../parse-options.js';
 
 /**
- * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|close` (CLI.md "Incidents"):
+ * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|close` (CLI.md "Incidents"):
  * the register of every breach and the obligations it creates. Containments open incidents
  * themselves; scoping and notices come next.
  */
@@ -236,6 +236,31 @@ export function registerIncident(program: Command): void {
                   `${t.cohorts.inLeakedData.length}, cannot be excluded ${t.cohorts.cannotBeExcluded.length}); records [${t.records.join(', ')}]; ` +
                   `${t.categories.join(', ') || 'no categories'}${t.canaries ? `; ${t.canaries} canaries` : ''}\n`,
               );
+        });
+      },
+    );
+
+  incident
+    .command('notify')
+    .description("the controller's notification package: summary and affected subjects, encrypted to its public key (JWE)")
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption('--tenant <t>', 'the controller')
+    .requiredOption('--out <dir>', 'directory for the .jwe file (never overwritten)')
+    .requiredOption('--contact-name <name>', "the lab's contact point")
+    .requiredOption('--contact-email <email>', "the lab's contact e-mail")
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        opts: { id: string; tenant: string; out: string; contactName: string; contactEmail: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        await withVault(cmd, async (vault) => {
+          const a = await vault.notices.controllerPackage(cliContext(cmd), opts.id, opts.tenant, opts.out, {
+            name: opts.contactName,
+            email: opts.contactEmail,
+          });
+          if (opts.json) printJson(a);
+          else process.stdout.write(`${a.file} (${a.bytes} bytes, ${a.subjects} subjects, sha256 ${a.sha256})\n`);
         });
       },
     );

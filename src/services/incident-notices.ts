@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { encryptPackage, packageSubjects, type PackageSummary } from '../incidents/controller-package.js';
+import { BREACH_RULES_VERSION } from '../incidents/breach-rules.js';
+import { scopeIncident, type ScopeQuery, type ScopeSources } from '../incidents/scope.js';
+import { InvalidInput, NotFound } from '../domain/errors.js';
+import type { AccessContext } from '../domain/principal.js';
+import type { FhirResource } from '../domain/resource-view.js';
+import type { Clock } from '../ports/clock.js';
+import type { VaultStore } from '../ports/vault-store.js';
+import type { IncidentRegister } from './incident-register.js';
+import type { VaultReader } from './vault-reader.js';
+
+export interface WrittenArtifact {
+  kind: 'controller-package';
+  tenant: string;
+  file: string;
+  bytes: number;
+  /** SHA-256 of the file, hex in groups of four (never a digit run an identifier check would refuse). */
+  sha256: string;
+  subjects: number;
+  patients: [number, number];
+}
+
+const CHUNK = 1000;
+
+/**
+ * Notices built from an incident. The controller package re-runs the incident's stored scope for
+ * one tenant, reads the identities in scope through the audited reader (one event per thousand),
+ * encrypts the package to the controller's public key and writes only the JWE (mode 0600, never
+ * over an existing file). The artifact — file, size, digest — joins the incident's record.
+ */
+export class IncidentNotices {
+  constructor(
+    private readonly store: Pick<VaultStore, 'listTenants'>,
+    private readonly register: IncidentRegister,
+    private readonly reader: Pick<VaultReader, 'patientsByIds'>,
+    private readonly sources: ScopeSources,
+    private readonly clock: Clock,
+  ) {}
+
+  async controllerPackage(
+    ctx: AccessContext,
+    incidentId: string,
+    tenantId: string,
+    outDir: string,
+    contact: { name: string; email: string },
+  ): Promise<WrittenArtifact> {
+    const incident = await this.register.get(incidentId);
+    if (!incident.tenants.includes(tenantId)) throw new NotFound('this incident does not concern that tenant');
+    const tenant = (await this.store.listTenants()).find((t) => t.id === tenantId);
+    if (!tenant) throw new NotFound('no such tenant');
+    const stored = incident.doc.scope as { query?: ScopeQuery } | undefined;
+    if (!stored?.query) throw new InvalidInput('scope the incident first (labvault incident scope)');
+    if (!/^[^<>\s][^<>]{0,99}$/.test(contact.name) || !/^[^@\s]{1,64}@[^@\s]{1,190}$/.test(contact.email))
+      throw new InvalidInput('contact: a name and an e-mail address');
+    const scope = (await scopeIncident({ ...stored.query, tenants: [tenantId] }, this.sources)).tenants[0];
+    if (!scope) throw new InvalidInput('nobody of this tenant is in the incident’s scope: no package to send');
+    const ids = [...scope.cohorts.accessedConfirmed, ...scope.cohorts.inLeakedData, ...scope.cohorts.cannotBeExcluded];
+    const identities = new Map<string, FhirResource>();
+    for (let i = 0; i < ids.length; i += CHUNK)
+      for (const p of await this.reader.patientsByIds(ctx, tenantId, ids.slice(i, i + CHUNK))) identities.set(p.id, p);
+    const now = this.clock.now().toISOString();
+    const summary: PackageSummary = {
+      incident: incident.id,
+      controller: { id: tenant.id, name: tenant.name },
+      generated_at: now,
+      nature: incident.trigger,
+      types: incident.types,
+      categories: scope.categories,
+      patients: scope.patients,
+      records: scope.records,
+      awareness: incident.awareness,
+      timeline: incident.timeline.map((e) => ({ at: e.at, action: e.action, note: e.note })),
+      measures: incident.timeline
+        .filter((e) => /^(contained|restored|notified|mitigated)/.test(e.action))
+        .map((e) => `${e.action}: ${e.note ?? ''}`.trim()),
+      contact,
+      rules_version: BREACH_RULES_VERSION,
+    };
+    const jwe = await encryptPackage(tenant, { summary, subjects: packageSubjects(scope, identities) });
+    const file = path.resolve(outDir, `${incident.id}-${tenant.id}.jwe`);
+    // 'wx': a package is never silently replaced; 0600: only the operator reads even the ciphertext.
+    await writeFile(file, jwe, { flag: 'wx', mode: 0o600 });
+    const artifact: WrittenArtifact = {
+      kind: 'controller-package',
+      tenant: tenant.id,
+      file,
+      bytes: Buffer.byteLength(jwe),
+      sha256: grouped(createHash('sha256').update(jwe).digest('hex')),
+      subjects: ids.length,
+      patients: scope.patients,
+    };
+    await this.register.recordArtifact(ctx, incident.id, artifact);
+    return artifact;
+  }
+}
+
+function grouped(hex: string): string {
+  return hex.match(/.{1,4}/g)?.join(':') ?? hex;
+}
