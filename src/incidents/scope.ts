@@ -46,6 +46,8 @@ export interface Scope {
   eventsMatched: number;
   /** True when what left is only ciphertext whose keys stayed (Art. 34(3)(a)). */
   ciphertextOnly: boolean;
+  /** Client addresses and user agents of the matching events (indicators for the sector CERT), sorted. */
+  origins: { ip: string; userAgent: string | null }[];
   tenants: TenantScope[];
 }
 
@@ -92,6 +94,7 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
   };
   let read = 0;
   let matched = 0;
+  const origins = new Map<string, { ip: string; userAgent: string | null }>();
   const consider = (seq: number, e: AuditEvent): void => {
     read++;
     if (e.outcome !== 'allowed' || !RELEASING.has(e.action) || e.tenant === null) return;
@@ -102,6 +105,8 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
     if (q.exports && !q.exports.includes(String(e.detail.export ?? ''))) return;
     if (q.tenants && !q.tenants.includes(e.tenant)) return;
     matched++;
+    if (e.origin.ip !== null)
+      origins.set(`${e.origin.ip}\u0000${e.origin.userAgent ?? ''}`, { ip: e.origin.ip, userAgent: e.origin.userAgent });
     const a = of(e.tenant);
     a.records += e.records;
     for (const c of e.categories) a.categories.add(c);
@@ -168,6 +173,7 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
     eventsRead: read,
     eventsMatched: matched,
     ciphertextOnly: whole !== null && !whole.keysTaken && matched === 0,
+    origins: [...origins.keys()].sort().map((k) => origins.get(k) as { ip: string; userAgent: string | null }),
     tenants: out,
   };
 }

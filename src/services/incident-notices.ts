@@ -4,6 +4,7 @@ import path from 'node:path';
 import { encryptPackage, packageSubjects, type PackageSummary } from '../incidents/controller-package.js';
 import { BREACH_RULES_VERSION } from '../incidents/breach-rules.js';
 import { scopeIncident, type ScopeQuery, type ScopeSources } from '../incidents/scope.js';
+import { stixBundle } from '../incidents/stix-bundle.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { AccessContext } from '../domain/principal.js';
 import type { FhirResource } from '../domain/resource-view.js';
@@ -13,8 +14,8 @@ import type { IncidentRegister } from './incident-register.js';
 import type { VaultReader } from './vault-reader.js';
 
 export interface WrittenArtifact {
-  kind: 'controller-package';
-  tenant: string;
+  kind: 'controller-package' | 'stix-bundle';
+  tenant: string | null;
   file: string;
   bytes: number;
   /** SHA-256 of the file, hex in groups of four (never a digit run an identifier check would refuse). */
@@ -40,6 +41,30 @@ export class IncidentNotices {
     private readonly clock: Clock,
   ) {}
 
+  /** STIX 2.1 indicators for the sector CERT (see stix-bundle.ts). */
+  async stix(ctx: AccessContext, incidentId: string, outDir: string, labName: string): Promise<WrittenArtifact> {
+    this.register.requireKeeper(ctx);
+    const incident = await this.register.get(incidentId);
+    const stored = incident.doc.scope as { query?: ScopeQuery } | undefined;
+    if (!stored?.query) throw new InvalidInput('scope the incident first (labvault incident scope)');
+    const scope = await scopeIncident(stored.query, this.sources);
+    const bundle = stixBundle({ incidentId, labName, origins: scope.origins, now: this.clock.now() });
+    const text = `${JSON.stringify(bundle, null, 2)}\n`;
+    const file = path.resolve(outDir, `${incident.id}.stix.json`);
+    await writeFile(file, text, { flag: 'wx', mode: 0o600 });
+    const artifact: WrittenArtifact = {
+      kind: 'stix-bundle',
+      tenant: null,
+      file,
+      bytes: Buffer.byteLength(text),
+      sha256: grouped(createHash('sha256').update(text).digest('hex')),
+      subjects: 0,
+      patients: [0, 0],
+    };
+    await this.register.recordArtifact(ctx, incident.id, artifact);
+    return artifact;
+  }
+
   async controllerPackage(
     ctx: AccessContext,
     incidentId: string,
@@ -47,6 +72,7 @@ export class IncidentNotices {
     outDir: string,
     contact: { name: string; email: string },
   ): Promise<WrittenArtifact> {
+    this.register.requireKeeper(ctx);
     const incident = await this.register.get(incidentId);
     if (!incident.tenants.includes(tenantId)) throw new NotFound('this incident does not concern that tenant');
     const tenant = (await this.store.listTenants()).find((t) => t.id === tenantId);

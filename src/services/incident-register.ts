@@ -70,7 +70,7 @@ export class IncidentRegister {
    * is itself audited.
    */
   async scope(ctx: AccessContext, id: string, q: ScopeQuery): Promise<Scope> {
-    this.requireRole(ctx);
+    this.requireKeeper(ctx);
     if (!this.scopeSources) throw new InvalidInput('scoping is not available in this vault');
     const row = await this.mustGet(id);
     await this.audit.record([this.audit.event(ctx, { action: 'audit.read', detail: { incident: id, purpose: 'scope' } })]);
@@ -111,7 +111,7 @@ export class IncidentRegister {
     obligationId: string,
     r: { state: string; at?: string; phase?: string | null; reason?: string | null },
   ): Promise<Obligation> {
-    this.requireRole(ctx);
+    this.requireKeeper(ctx);
     const row = await this.mustGet(id);
     const o = (await this.plan(row)).find((x) => x.id === obligationId);
     if (!o) throw new NotFound('no such obligation for this incident');
@@ -140,7 +140,7 @@ export class IncidentRegister {
 
   /** The ENISA severity of the incident from its facts, stored with its reasoning; it settles conditional obligations. */
   async assess(ctx: AccessContext, id: string, facts: SeverityFacts): Promise<SeverityAssessment> {
-    this.requireRole(ctx);
+    this.requireKeeper(ctx);
     const row = await this.mustGet(id);
     const a = assessSeverity(facts);
     const now = this.clock.now().toISOString();
@@ -159,7 +159,7 @@ export class IncidentRegister {
     id: string,
     artifact: { kind: string; tenant: string | null; file: string; bytes: number; sha256: string },
   ): Promise<void> {
-    this.requireRole(ctx);
+    this.requireKeeper(ctx);
     const row = await this.mustGet(id);
     const now = this.clock.now().toISOString();
     const artifacts = [...((row.doc.artifacts as unknown[] | undefined) ?? []), { ...artifact, at: now, by: ctx.principal.id }];
@@ -192,7 +192,7 @@ export class IncidentRegister {
     ctx: AccessContext,
     o: { title: string; types: readonly string[]; tenants: readonly string[]; labAwareAt?: string; principalId?: string | null },
   ): Promise<IncidentView> {
-    this.requireRole(ctx);
+    this.requireKeeper(ctx);
     const title = text(o.title, 'title');
     const types = incidentTypes(o.types);
     if (o.tenants.length === 0 || !o.tenants.every(isValidTenantId)) throw new InvalidInput('tenants: one or more tenant ids');
@@ -235,7 +235,7 @@ export class IncidentRegister {
    * later correction is a timeline note with its reason, not an edit).
    */
   async aware(ctx: AccessContext, id: string, actor: AwarenessActor, at?: string): Promise<IncidentView> {
-    this.requireRole(ctx);
+    this.requireKeeper(ctx);
     const row = await this.mustGet(id);
     if (!(actor === 'lab' || actor === 'significant' || (/^controller:/.test(actor) && row.tenants.includes(actor.slice(11)))))
       throw new InvalidInput("actor: lab, significant, or controller:<one of the incident's tenants>");
@@ -253,7 +253,7 @@ export class IncidentRegister {
 
   /** A timeline entry, with the inclusion proof of an audit event as evidence when given. */
   async note(ctx: AccessContext, id: string, action: string, note: string | null, auditIndex?: number): Promise<IncidentView> {
-    this.requireRole(ctx);
+    this.requireKeeper(ctx);
     const row = await this.mustGet(id);
     if (!/^[a-z][a-z0-9.-]{0,39}$/.test(action)) throw new InvalidInput('action: a short lower-case word (contained, notified, restored…)');
     let evidence: InclusionProofResult | null = null;
@@ -269,7 +269,7 @@ export class IncidentRegister {
   }
 
   async close(ctx: AccessContext, id: string, reason: string): Promise<IncidentView> {
-    this.requireRole(ctx);
+    this.requireKeeper(ctx);
     const row = await this.mustGet(id);
     if (row.status === 'closed') throw new Conflict('the incident is closed');
     const now = this.clock.now().toISOString();
@@ -305,7 +305,7 @@ export class IncidentRegister {
   }
 
   /** The register is the security officer's and DPO's (and the operator's on the machine). */
-  private requireRole(ctx: AccessContext): void {
+  requireKeeper(ctx: AccessContext): void {
     if (!['security-officer', 'dpo', 'admin'].includes(ctx.principal.role))
       throw new AccessDenied('only a security officer or the DPO keeps the register');
   }

@@ -153,9 +153,55 @@ describe('incident scope from the audit log', () => {
     }
   });
 
+  it('writes STIX 2.1 indicators of the attacker’s addresses and agents that keep the STIX rules', async () => {
+    await f.vault.incidents.scope(OP, incident, { principals: [thief.id] });
+    const out = await mkdtemp(path.join(os.tmpdir(), 'lv-stix-'));
+    try {
+      const a = await f.vault.notices.stix(OP, incident, out, 'Regionaal Laboratorium (test)');
+      const bundle = JSON.parse(await readFile(a.file, 'utf8')) as { type: string; id: string; objects: Record<string, unknown>[] };
+      expect(stixProblems(bundle)).toEqual([]);
+      const patterns = bundle.objects.filter((o) => o.type === 'indicator').map((o) => o.pattern);
+      expect(patterns).toContain("[ipv4-addr:value = '10.30.0.1']");
+      // Only the incident's origins: the colleague's address is not an indicator.
+      expect(patterns.some((p) => String(p).includes('10.30.0.2'))).toBe(false);
+      // No patient id or identifier in what goes to the CERT.
+      const text = JSON.stringify(bundle);
+      for (const ids of received.values()) for (const p of ids) expect(text).not.toContain(p);
+      // The validator itself catches a broken bundle.
+      expect(stixProblems({ ...bundle, objects: [{ ...bundle.objects[1], spec_version: '2.0', id: 'indicator--x' }] })).not.toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an empty query and people who do not keep the register', async () => {
     await expect(f.vault.incidents.scope(OP, incident, {})).rejects.toThrow(/scope/);
     const tech = { ...OP, principal: { id: 't', role: 'lab-technician' as const, tenants: ['*'] } };
     await expect(f.vault.incidents.scope(tech, incident, { principals: [thief.id] })).rejects.toThrow(/security officer/);
   });
 });
+
+/** The STIX 2.1 rules the CERT's tooling relies on: ids, spec_version, timestamps, required properties per type. */
+function stixProblems(b: { type: string; id: string; objects: Record<string, unknown>[] }): string[] {
+  const problems: string[] = [];
+  const uuid4 = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
+  const ts = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+  if (b.type !== 'bundle' || !new RegExp(`^bundle--${uuid4}$`).test(b.id)) problems.push('bundle type/id');
+  const required: Record<string, string[]> = {
+    identity: ['name'],
+    indicator: ['pattern', 'pattern_type', 'valid_from'],
+  };
+  const ids = new Set(b.objects.map((o) => o.id));
+  for (const o of b.objects) {
+    const t = String(o.type);
+    if (!new RegExp(`^${t}--${uuid4}$`).test(String(o.id))) problems.push(`${t}: id`);
+    if (o.spec_version !== '2.1') problems.push(`${t}: spec_version`);
+    for (const k of ['created', 'modified']) if (!ts.test(String(o[k]))) problems.push(`${t}: ${k}`);
+    for (const k of required[t] ?? ['unknown type']) if (o[k] === undefined) problems.push(`${t}: ${k} missing`);
+    if (t === 'indicator') {
+      if (!/^\[[a-z0-9-]+:.+ = '.*'\]$/.test(String(o.pattern))) problems.push('indicator: pattern');
+      if (o.created_by_ref !== undefined && !ids.has(String(o.created_by_ref))) problems.push('indicator: created_by_ref dangles');
+    }
+  }
+  return problems;
+}

@@ -7,7 +7,7 @@ import { cliContext, printJson, withVault } from '../cli-context.js';
 import { nonNegativeInt } from '../parse-options.js';
 
 /**
- * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|close` (CLI.md "Incidents"):
+ * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|stix|close` (CLI.md "Incidents"):
  * the register of every breach and the obligations it creates. Containments open incidents
  * themselves; scoping and notices come next.
  */
@@ -264,6 +264,21 @@ export function registerIncident(program: Command): void {
         });
       },
     );
+
+  incident
+    .command('stix')
+    .description('STIX 2.1 indicators (attacker addresses and user agents of the scope) for the sector CERT, TLP:AMBER')
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption('--out <dir>', 'directory for <incident>.stix.json (never overwritten)')
+    .requiredOption('--lab-name <name>', 'the producing organisation')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; out: string; labName: string; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const a = await vault.notices.stix(cliContext(cmd), opts.id, opts.out, opts.labName);
+        if (opts.json) printJson(a);
+        else process.stdout.write(`${a.file} (${a.bytes} bytes, sha256 ${a.sha256})\n`);
+      });
+    });
 
   incident
     .command('close')
