@@ -200,7 +200,7 @@ function stixProblems(b: { type: string; id: string; objects: Record<string, unk
     for (const k of required[t] ?? ['unknown type']) if (o[k] === undefined) problems.push(`${t}: ${k} missing`);
     if (t === 'indicator') {
       if (!/^\[[a-z0-9-]+:.+ = '.*'\]$/.test(String(o.pattern))) problems.push('indicator: pattern');
-      if (o.created_by_ref !== undefined && !ids.has(String(o.created_by_ref))) problems.push('indicator: created_by_ref dangles');
+      if (o.created_by_ref !== undefined && !ids.has(o.created_by_ref)) problems.push('indicator: created_by_ref dangles');
     }
   }
   return problems;
