@@ -22,16 +22,11 @@ const OVERRIDES = {
 
 // Both backends: on PostgreSQL the containment's transaction and the release's row locks are its own.
 const pgUp = (await pgAvailable()) || PG_REQUIRED;
-const BACKENDS = [
-  { name: 'sqlite', skip: false },
-  { name: 'postgres', skip: !pgUp },
-] as const;
+// Without PostgreSQL outside CI the postgres run is left out (with a warning); CI=true makes it required.
+if (!pgUp) console.warn('[detection] PostgreSQL unreachable: postgres backend left out (CI=true makes this a failure)');
+const BACKENDS = [{ name: 'sqlite' }, ...(pgUp ? [{ name: 'postgres' }] : [])] as const;
 
-describe.each(BACKENDS)('detection and containment over the API ($name)', ({ name, skip }) => {
-  if (skip) {
-    it.skip('PostgreSQL unreachable (CI=true makes this a failure)', () => undefined);
-    return;
-  }
+describe.each(BACKENDS)('detection and containment over the API ($name)', ({ name }) => {
   let f: ApiFixture;
   let dir: string;
   let drop: () => Promise<void> = async () => undefined;
