@@ -5,6 +5,7 @@ import { encryptPackage, packageSubjects, type PackageSummary } from '../inciden
 import { BREACH_RULES_VERSION } from '../incidents/breach-rules.js';
 import { scopeIncident, type ScopeQuery, type ScopeSources } from '../incidents/scope.js';
 import { stixBundle } from '../incidents/stix-bundle.js';
+import { nis2Draft, type Nis2Kind } from '../incidents/nis2-drafts.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { AccessContext } from '../domain/principal.js';
 import type { FhirResource } from '../domain/resource-view.js';
@@ -14,7 +15,7 @@ import type { IncidentRegister } from './incident-register.js';
 import type { VaultReader } from './vault-reader.js';
 
 export interface WrittenArtifact {
-  kind: 'controller-package' | 'stix-bundle';
+  kind: 'controller-package' | 'stix-bundle' | 'nis2-early-warning' | 'nis2-notification' | 'nis2-final';
   tenant: string | null;
   file: string;
   bytes: number;
@@ -62,6 +63,37 @@ export class IncidentNotices {
       patients: [0, 0],
     };
     await this.register.recordArtifact(ctx, incident.id, artifact);
+    return artifact;
+  }
+
+  /**
+   * A NIS2 report draft (early warning, notification, final) as JSON, and the matching CSIRT
+   * obligation marked drafted. Counts only: no patient data goes to the CSIRT.
+   */
+  async nis2(ctx: AccessContext, incidentId: string, kind: Nis2Kind, outDir: string, entity: string): Promise<WrittenArtifact> {
+    this.register.requireKeeper(ctx);
+    const incident = await this.register.get(incidentId);
+    if (incident.awareness.significant === undefined)
+      throw new InvalidInput('record when the incident was judged significant first (incident aware --actor significant)');
+    const stored = incident.doc.scope as { query?: ScopeQuery } | undefined;
+    const indicators = stored?.query ? (await scopeIncident(stored.query, this.sources)).origins.length : 0;
+    const text = `${JSON.stringify(nis2Draft(kind, incident, entity, indicators), null, 2)}\n`;
+    const file = path.resolve(outDir, `${incident.id}.nis2-${kind}.json`);
+    await writeFile(file, text, { flag: 'wx', mode: 0o600 });
+    const artifact: WrittenArtifact = {
+      kind: `nis2-${kind}`,
+      tenant: null,
+      file,
+      bytes: Buffer.byteLength(text),
+      sha256: grouped(createHash('sha256').update(text).digest('hex')),
+      subjects: 0,
+      patients: [0, 0],
+    };
+    await this.register.recordArtifact(ctx, incident.id, artifact);
+    const obligation = `nis2-${kind === 'final' ? 'final' : kind}:csirt`;
+    const o = (await this.register.obligations(incident.id)).find((x) => x.id === obligation);
+    if (o && o.state === 'pending' && o.anchorAt !== null)
+      await this.register.recordObligation(ctx, incident.id, obligation, { state: 'drafted' });
     return artifact;
   }
 

@@ -174,6 +174,37 @@ describe('incident scope from the audit log', () => {
     }
   });
 
+  it('drafts the NIS2 reports once the incident is significant: counts and indicators, no patient data', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'lv-nis2-'));
+    try {
+      await expect(f.vault.notices.nis2(OP, incident, 'early-warning', out, 'Regionaal Laboratorium (test)')).rejects.toThrow(
+        /significant/,
+      );
+      await f.vault.incidents.aware(OP, incident, 'significant');
+      await f.vault.incidents.scope(OP, incident, { principals: [thief.id] });
+      const ew = await f.vault.notices.nis2(OP, incident, 'early-warning', out, 'Regionaal Laboratorium (test)');
+      const draft = JSON.parse(await readFile(ew.file, 'utf8')) as Record<string, unknown>;
+      expect(draft).toMatchObject({
+        kind: 'early-warning',
+        article: 'NIS2 Art. 23(4)(a)',
+        incident,
+        suspected_malicious: expect.any(Boolean),
+      });
+      const n = await f.vault.notices.nis2(OP, incident, 'notification', out, 'Regionaal Laboratorium (test)');
+      const note = JSON.parse(await readFile(n.file, 'utf8')) as { fields: { impact: { people_affected: number[] } } };
+      expect(note.fields.impact.people_affected).toEqual([5, 5]);
+      for (const file of [ew.file, n.file]) {
+        const text = await readFile(file, 'utf8');
+        for (const ids of received.values()) for (const p of ids) expect(text).not.toContain(p);
+      }
+      const os2 = await f.vault.incidents.obligations(incident);
+      expect(os2.find((o) => o.id === 'nis2-early-warning:csirt')?.state).toBe('drafted');
+      expect(os2.find((o) => o.id === 'nis2-notification:csirt')?.state).toBe('drafted');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an empty query and people who do not keep the register', async () => {
     await expect(f.vault.incidents.scope(OP, incident, {})).rejects.toThrow(/scope/);
     const tech = { ...OP, principal: { id: 't', role: 'lab-technician' as const, tenants: ['*'] } };

@@ -7,7 +7,7 @@ import { cliContext, printJson, withVault } from '../cli-context.js';
 import { nonNegativeInt } from '../parse-options.js';
 
 /**
- * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|stix|close` (CLI.md "Incidents"):
+ * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|stix|nis2|close` (CLI.md "Incidents"):
  * the register of every breach and the obligations it creates. Containments open incidents
  * themselves; scoping and notices come next.
  */
@@ -277,6 +277,25 @@ export function registerIncident(program: Command): void {
         const a = await vault.notices.stix(cliContext(cmd), opts.id, opts.out, opts.labName);
         if (opts.json) printJson(a);
         else process.stdout.write(`${a.file} (${a.bytes} bytes, sha256 ${a.sha256})\n`);
+      });
+    });
+
+  incident
+    .command('nis2')
+    .description('draft a NIS2 report for the CSIRT (early-warning, notification, final); marks its obligation drafted')
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption('--kind <k>', 'early-warning, notification or final')
+    .requiredOption('--out <dir>', 'directory for the draft (never overwritten)')
+    .requiredOption('--entity <name>', 'the reporting entity (the lab)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; kind: string; out: string; entity: string; json?: boolean }, cmd: Command) => {
+      if (opts.kind !== 'early-warning' && opts.kind !== 'notification' && opts.kind !== 'final')
+        throw new InvalidInput('--kind: early-warning, notification or final');
+      const kind = opts.kind;
+      await withVault(cmd, async (vault) => {
+        const a = await vault.notices.nis2(cliContext(cmd), opts.id, kind, opts.out, opts.entity);
+        if (opts.json) printJson(a);
+        else process.stdout.write(`${a.file} (${a.bytes} bytes)\n`);
       });
     });
 
