@@ -25,6 +25,7 @@ import { CanaryService } from './services/canary-service.js';
 import { ContainmentService } from './services/containment-service.js';
 import { IncidentRegister } from './services/incident-register.js';
 import { IncidentNotices } from './services/incident-notices.js';
+import { ObligationReminders } from './services/obligation-reminders.js';
 import type { ScopeSources } from './incidents/scope.js';
 import type { AlertSink } from './ports/alert-sink.js';
 
@@ -53,6 +54,8 @@ export interface Vault {
   canaries: CanaryService;
   incidents: IncidentRegister;
   notices: IncidentNotices;
+  /** Deadline reminders through the alert sinks (`serve` runs `tick()` every minute). */
+  reminders: ObligationReminders;
   alertCounters: AlertCounters;
   close(): Promise<void>;
 }
@@ -175,6 +178,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     canaries,
     incidents,
     notices: new IncidentNotices(store, incidents, reader, scopeSources, clock),
+    reminders: new ObligationReminders(incidents, sink, clock, onError),
     alertCounters,
     async close() {
       // The final checkpoint covers this process's last events; the store closes even if it fails.

@@ -153,6 +153,15 @@ export class IncidentRegister {
     return a;
   }
 
+  /** Records that a reminder stage was sent for an obligation (so it is sent once, by any node). */
+  async recordReminder(ctx: AccessContext, id: string, obligationId: string, stage: string): Promise<void> {
+    this.requireKeeper(ctx);
+    const row = await this.mustGet(id);
+    const reminders = { ...((row.doc.reminders as Record<string, string[]> | undefined) ?? {}) };
+    reminders[obligationId] = [...(reminders[obligationId] ?? []), stage];
+    await this.update(ctx, row, row.status, { ...row.doc, reminders }, { obligation: obligationId, reminder: stage });
+  }
+
   /** Adds a generated artifact (file, size, digest) to the incident's record, audited. */
   async recordArtifact(
     ctx: AccessContext,

@@ -23,9 +23,17 @@ export function registerServe(program: Command): void {
       const vault = await openVault(configFrom(cmd), { create: opts.demo === true, server: true });
       let closing = false;
       const app = await buildApp(vault, { log: true });
+      // Notice deadlines are reminded through the alert sinks; a failed pass is reported, retried next minute.
+      const reminders = setInterval(() => {
+        vault.reminders
+          .tick()
+          .catch((e: unknown) => process.stderr.write(`labvault: reminders: ${e instanceof Error ? e.message : String(e)}\n`));
+      }, 60_000);
+      reminders.unref();
       const shutdown = async (): Promise<void> => {
         if (closing) return;
         closing = true;
+        clearInterval(reminders);
         try {
           await app.close();
         } finally {
