@@ -6,6 +6,7 @@ import { BREACH_RULES_VERSION } from '../incidents/breach-rules.js';
 import { scopeIncident, type ScopeQuery, type ScopeSources } from '../incidents/scope.js';
 import { stixBundle } from '../incidents/stix-bundle.js';
 import { nis2Draft, type Nis2Kind } from '../incidents/nis2-drafts.js';
+import { authorityFacts, dutchDpaForm } from '../incidents/authority-report.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { AccessContext } from '../domain/principal.js';
 import type { FhirResource } from '../domain/resource-view.js';
@@ -15,7 +16,7 @@ import type { IncidentRegister } from './incident-register.js';
 import type { VaultReader } from './vault-reader.js';
 
 export interface WrittenArtifact {
-  kind: 'controller-package' | 'stix-bundle' | 'nis2-early-warning' | 'nis2-notification' | 'nis2-final';
+  kind: 'controller-package' | 'stix-bundle' | 'nis2-early-warning' | 'nis2-notification' | 'nis2-final' | 'authority-report';
   tenant: string | null;
   file: string;
   bytes: number;
@@ -94,6 +95,40 @@ export class IncidentNotices {
     const o = (await this.register.obligations(incident.id)).find((x) => x.id === obligation);
     if (o && o.state === 'pending' && o.anchorAt !== null)
       await this.register.recordObligation(ctx, incident.id, obligation, { state: 'drafted' });
+    return artifact;
+  }
+
+  /**
+   * The report to the Dutch DPA (GDPR 33(3)) as JSON: the form-independent facts and the form's
+   * sections. Each call is the next phase (33(4)): version 1 "new", then "follow-up". Counts only.
+   */
+  async authorityReport(
+    ctx: AccessContext,
+    incidentId: string,
+    outDir: string,
+    reporter: { organisation: string; contact: { name: string; email: string } },
+  ): Promise<WrittenArtifact> {
+    this.register.requireKeeper(ctx);
+    const incident = await this.register.get(incidentId);
+    if (!incident.doc.scope) throw new InvalidInput('scope the incident first (labvault incident scope)');
+    const previous = ((incident.doc.artifacts as { kind: string }[] | undefined) ?? []).filter((a) => a.kind === 'authority-report').length;
+    const facts = authorityFacts(incident, await this.store.listTenants(), previous + 1, reporter);
+    const text = `${JSON.stringify({ facts, form: dutchDpaForm(facts) }, null, 2)}\n`;
+    const file = path.resolve(outDir, `${incident.id}.authority-nl-v${previous + 1}.json`);
+    await writeFile(file, text, { flag: 'wx', mode: 0o600 });
+    const artifact: WrittenArtifact = {
+      kind: 'authority-report',
+      tenant: null,
+      file,
+      bytes: Buffer.byteLength(text),
+      sha256: grouped(createHash('sha256').update(text).digest('hex')),
+      subjects: 0,
+      patients: facts.people.count,
+    };
+    await this.register.recordArtifact(ctx, incident.id, artifact);
+    const o = (await this.register.obligations(incident.id)).find((x) => x.id === 'gdpr-33-1:authority-nl');
+    if (o && o.state === 'pending' && o.anchorAt !== null)
+      await this.register.recordObligation(ctx, incident.id, o.id, { state: 'drafted' });
     return artifact;
   }
 

@@ -205,6 +205,42 @@ describe('incident scope from the audit log', () => {
     }
   });
 
+  it('reports to the Dutch DPA by the form’s sections from the record, in phases, with counts and no patient', async () => {
+    await f.vault.incidents.scope(OP, incident, { principals: [thief.id] });
+    await f.vault.incidents.assess(OP, incident, {
+      categories: ['identity', 'national-id', 'contact', 'demographics'],
+      identifiability: 'full',
+      ciphertextWithoutKeys: false,
+      confidentiality: 'full',
+      integrity: 'none',
+      availability: 'none',
+      malicious: true,
+      subjects: 5,
+      vulnerable: false,
+    });
+    const out = await mkdtemp(path.join(os.tmpdir(), 'lv-ap-'));
+    try {
+      const reporter = {
+        organisation: 'Regionaal Laboratorium (test)',
+        contact: { name: 'Security officer', email: 'security@lab.example' },
+      };
+      const a = await f.vault.notices.authorityReport(OP, incident, out, reporter);
+      const r = JSON.parse(await readFile(a.file, 'utf8')) as { form: Record<string, Record<string, unknown>> };
+      expect(r.form['1 notification']).toMatchObject({ kind: 'new', version: 1 });
+      expect(r.form['6 people']).toMatchObject({ minimum: 5, maximum: 5 });
+      expect(r.form['5 personal data']?.kinds).toEqual(expect.arrayContaining(['name', 'BSN (citizen service number)']));
+      expect(JSON.stringify(r.form['7 measures beforehand'])).toMatch(/AES-256-GCM/);
+      expect(r.form['9 follow-up']).toMatchObject({ subjectsInformed: 'yes: letters to the people affected' });
+      const text = await readFile(a.file, 'utf8');
+      for (const ids of received.values()) for (const p of ids) expect(text).not.toContain(p);
+      const second = await f.vault.notices.authorityReport(OP, incident, out, reporter);
+      const r2 = JSON.parse(await readFile(second.file, 'utf8')) as { form: Record<string, Record<string, unknown>> };
+      expect(r2.form['1 notification']).toMatchObject({ kind: 'follow-up', version: 2 });
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an empty query and people who do not keep the register', async () => {
     await expect(f.vault.incidents.scope(OP, incident, {})).rejects.toThrow(/scope/);
     const tech = { ...OP, principal: { id: 't', role: 'lab-technician' as const, tenants: ['*'] } };

@@ -7,7 +7,7 @@ import { cliContext, printJson, withVault } from '../cli-context.js';
 import { nonNegativeInt } from '../parse-options.js';
 
 /**
- * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|stix|nis2|close` (CLI.md "Incidents"):
+ * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|stix|nis2|report|close` (CLI.md "Incidents"):
  * the register of every breach and the obligations it creates. Containments open incidents
  * themselves; scoping and notices come next.
  */
@@ -298,6 +298,31 @@ export function registerIncident(program: Command): void {
         else process.stdout.write(`${a.file} (${a.bytes} bytes)\n`);
       });
     });
+
+  incident
+    .command('report')
+    .description('the report to the Dutch DPA (GDPR 33(3)) by form section, as JSON; each call is the next phase')
+    .requiredOption('--id <id>', 'incident id')
+    .requiredOption('--out <dir>', 'directory for the report (never overwritten)')
+    .requiredOption('--organisation <name>', 'the reporting organisation')
+    .requiredOption('--contact-name <name>', 'contact point')
+    .requiredOption('--contact-email <email>', 'contact e-mail')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        opts: { id: string; out: string; organisation: string; contactName: string; contactEmail: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        await withVault(cmd, async (vault) => {
+          const a = await vault.notices.authorityReport(cliContext(cmd), opts.id, opts.out, {
+            organisation: opts.organisation,
+            contact: { name: opts.contactName, email: opts.contactEmail },
+          });
+          if (opts.json) printJson(a);
+          else process.stdout.write(`${a.file} (${a.bytes} bytes)\n`);
+        });
+      },
+    );
 
   incident
     .command('close')
