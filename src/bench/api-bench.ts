@@ -14,6 +14,7 @@ import { answeredCount, cannon, failureCount, okCount } from './cannon.js';
 import { startCpuSample } from './cpu-sample.js';
 import { httpGet } from './http-get.js';
 import { pacedRun } from './paced-run.js';
+import { cleanUpOnInterrupt } from './interrupt-cleanup.js';
 
 /**
  * `labvault bench api`: authenticated, authorised, audited FHIR Patient reads over loopback
@@ -135,14 +136,7 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
   const loadBefore = os.loadavg()[0] ?? 0;
   const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-api-'));
   let server: BenchServer | null = null;
-  // Interrupted (Ctrl-C): the temporary vault holds its keyring next to its data, so it goes too.
-  const interrupted = (signal: NodeJS.Signals): void => {
-    void (server?.stop().catch(() => undefined) ?? Promise.resolve())
-      .then(() => rm(work, { recursive: true, force: true }))
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  const release = cleanUpOnInterrupt(work, () => server);
   try {
     const dataDir = path.join(work, 'vault');
     const config = loadConfig({ dataDir, keyProvider: 'local' }, {});
@@ -297,8 +291,7 @@ export async function benchApi(opts: ApiBenchOptions): Promise<ApiBenchResult> {
       loadavg_1m_before: round(loadBefore),
     };
   } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    release();
     if (server) await server.stop().catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@ import { POLL_DAYS, POLL_PAGE_SIZE } from './legit-profiles.js';
 import { buildReport, type ExfiltrationReport } from './report.js';
 import { runScenario } from './scenario.js';
 import { readWorklists } from './worklists.js';
+import { cleanUpOnInterrupt } from '../../bench/interrupt-cleanup.js';
 
 /**
  * `labvault drill exfiltration`: the detection engine against thieves with stolen credentials,
@@ -41,13 +42,7 @@ export async function drillExfiltration(opts: ExfiltrationOptions): Promise<Exfi
   const started = Date.now();
   const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-drill-'));
   let server: BenchServer | null = null;
-  const interrupted = (signal: NodeJS.Signals): void => {
-    void (server?.stop().catch(() => undefined) ?? Promise.resolve())
-      .then(() => rm(work, { recursive: true, force: true }))
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  const release = cleanUpOnInterrupt(work, () => server);
   try {
     const dataDir = path.join(work, 'vault');
     const detectionFile = path.join(work, 'detection.json');
@@ -127,8 +122,7 @@ export async function drillExfiltration(opts: ExfiltrationOptions): Promise<Exfi
       seconds: (Date.now() - started) / 1000,
     });
   } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    release();
     if (server) await server.stop().catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
