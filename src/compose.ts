@@ -24,6 +24,7 @@ import { Explainer } from './detection/explainer.js';
 import { CanaryService } from './services/canary-service.js';
 import { ContainmentService } from './services/containment-service.js';
 import { IncidentRegister } from './services/incident-register.js';
+import { IncidentLetters } from './services/incident-letters.js';
 import { IncidentNotices } from './services/incident-notices.js';
 import { ObligationReminders } from './services/obligation-reminders.js';
 import type { ScopeSources } from './incidents/scope.js';
@@ -54,6 +55,7 @@ export interface Vault {
   canaries: CanaryService;
   incidents: IncidentRegister;
   notices: IncidentNotices;
+  letters: IncidentLetters;
   /** Deadline reminders through the alert sinks (`serve` runs `tick()` every minute). */
   reminders: ObligationReminders;
   alertCounters: AlertCounters;
@@ -178,6 +180,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     canaries,
     incidents,
     notices: new IncidentNotices(store, incidents, reader, scopeSources, clock),
+    letters: new IncidentLetters(store, incidents, reader, scopeSources, clock),
     reminders: new ObligationReminders(incidents, sink, clock, onError),
     alertCounters,
     async close() {

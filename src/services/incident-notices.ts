@@ -16,7 +16,16 @@ import type { IncidentRegister } from './incident-register.js';
 import type { VaultReader } from './vault-reader.js';
 
 export interface WrittenArtifact {
-  kind: 'controller-package' | 'stix-bundle' | 'nis2-early-warning' | 'nis2-notification' | 'nis2-final' | 'authority-report';
+  kind:
+    | 'controller-package'
+    | 'stix-bundle'
+    | 'nis2-early-warning'
+    | 'nis2-notification'
+    | 'nis2-final'
+    | 'authority-report'
+    | 'authority-report-pdf'
+    | 'patient-letters'
+    | 'letters-print-file';
   tenant: string | null;
   file: string;
   bytes: number;

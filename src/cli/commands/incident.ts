@@ -4,10 +4,11 @@ import { InvalidInput } from '../../domain/errors.js';
 import type { SeverityFacts } from '../../incidents/severity.js';
 import type { IncidentView } from '../../services/incident-register.js';
 import { cliContext, printJson, withVault } from '../cli-context.js';
+import { registerIncidentLetters } from './incident-letters.js';
 import { nonNegativeInt } from '../parse-options.js';
 
 /**
- * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|stix|nis2|report|close` (CLI.md "Incidents"):
+ * `labvault incident open|list|show|aware|note|scope|assess|obligations|obligation|notify|stix|nis2|report|letters|open-bundle|close` (CLI.md "Incidents"):
  * the register of every breach and the obligations it creates. Containments open incidents
  * themselves; scoping and notices come next.
  */
@@ -323,6 +324,8 @@ export function registerIncident(program: Command): void {
         });
       },
     );
+
+  registerIncidentLetters(incident);
 
   incident
     .command('close')
