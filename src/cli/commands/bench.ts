@@ -44,6 +44,20 @@ export function registerBench(program: Command): void {
       }
     });
   bench
+    .command('letters')
+    .description('patient letters for a whole synthetic lab through `incident letters` (sealed bundles), with pdfkit layout as baseline')
+    .option('--patients <n>', 'persons in the synthetic lab', positiveInt, 100_000)
+    .option('--json', 'print JSON')
+    .action(async (opts: { patients: number; json?: boolean }) => {
+      const { benchLetters } = await import('../../bench/letters-bench.js');
+      const r = await benchLetters({ patients: opts.patients, log: (s) => process.stderr.write(`${s}\n`) });
+      if (opts.json) printJson(r);
+      else
+        process.stdout.write(
+          `${r.letters} letters in ${r.seconds} s = ${r.per_s}/s (sealed, ${r.bytes} bytes); layout alone ${r.render.per_s}/s, pdfkit ${r.baseline.per_s}/s (${r.speedup}×); peak RSS ${r.peak_rss_mb} MB\n`,
+        );
+    });
+  bench
     .command('api')
     .description(
       'authenticated, audited FHIR Patient reads against the real server (child process) over loopback, with GET /healthz as baseline',
