@@ -186,7 +186,8 @@ export class IncidentRegister {
   }
 
   private async plan(row: IncidentRow, records?: Record<string, ObligationRecord>): Promise<Obligation[]> {
-    const tenants = (await this.store.listTenants()).filter((t) => row.tenants.includes(t.id));
+    const concerned = view(row).tenants;
+    const tenants = (await this.store.listTenants()).filter((t) => concerned.includes(t.id));
     return planObligations({
       tenants,
       awareness: view(row).awareness,
@@ -246,7 +247,7 @@ export class IncidentRegister {
   async aware(ctx: AccessContext, id: string, actor: AwarenessActor, at?: string): Promise<IncidentView> {
     this.requireKeeper(ctx);
     const row = await this.mustGet(id);
-    if (!(actor === 'lab' || actor === 'significant' || (/^controller:/.test(actor) && row.tenants.includes(actor.slice(11)))))
+    if (!(actor === 'lab' || actor === 'significant' || (/^controller:/.test(actor) && view(row).tenants.includes(actor.slice(11)))))
       throw new InvalidInput("actor: lab, significant, or controller:<one of the incident's tenants>");
     const v = view(row);
     if (v.awareness[actor] !== undefined) throw new Conflict(`awareness of ${actor} is already recorded`);
@@ -329,6 +330,12 @@ export function view(row: IncidentRow): IncidentView {
     ? (d.timeline as TimelineEntry[])
     : [{ at: row.openedAt, by: 'labvault-detection', action: 'contained', note: row.trigger, evidence: null }];
   const { types: _t, awareness: _a, timeline: _l, ...rest } = d;
+  // A containment opens its incident for the tenant of the read that crossed the line; a scope
+  // that finds other controllers' patients brings those controllers into the incident too.
+  const scoped =
+    isRecord(d.scope) && Array.isArray(d.scope.tenants)
+      ? (d.scope.tenants as { tenant: string; patients: [number, number] }[]).filter((t) => t.patients[1] > 0).map((t) => t.tenant)
+      : [];
   return {
     id: row.id,
     source: row.source,
@@ -336,7 +343,7 @@ export function view(row: IncidentRow): IncidentView {
     status: row.status,
     openedAt: row.openedAt,
     principalId: row.principalId,
-    tenants: row.tenants,
+    tenants: [...new Set([...row.tenants, ...scoped])],
     window: { start: row.windowStart, end: row.windowEnd },
     types,
     awareness,

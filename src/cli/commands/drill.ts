@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { InvalidInput } from '../../domain/errors.js';
 import { printJson, setProblem } from '../cli-context.js';
 import { positiveInt } from '../parse-options.js';
 
@@ -30,6 +31,38 @@ export function registerDrill(program: Command): void {
           `legit: ${r.legit.requests} requests, success rate ${r.legit.success_rate}, ${r.legit.false_containments} false containments; audit ${r.audit_verified ? 'verified' : 'NOT verified'}\n`,
         );
         for (const p of r.problems) out.write(`problem: ${p}\n`);
+      }
+      if (r.problems.length > 0) setProblem();
+    });
+  drill
+    .command('clinical-diagnostics')
+    .description(
+      'the seed scenario: a stolen support credential over the real API, containment, incident, scope, obligations, every notice and the letters',
+    )
+    .requiredOption('--patients <n>', 'persons in the synthetic lab', positiveInt)
+    .option('--out <dir>', 'directory for the artifacts (default: a new one under the temp directory)')
+    .option('--detection <mode>', 'enforce (contain inline) or off (nobody notices until the attack ends)', 'enforce')
+    .option('--attack-seconds <s>', 'how long the thief may copy at most', positiveInt, 60)
+    .option('--json', 'print JSON')
+    .action(async (opts: { patients: number; out?: string; detection: string; attackSeconds: number; json?: boolean }) => {
+      if (opts.detection !== 'enforce' && opts.detection !== 'off') throw new InvalidInput('--detection: enforce or off');
+      const { drillClinicalDiagnostics } = await import('../../drill/clinical-diagnostics/drill.js');
+      const r = await drillClinicalDiagnostics({
+        patients: opts.patients,
+        ...(opts.out ? { outDir: opts.out } : {}),
+        detection: opts.detection,
+        attackSeconds: opts.attackSeconds,
+        log: (s) => process.stderr.write(`${s}\n`),
+      });
+      if (opts.json) printJson(r);
+      else {
+        const t = r.timings;
+        process.stdout.write(
+          `${r.patients_exposed} patients exposed (${r.attack.contained ? `contained after ${t.contain_s} s` : 'not contained'}); ` +
+            `after awareness: scope ${t.scope_s} s, packages ${t.packages_s} s, letters ${t.letters_s} s (${r.letters.count} letters, ${r.letters.per_s}/s); ` +
+            `real case: controller after 31 days, letters after 2–6 weeks\nartifacts: ${r.artifacts_dir}\n`,
+        );
+        for (const p of r.problems) process.stdout.write(`problem: ${p}\n`);
       }
       if (r.problems.length > 0) setProblem();
     });
