@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encryptPackage, packageSubjects, type PackageSummary } from '../incidents/controller-package.js';
 import { BREACH_RULES_VERSION } from '../incidents/breach-rules.js';
@@ -7,6 +7,7 @@ import { scopeIncident, type ScopeQuery, type ScopeSources } from '../incidents/
 import { stixBundle } from '../incidents/stix-bundle.js';
 import { nis2Draft, type Nis2Kind } from '../incidents/nis2-drafts.js';
 import { authorityFacts, dutchDpaForm } from '../incidents/authority-report.js';
+import { authorityReportPdf } from '../incidents/authority-report-pdf.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { AccessContext } from '../domain/principal.js';
 import type { FhirResource } from '../domain/resource-view.js';
@@ -108,37 +109,59 @@ export class IncidentNotices {
   }
 
   /**
-   * The report to the Dutch DPA (GDPR 33(3)) as JSON: the form-independent facts and the form's
-   * sections. Each call is the next phase (33(4)): version 1 "new", then "follow-up". Counts only.
+   * The report to the Dutch DPA (GDPR 33(3)) as JSON, the form-independent facts and the form's
+   * sections, and the same form as a readable PDF in Dutch. Each call is the next phase (33(4)):
+   * version 1 "new", then "follow-up". Counts only. Returns the JSON's artifact, with the PDF's
+   * beside it as `pdf`; both join the incident's record.
    */
   async authorityReport(
     ctx: AccessContext,
     incidentId: string,
     outDir: string,
     reporter: { organisation: string; contact: { name: string; email: string } },
-  ): Promise<WrittenArtifact> {
+  ): Promise<WrittenArtifact & { pdf: WrittenArtifact }> {
     this.register.requireKeeper(ctx);
     const incident = await this.register.get(incidentId);
     if (!incident.doc.scope) throw new InvalidInput('scope the incident first (labvault incident scope)');
     const previous = ((incident.doc.artifacts as { kind: string }[] | undefined) ?? []).filter((a) => a.kind === 'authority-report').length;
     const facts = authorityFacts(incident, await this.store.listTenants(), previous + 1, reporter);
-    const text = `${JSON.stringify({ facts, form: dutchDpaForm(facts) }, null, 2)}\n`;
-    const file = path.resolve(outDir, `${incident.id}.authority-nl-v${previous + 1}.json`);
-    await writeFile(file, text, { flag: 'wx', mode: 0o600 });
+    const form = dutchDpaForm(facts);
+    const text = `${JSON.stringify({ facts, form }, null, 2)}\n`;
+    // Rendered before anything is written: a layout error leaves no half-made phase behind.
+    const pdfBytes = authorityReportPdf(facts, form, { generatedAt: this.clock.now() });
+    const base = path.resolve(outDir, `${incident.id}.authority-nl-v${previous + 1}`);
+    await writeFile(`${base}.json`, text, { flag: 'wx', mode: 0o600 });
+    try {
+      await writeFile(`${base}.pdf`, pdfBytes, { flag: 'wx', mode: 0o600 });
+    } catch (e) {
+      // The phase counts by recorded JSON artifacts: drop this call's JSON so a retry makes the same version again.
+      await rm(`${base}.json`, { force: true });
+      throw e;
+    }
     const artifact: WrittenArtifact = {
       kind: 'authority-report',
       tenant: null,
-      file,
+      file: `${base}.json`,
       bytes: Buffer.byteLength(text),
       sha256: grouped(createHash('sha256').update(text).digest('hex')),
       subjects: 0,
       patients: facts.people.count,
     };
+    const pdf: WrittenArtifact = {
+      kind: 'authority-report-pdf',
+      tenant: null,
+      file: `${base}.pdf`,
+      bytes: pdfBytes.length,
+      sha256: grouped(createHash('sha256').update(pdfBytes).digest('hex')),
+      subjects: 0,
+      patients: facts.people.count,
+    };
     await this.register.recordArtifact(ctx, incident.id, artifact);
+    await this.register.recordArtifact(ctx, incident.id, pdf);
     const o = (await this.register.obligations(incident.id)).find((x) => x.id === 'gdpr-33-1:authority-nl');
     if (o && o.state === 'pending' && o.anchorAt !== null)
       await this.register.recordObligation(ctx, incident.id, o.id, { state: 'drafted' });
-    return artifact;
+    return { ...artifact, pdf };
   }
 
   async controllerPackage(

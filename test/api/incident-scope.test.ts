@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,9 +234,31 @@ describe('incident scope from the audit log', () => {
       expect(r.form['9 follow-up']).toMatchObject({ subjectsInformed: 'yes: letters to the people affected' });
       const text = await readFile(a.file, 'utf8');
       for (const ids of received.values()) for (const p of ids) expect(text).not.toContain(p);
+      // The same form as a readable PDF beside it: private, recorded, every section there, no patient.
+      expect(a.pdf).toMatchObject({ kind: 'authority-report-pdf', file: a.file.replace(/\.json$/, '.pdf'), patients: [5, 5] });
+      expect((await stat(a.pdf.file)).mode & 0o777).toBe(0o600);
+      execFileSync('qpdf', ['--check', a.pdf.file], { stdio: 'pipe' });
+      const pdfText = execFileSync('pdftotext', ['-layout', a.pdf.file, '-'], { encoding: 'utf8' });
+      for (const key of Object.keys(r.form).filter((k) => k !== 'form')) expect(pdfText).toContain(`[${key}]`);
+      expect(pdfText).toContain('Autoriteit Persoonsgegevens — melding datalek');
+      expect(pdfText).toMatch(/Aantal betrokkenen, minimaal:\s+5\n/);
+      expect(pdfText).toMatch(/nieuwe melding \(versie 1\)/);
+      for (const ids of received.values()) for (const p of ids) expect(pdfText).not.toContain(p);
+      const kinds = ((await f.vault.incidents.get(incident)).doc.artifacts as { kind: string; file: string }[]).map((x) => [
+        x.kind,
+        x.file,
+      ]);
+      expect(kinds).toEqual(
+        expect.arrayContaining([
+          ['authority-report', a.file],
+          ['authority-report-pdf', a.pdf.file],
+        ]),
+      );
       const second = await f.vault.notices.authorityReport(OP, incident, out, reporter);
       const r2 = JSON.parse(await readFile(second.file, 'utf8')) as { form: Record<string, Record<string, unknown>> };
       expect(r2.form['1 notification']).toMatchObject({ kind: 'follow-up', version: 2 });
+      expect(second.pdf.file).toMatch(/\.authority-nl-v2\.pdf$/);
+      expect(execFileSync('pdftotext', ['-layout', second.pdf.file, '-'], { encoding: 'utf8' })).toMatch(/vervolgmelding, versie 2/);
     } finally {
       await rm(out, { recursive: true, force: true });
     }

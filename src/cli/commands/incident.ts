@@ -302,7 +302,7 @@ export function registerIncident(program: Command): void {
 
   incident
     .command('report')
-    .description('the report to the Dutch DPA (GDPR 33(3)) by form section, as JSON; each call is the next phase')
+    .description('the report to the Dutch DPA (GDPR 33(3)) by form section, as JSON and a readable PDF; each call is the next phase')
     .requiredOption('--id <id>', 'incident id')
     .requiredOption('--out <dir>', 'directory for the report (never overwritten)')
     .requiredOption('--organisation <name>', 'the reporting organisation')
@@ -320,7 +320,7 @@ export function registerIncident(program: Command): void {
             contact: { name: opts.contactName, email: opts.contactEmail },
           });
           if (opts.json) printJson(a);
-          else process.stdout.write(`${a.file} (${a.bytes} bytes)\n`);
+          else process.stdout.write(`${a.file} (${a.bytes} bytes)\n${a.pdf.file} (${a.pdf.bytes} bytes)\n`);
         });
       },
     );

@@ -56,17 +56,21 @@ export async function respond(i: ResponseInput): Promise<ResponseRun> {
     if (t.patients[1] === 0) continue;
     packages.push(await vault.notices.controllerPackage(ctx, incident, t.tenant, i.outDir, i.contact));
     // Delivered: the processor's notice is sent, and the controller is aware from now.
-    // The lab is this controller's processor: the package is its 33(2) notice.
+    // Where the lab is this controller's processor, the package is its 33(2) notice; the controller
+    // is aware from now, which starts its own 72 hours.
     const notice = (await vault.incidents.obligations(incident)).find((o) => o.id === `gdpr-33-2:controller:${t.tenant}`);
-    if (notice) await vault.incidents.recordObligation(ctx, incident, notice.id, { state: 'sent' });
-    await vault.incidents.aware(ctx, incident, `controller:${t.tenant}`);
+    if (notice) {
+      await vault.incidents.recordObligation(ctx, incident, notice.id, { state: 'sent' });
+      await vault.incidents.aware(ctx, incident, `controller:${t.tenant}`);
+    }
   }
   const atPackages = Date.now();
   const notices: WrittenArtifact[] = [];
   notices.push(await vault.notices.stix(ctx, incident, i.outDir, i.lab));
   await vault.incidents.aware(ctx, incident, 'significant');
   notices.push(await vault.notices.nis2(ctx, incident, 'early-warning', i.outDir, i.lab));
-  notices.push(await vault.notices.authorityReport(ctx, incident, i.outDir, { organisation: i.lab, contact: i.contact }));
+  const { pdf, ...report } = await vault.notices.authorityReport(ctx, incident, i.outDir, { organisation: i.lab, contact: i.contact });
+  notices.push(report, pdf);
   const letters = await vault.letters.generate(ctx, incident, i.outDir, { lab: i.lab });
   const atLetters = Date.now();
   return {
