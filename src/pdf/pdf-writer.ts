@@ -16,6 +16,9 @@ export interface PdfInfo {
   created: Date;
 }
 
+/** A content stream: raw bytes, or bytes already Flate-compressed (compressed once, written many times). */
+export type StreamBytes = Buffer | { flate: Buffer };
+
 export class PdfWriter {
   private offset = 0;
   private readonly offsets: number[] = [];
@@ -40,14 +43,14 @@ export class PdfWriter {
   }
 
   /** Writes a content stream that pages can share; returns its object number. */
-  shared(content: Buffer): number {
+  shared(content: StreamBytes): number {
     const n = this.next++;
     this.stream(n, content);
     return n;
   }
 
   /** Adds an A4 page drawn by its content streams, in order: new buffers and shared object numbers. */
-  page(contents: readonly (Buffer | number)[]): void {
+  page(contents: readonly (StreamBytes | number)[]): void {
     const refs = contents.map((c) => {
       if (typeof c === 'number') return c;
       const n = this.next++;
@@ -80,10 +83,12 @@ export class PdfWriter {
     this.emit(Buffer.from(rows.join('\n'), 'latin1'));
   }
 
-  private stream(n: number, content: Buffer): void {
+  private stream(n: number, content: StreamBytes): void {
+    const bytes = Buffer.isBuffer(content) ? content : content.flate;
+    const filter = Buffer.isBuffer(content) ? '' : ' /Filter /FlateDecode';
     this.offsets[n] = this.offset;
-    this.emit(Buffer.from(`${n} 0 obj\n<< /Length ${content.length} >>\nstream\n`, 'latin1'));
-    this.emit(content);
+    this.emit(Buffer.from(`${n} 0 obj\n<< /Length ${bytes.length}${filter} >>\nstream\n`, 'latin1'));
+    this.emit(bytes);
     this.emit(Buffer.from('\nendstream\nendobj\n', 'latin1'));
   }
 
