@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BLIND_INDEX_BYTES, blindIndex, nameBirthDateKey, normaliseFamilyName } from './blind-index.js';
+import { BLIND_INDEX_BYTES, blindIndex, blindIndexBatch, nameBirthDateKey, normaliseFamilyName } from './blind-index.js';
 
 describe('blind index', () => {
   const key = randomBytes(32);
@@ -18,6 +18,35 @@ describe('blind index', () => {
 
   it('does not contain the plaintext', () => {
     expect(blindIndex(key, 'bsn', '123456782').toString('latin1')).not.toContain('123456782');
+  });
+
+  it('is AES-256 CBC-MAC of the fixed-length message, batch or not (checked against the CBC mode itself)', () => {
+    const k = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'labvault blind index v2', 32));
+    const cbcMac = (msg: Buffer): Buffer =>
+      createCipheriv('aes-256-cbc', k, Buffer.alloc(16)).setAutoPadding(false).update(msg).subarray(-16);
+    const message = (domain: number, blocks: number, v: string): Buffer => {
+      const m = Buffer.alloc(blocks * 16);
+      m[0] = domain;
+      m[1] = m.write(v, 2, 'utf8');
+      return m;
+    };
+    const names = ['vanderberg|1980-01-02', 'devries|1975-12-31', 'x'.repeat(80)];
+    const batch = blindIndexBatch(key, 'name-birthdate', names);
+    names.forEach((v, i) => {
+      expect(batch.subarray(i * 16, i * 16 + 16).equals(cbcMac(message(2, 4, v)))).toBe(true);
+      expect(blindIndex(key, 'name-birthdate', v).equals(batch.subarray(i * 16, i * 16 + 16))).toBe(true);
+    });
+    const bsns = Array.from({ length: 1000 }, (_, i) => String(100000000 + i * 7919));
+    const b = blindIndexBatch(key, 'bsn', bsns);
+    expect(b.length).toBe(16 * 1000);
+    expect(b.subarray(16 * 500, 16 * 501).equals(cbcMac(message(1, 1, bsns[500] as string)))).toBe(true);
+    expect(new Set(Array.from({ length: 1000 }, (_, i) => b.subarray(i * 16, i * 16 + 16).toString('hex'))).size).toBe(1000);
+    expect(blindIndexBatch(key, 'bsn', []).length).toBe(0);
+  });
+
+  it('separates names that share their first block', () => {
+    const a = blindIndex(key, 'name-birthdate', 'abcdefghijklmn|1980-01-01');
+    expect(a.equals(blindIndex(key, 'name-birthdate', 'abcdefghijklmn|1980-01-02'))).toBe(false);
   });
 
   it('normalises family names so spelling variants meet', () => {

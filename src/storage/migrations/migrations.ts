@@ -7,6 +7,8 @@ export interface Migration {
   name: string;
   sqlite: string;
   postgres: string;
+  /** A query (both dialects) that returns a row when the step must not run, and what to tell the operator then. */
+  refuseIf?: { sql: string; message: string };
 }
 
 // `txt` is COLLATE "C" on PostgreSQL so ORDER BY id and `id > $after` paging compare bytes exactly
@@ -306,5 +308,19 @@ CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECU
     name: 'resources by date (polls of new results)',
     sqlite: 'CREATE INDEX resources_date ON resources (tenant_id, type, effective_date);',
     postgres: 'CREATE INDEX resources_date ON resources (tenant_id, type, effective_date);',
+  },
+  {
+    // Blind indexes changed from HMAC-SHA-256 to a batchable AES CBC-MAC (crypto/blind-index.ts)
+    // for leak matching. Stored v1 indexes cannot be recomputed without decrypting every patient,
+    // so a vault that already holds patients is refused rather than left with lookups that
+    // silently find nobody. The table records the version for later steps.
+    version: 6,
+    name: 'blind indexes v2 (batchable PRF)',
+    refuseIf: {
+      sql: 'SELECT 1 FROM patients LIMIT 1',
+      message: 'this vault holds blind indexes of an older version (before v2): export its data and ingest it into a new vault',
+    },
+    sqlite: 'CREATE TABLE blind_index_version (version INTEGER NOT NULL); INSERT INTO blind_index_version VALUES (2);',
+    postgres: 'CREATE TABLE blind_index_version (version INTEGER NOT NULL); INSERT INTO blind_index_version VALUES (2);',
   },
 ];

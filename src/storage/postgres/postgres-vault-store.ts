@@ -172,6 +172,7 @@ export class PostgresVaultStore implements VaultStore {
           await this.lockMigrations(c);
           const done = await c.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
           if (done.rowCount) return;
+          if (m.refuseIf && (await c.query(m.refuseIf.sql)).rowCount) throw new ConfigurationError(m.refuseIf.message);
           // No parameters: simple-query protocol, so a migration may hold several statements.
           await c.query(m.postgres);
           await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [

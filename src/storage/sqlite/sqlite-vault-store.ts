@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Tenant } from '../../domain/tenant.js';
 import type { ClinicalType } from '../../domain/resource-type.js';
-import { Conflict, StorageError, VaultError } from '../../domain/errors.js';
+import { ConfigurationError, Conflict, StorageError, VaultError } from '../../domain/errors.js';
 import { MIGRATIONS } from '../migrations/migrations.js';
 import {
   resourceKeyString,
@@ -140,6 +140,7 @@ export class SqliteVaultStore implements VaultStore {
       this.db
         .transaction(() => {
           if (this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return;
+          if (m.refuseIf && this.db.prepare(m.refuseIf.sql).get()) throw new ConfigurationError(m.refuseIf.message);
           this.db.exec(m.sqlite);
           this.db
             .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
