@@ -25,6 +25,7 @@ import { CanaryService } from './services/canary-service.js';
 import { ContainmentService } from './services/containment-service.js';
 import { IncidentRegister } from './services/incident-register.js';
 import { IncidentLetters } from './services/incident-letters.js';
+import { LeakScanService } from './services/leak-scan.js';
 import { IncidentNotices } from './services/incident-notices.js';
 import { ObligationReminders } from './services/obligation-reminders.js';
 import type { ScopeSources } from './incidents/scope.js';
@@ -56,6 +57,7 @@ export interface Vault {
   incidents: IncidentRegister;
   notices: IncidentNotices;
   letters: IncidentLetters;
+  leaks: LeakScanService;
   /** Deadline reminders through the alert sinks (`serve` runs `tick()` every minute). */
   reminders: ObligationReminders;
   alertCounters: AlertCounters;
@@ -179,8 +181,15 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     containment,
     canaries,
     incidents,
-    notices: new IncidentNotices(store, incidents, reader, scopeSources, clock),
-    letters: new IncidentLetters(store, incidents, reader, scopeSources, clock),
+    notices: new IncidentNotices(store, incidents, reader, clock),
+    letters: new IncidentLetters(store, incidents, reader, clock),
+    leaks: new LeakScanService(
+      store,
+      (t) => keys.indexKey(t),
+      async () => (await canaries.unsealedSets()).map((s) => ({ set: s.set, patients: s.patients.map((p) => ({ id: p.id, bsn: p.bsn })) })),
+      incidents,
+      audit,
+    ),
     reminders: new ObligationReminders(incidents, sink, clock, onError),
     alertCounters,
     async close() {

@@ -69,6 +69,7 @@ const ACTIONS: Record<AuditAction, ActionMap> = {
   'containment.approve': { type: security, subtype: null, action: 'U' },
   'containment.release': { type: security, subtype: null, action: 'U' },
   'canary.plant': { type: security, subtype: null, action: 'C' },
+  'leak.scan': { type: security, subtype: null, action: 'E' },
 };
 
 /** AuditEvent.outcome: 0 success, 4 minor failure (refused), 8 serious failure (error). */

@@ -5,6 +5,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
 import { registerContainment } from './commands/containment.js';
 import { registerIncident } from './commands/incident.js';
+import { registerLeak } from './commands/leak.js';
 import { registerDrill } from './commands/drill.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
@@ -46,6 +47,7 @@ registerPrincipal(program);
 registerAudit(program);
 registerContainment(program);
 registerIncident(program);
+registerLeak(program);
 registerBench(program);
 registerDrill(program);
 

@@ -35,3 +35,31 @@ export function progressBar(): Progress {
     },
   };
 }
+
+/** A progress bar over bytes (scans): MB done, MB/s, ETA; only on a terminal, like progressBar. */
+export function byteProgressBar(): { update(done: number, total: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  const started = Date.now();
+  let bar: cliProgress.SingleBar | null = null;
+  return {
+    update(done, total) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: '{bar} {percentage}% | {mb} MB | {rate} MB/s | ETA {eta_formatted}',
+            hideCursor: true,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(Math.max(total, 1), 0, { mb: 0, rate: 0 });
+      }
+      const secs = (Date.now() - started) / 1000;
+      bar.update(done, { mb: Math.round(done / 1e6), rate: secs > 0 ? Math.round(done / 1e6 / secs) : 0 });
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}

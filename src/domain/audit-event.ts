@@ -48,6 +48,7 @@ export const AuditActions = [
   'containment.approve',
   'containment.release',
   'canary.plant',
+  'leak.scan',
 ] as const;
 export type AuditAction = (typeof AuditActions)[number];
 

@@ -21,6 +21,8 @@ export interface ScopeQuery {
   exports?: readonly string[];
   /** The store itself was taken; `keysTaken`: its keys too (then the ciphertext is readable). */
   wholeStore?: { keysTaken: boolean } | null;
+  /** Scope the leak scans' in-leaked-data cohort alone (no audit events, no store taken). */
+  leaked?: boolean;
   /** Tenants to scope (default: every tenant an event or the store names). */
   tenants?: readonly string[];
 }
@@ -118,7 +120,8 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
   };
   const whole = q.wholeStore ?? null;
   const narrowed = q.principals !== undefined || q.origins !== undefined || q.exports !== undefined || q.from !== undefined;
-  if (narrowed || !whole) {
+  // Only the leaked cohort (a dump found, nothing else known): the audit log is not read.
+  if (narrowed || (!whole && !q.leaked)) {
     if (q.principals && q.principals.length > 0) {
       // The principal index: only this principal's events are read.
       for (const principalId of [...new Set(q.principals)].sort()) {
@@ -180,8 +183,8 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
 
 function validate(q: ScopeQuery): void {
   for (const v of [q.from, q.to]) if (v !== undefined) iso(v);
-  const some = q.principals?.length || q.origins?.length || q.exports?.length || q.from !== undefined || q.wholeStore;
-  if (!some) throw new InvalidInput('scope: name principals, origins, exports, a time window, or the whole store');
+  const some = q.principals?.length || q.origins?.length || q.exports?.length || q.from !== undefined || q.wholeStore || q.leaked;
+  if (!some) throw new InvalidInput('scope: name principals, origins, exports, a time window, the whole store, or the leaked data');
 }
 
 function iso(v: string): string {

@@ -128,4 +128,15 @@ export interface AccessStore {
   countSearch(tenantId: string, q: Omit<ResourceSearch, 'afterId' | 'limit'>): Promise<number>;
   /** Patient ids of a tenant (erased ones excluded), ordered by id, after `afterId`. */
   listPatientIds(tenantId: string, afterId: string, limit: number, createdSince?: string): Promise<string[]>;
+  /**
+   * The blind indexes of a tenant's patients (erased ones excluded), ordered by id, after
+   * `afterId`: what a leak scan matches candidates against, without decrypting anyone.
+   */
+  listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexRow[]>;
+}
+
+export interface BlindIndexRow {
+  id: string;
+  bsn: Buffer | null;
+  name: Buffer | null;
 }

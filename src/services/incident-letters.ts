@@ -5,7 +5,7 @@ import type { DataCategory } from '../domain/audit-event.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { AccessContext } from '../domain/principal.js';
 import { recipientKey, type RecipientKey } from '../incidents/recipient-key.js';
-import { scopeIncident, type ScopeQuery, type ScopeSources } from '../incidents/scope.js';
+import { scopeIncident, type ScopeQuery } from '../incidents/scope.js';
 import { SealedBundleWriter } from '../incidents/sealed-bundle.js';
 import { letterRecipient, type LetterRecipient } from '../letters/letter-recipient.js';
 import { LetterPrinter } from '../letters/letter-printer.js';
@@ -58,7 +58,6 @@ export class IncidentLetters {
     private readonly store: Pick<VaultStore, 'listTenants'>,
     private readonly register: IncidentRegister,
     private readonly reader: Pick<VaultReader, 'patientsByIds'>,
-    private readonly sources: ScopeSources,
     private readonly clock: Clock,
   ) {}
 
@@ -73,7 +72,10 @@ export class IncidentLetters {
     const tenants = await this.store.listTenants();
     for (const t of opts.tenants ?? [])
       if (!incident.tenants.includes(t) && !tenants.some((x) => x.id === t)) throw new NotFound('no such tenant in this incident');
-    const scope = await scopeIncident(opts.tenants ? { ...stored.query, tenants: opts.tenants } : stored.query, this.sources);
+    const scope = await scopeIncident(
+      opts.tenants ? { ...stored.query, tenants: opts.tenants } : stored.query,
+      this.register.sourcesFor(incident),
+    );
     const obligations = await this.register.obligations(incident.id);
     const authorityNotified = obligations.some((o) => o.rule === 'gdpr-33-1' && o.state === 'sent');
     const containedAt = incident.source === 'detection' ? incident.openedAt : null;

@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encryptPackage, packageSubjects, type PackageSummary } from '../incidents/controller-package.js';
 import { BREACH_RULES_VERSION } from '../incidents/breach-rules.js';
-import { scopeIncident, type ScopeQuery, type ScopeSources } from '../incidents/scope.js';
+import { scopeIncident, type ScopeQuery } from '../incidents/scope.js';
 import { stixBundle } from '../incidents/stix-bundle.js';
 import { nis2Draft, type Nis2Kind } from '../incidents/nis2-drafts.js';
 import { authorityFacts, dutchDpaForm } from '../incidents/authority-report.js';
@@ -49,7 +49,6 @@ export class IncidentNotices {
     private readonly store: Pick<VaultStore, 'listTenants'>,
     private readonly register: IncidentRegister,
     private readonly reader: Pick<VaultReader, 'patientsByIds'>,
-    private readonly sources: ScopeSources,
     private readonly clock: Clock,
   ) {}
 
@@ -59,7 +58,7 @@ export class IncidentNotices {
     const incident = await this.register.get(incidentId);
     const stored = incident.doc.scope as { query?: ScopeQuery } | undefined;
     if (!stored?.query) throw new InvalidInput('scope the incident first (labvault incident scope)');
-    const scope = await scopeIncident(stored.query, this.sources);
+    const scope = await scopeIncident(stored.query, this.register.sourcesFor(incident));
     const bundle = stixBundle({ incidentId, labName, origins: scope.origins, now: this.clock.now() });
     const text = `${JSON.stringify(bundle, null, 2)}\n`;
     const file = path.resolve(outDir, `${incident.id}.stix.json`);
@@ -87,7 +86,7 @@ export class IncidentNotices {
     if (incident.awareness.significant === undefined)
       throw new InvalidInput('record when the incident was judged significant first (incident aware --actor significant)');
     const stored = incident.doc.scope as { query?: ScopeQuery } | undefined;
-    const indicators = stored?.query ? (await scopeIncident(stored.query, this.sources)).origins.length : 0;
+    const indicators = stored?.query ? (await scopeIncident(stored.query, this.register.sourcesFor(incident))).origins.length : 0;
     const text = `${JSON.stringify(nis2Draft(kind, incident, entity, indicators), null, 2)}\n`;
     const file = path.resolve(outDir, `${incident.id}.nis2-${kind}.json`);
     await writeFile(file, text, { flag: 'wx', mode: 0o600 });
@@ -180,7 +179,7 @@ export class IncidentNotices {
     if (!stored?.query) throw new InvalidInput('scope the incident first (labvault incident scope)');
     if (!/^[^<>\s][^<>]{0,99}$/.test(contact.name) || !/^[^@\s]{1,64}@[^@\s]{1,190}$/.test(contact.email))
       throw new InvalidInput('contact: a name and an e-mail address');
-    const scope = (await scopeIncident({ ...stored.query, tenants: [tenantId] }, this.sources)).tenants[0];
+    const scope = (await scopeIncident({ ...stored.query, tenants: [tenantId] }, this.register.sourcesFor(incident))).tenants[0];
     if (!scope) throw new InvalidInput('nobody of this tenant is in the incident’s scope: no package to send');
     const ids = [...scope.cohorts.accessedConfirmed, ...scope.cohorts.inLeakedData, ...scope.cohorts.cannotBeExcluded];
     const identities = new Map<string, FhirResource>();

@@ -74,7 +74,7 @@ export class IncidentRegister {
     if (!this.scopeSources) throw new InvalidInput('scoping is not available in this vault');
     const row = await this.mustGet(id);
     await this.audit.record([this.audit.event(ctx, { action: 'audit.read', detail: { incident: id, purpose: 'scope' } })]);
-    const s = await scopeIncident(q, this.scopeSources);
+    const s = await scopeIncident(q, { ...this.scopeSources, leaked: leakedOf(row.doc) });
     const now = this.clock.now().toISOString();
     const summary = s.tenants.map((t) => ({
       tenant: t.tenant,
@@ -94,6 +94,43 @@ export class IncidentRegister {
     };
     await this.update(ctx, row, row.status, doc, { scoped_patients_max: total, events_matched: s.eventsMatched });
     return s;
+  }
+
+  /**
+   * Records a leak scan's matches as the incident's in-leaked-data cohort (merged with earlier
+   * scans: a dump published in parts grows the cohort) and re-runs its stored scope, if any, so
+   * the summary counts them. Pseudonymous patient ids only.
+   */
+  async recordLeak(
+    ctx: AccessContext,
+    id: string,
+    leaked: Readonly<Record<string, readonly string[]>>,
+    scan: { files: number; bytes: number; matched: number },
+  ): Promise<IncidentView> {
+    this.requireKeeper(ctx);
+    const row = await this.mustGet(id);
+    const before = leakedOf(row.doc);
+    const merged: Record<string, string[]> = {};
+    for (const t of new Set([...before.keys(), ...Object.keys(leaked)]))
+      merged[t] = [...new Set([...(before.get(t) ?? []), ...(leaked[t] ?? [])])].sort();
+    const now = this.clock.now().toISOString();
+    const prior = isRecord(row.doc.leak) && Array.isArray(row.doc.leak.scans) ? (row.doc.leak.scans as unknown[]) : [];
+    const doc = {
+      ...row.doc,
+      leak: { scans: [...prior, { at: now, ...scan }], patients: merged },
+      timeline: [...view(row).timeline, entry(now, ctx, 'leak-scanned', `${scan.matched} people matched in ${scan.files} files`, null)],
+    };
+    const updated = await this.update(ctx, row, row.status, doc, { leak_matched: scan.matched, leak_files: scan.files });
+    const stored = row.doc.scope as { query?: ScopeQuery } | undefined;
+    if (!stored?.query || !this.scopeSources) return updated;
+    await this.scope(ctx, id, stored.query);
+    return this.get(id);
+  }
+
+  /** The scope sources for one incident: the store's, plus the leaked cohort its leak scans recorded. */
+  sourcesFor(incident: Pick<IncidentView, 'doc'>): ScopeSources {
+    if (!this.scopeSources) throw new InvalidInput('scoping is not available in this vault');
+    return { ...this.scopeSources, leaked: leakedOf(incident.doc) };
   }
 
   /** The incident's obligations now: deadlines from its awareness timestamps, progress from its records. */
@@ -383,4 +420,18 @@ function instantNotLater(v: string, now: string, what: string): string {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The in-leaked-data cohort recorded by leak scans (`doc.leak.patients`: tenant → patient ids). */
+function leakedOf(doc: Record<string, unknown>): Map<string, readonly string[]> {
+  const leak = doc.leak;
+  const out = new Map<string, readonly string[]>();
+  if (!isRecord(leak) || !isRecord(leak.patients)) return out;
+  for (const [t, ids] of Object.entries(leak.patients))
+    if (Array.isArray(ids))
+      out.set(
+        t,
+        ids.filter((x): x is string => typeof x === 'string'),
+      );
+  return out;
 }

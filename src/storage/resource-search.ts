@@ -88,6 +88,15 @@ export function countSql(tenantId: string, q: CountSearch, dialect: Dialect): Sq
   return { sql: `SELECT count(*) AS n FROM ${from(q, dialect)} WHERE ${where}`, args: b.args };
 }
 
+export function blindIndexesSql(tenantId: string, afterId: string, limit: number, dialect: Dialect): SqlQuery {
+  const b = builder(dialect);
+  const where = [`tenant_id = ${b.ph(tenantId)}`, 'erased_at IS NULL', `id > ${b.ph(afterId)}`];
+  return {
+    sql: `SELECT id, bsn_idx, name_idx FROM patients WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${b.ph(pageLimit(limit))}`,
+    args: b.args,
+  };
+}
+
 export function patientIdsSql(
   tenantId: string,
   afterId: string,

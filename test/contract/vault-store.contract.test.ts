@@ -391,6 +391,21 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         expect(await store.findPatientsByBsnIndex(T1, randomBytes(32))).toStrictEqual([]);
       });
 
+      it('listBlindIndexes pages a tenant’s indexes by id, erased patients left out', async () => {
+        await seedTenant(store, T1);
+        await seedTenant(store, T2);
+        const rows = ['pat-a', 'pat-b', 'pat-c', 'pat-d'].map((id) =>
+          patient(T1, id, 1, { bsnIndex: randomBytes(16), nameIndex: randomBytes(16) }),
+        );
+        await store.writeBatch({ patients: rows, resources: [], audit: [] });
+        await store.writeBatch({ patients: [patient(T2, 'pat-x', 1, { bsnIndex: randomBytes(16) })], resources: [], audit: [] });
+        await store.erasePatient(T1, 'pat-c', AT, []);
+        const first = await store.listBlindIndexes(T1, '', 2);
+        expect(first).toStrictEqual(rows.slice(0, 2).map((r) => ({ id: r.id, bsn: r.bsnIndex, name: r.nameIndex })));
+        expect((await store.listBlindIndexes(T1, 'pat-b', 10)).map((r) => r.id)).toEqual(['pat-d']);
+        expect((await store.listBlindIndexes(T2, '', 10)).map((r) => r.id)).toEqual(['pat-x']);
+      });
+
       it('getResource and listResourcesOfPatient, with and without type', async () => {
         await seedTenant(store, T1);
         await seedTenant(store, T2);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_BATCH_SIZE } from '../../services/ingest-service.js';
 import { configFrom, printJson } from '../cli-context.js';
-import { positiveInt } from '../parse-options.js';
+import { positiveInt, positiveNumber } from '../parse-options.js';
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks with their baseline measured in the same run');
@@ -55,6 +55,23 @@ export function registerBench(program: Command): void {
       else
         process.stdout.write(
           `${r.letters} letters in ${r.seconds} s = ${r.per_s}/s (sealed, ${r.bytes} bytes); layout alone ${r.render.per_s}/s, pdfkit ${r.baseline.per_s}/s (${r.speedup}×); peak RSS ${r.peak_rss_mb} MB\n`,
+        );
+    });
+  bench
+    .command('leak')
+    .description(
+      'leak scan over a synthetic mixed-format dump with planted patients, with grep -F -f over the same identifiers and files as baseline',
+    )
+    .option('--gb <n>', 'size of the dump in GB', positiveNumber, 1)
+    .option('--patients <n>', 'persons in the synthetic lab', positiveInt, 100_000)
+    .option('--json', 'print JSON')
+    .action(async (opts: { gb: number; patients: number; json?: boolean }) => {
+      const { benchLeak } = await import('../../bench/leak-bench.js');
+      const r = await benchLeak({ gb: opts.gb, patients: opts.patients, log: (s) => process.stderr.write(`${s}\n`) });
+      if (opts.json) printJson(r);
+      else
+        process.stdout.write(
+          `${r.bytes} bytes in ${r.seconds} s = ${r.gb_per_s} GB/s; grep -F ${r.grep_gb_per_s} GB/s (${r.speedup}x); recall ${r.recall}, precision ${r.precision}; peak RSS ${r.peak_rss_mb} MB\n`,
         );
     });
   bench

@@ -201,6 +201,7 @@ export function registerIncident(program: Command): void {
     .option('--export <id,…>', 'export jobs whose copies leaked', list)
     .option('--whole-store', 'the database or a backup itself was taken')
     .option('--keys-taken', 'with --whole-store: its keys were taken too')
+    .option('--leaked', 'the patients the incident’s leak scans found (leak scan --incident), alone or with the rest')
     .option('--tenant <t,…>', 'limit to these tenants', list)
     .option('--json', 'print JSON (with the cohorts and evidence)')
     .action(
@@ -214,6 +215,7 @@ export function registerIncident(program: Command): void {
           export?: string[];
           wholeStore?: boolean;
           keysTaken?: boolean;
+          leaked?: boolean;
           tenant?: string[];
           json?: boolean;
         },
@@ -227,6 +229,7 @@ export function registerIncident(program: Command): void {
             ...(opts.origin ? { origins: opts.origin } : {}),
             ...(opts.export ? { exports: opts.export } : {}),
             ...(opts.wholeStore ? { wholeStore: { keysTaken: opts.keysTaken ?? false } } : {}),
+            ...(opts.leaked ? { leaked: true } : {}),
             ...(opts.tenant ? { tenants: opts.tenant } : {}),
           });
           if (opts.json) printJson(s);

@@ -4,6 +4,7 @@ import { Conflict, InvalidInput } from '../../domain/errors.js';
 import type {
   AccessStore,
   ApiKeyRow,
+  BlindIndexRow,
   BreakGlassGrant,
   ExportJob,
   PrincipalRow,
@@ -24,7 +25,7 @@ import {
   selectSql,
   type AccessTable,
 } from '../access-rows.js';
-import { countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
+import { blindIndexesSql, countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
 import { toResourceRow, type Row } from '../row-mappers.js';
 import { storageError } from '../storage-error.js';
 import type { PostgresAuditLog } from './postgres-audit-log.js';
@@ -154,6 +155,13 @@ export class PostgresAccessStore implements AccessStore {
   async listPatientIds(tenantId: string, afterId: string, limit: number, createdSince?: string): Promise<string[]> {
     const { rows } = await this.runQuery<{ id: string }>(patientIdsSql(tenantId, afterId, limit, createdSince, 'postgres'));
     return rows.map((r) => r.id);
+  }
+
+  async listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexRow[]> {
+    const { rows } = await this.runQuery<{ id: string; bsn_idx: Buffer | null; name_idx: Buffer | null }>(
+      blindIndexesSql(tenantId, afterId, limit, 'postgres'),
+    );
+    return rows.map((r) => ({ id: r.id, bsn: r.bsn_idx, name: r.name_idx }));
   }
 
   private async one<T>(table: AccessTable<T>, sql: string, values: unknown[]): Promise<T | null> {

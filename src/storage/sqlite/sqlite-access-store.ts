@@ -4,6 +4,7 @@ import { Conflict, InvalidInput } from '../../domain/errors.js';
 import type {
   AccessStore,
   ApiKeyRow,
+  BlindIndexRow,
   BreakGlassGrant,
   ExportJob,
   PrincipalRow,
@@ -24,7 +25,7 @@ import {
   selectSql,
   type AccessTable,
 } from '../access-rows.js';
-import { countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
+import { blindIndexesSql, countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
 import { toResourceRow, type Row } from '../row-mappers.js';
 import { storageError } from '../storage-error.js';
 import type { SqliteAuditLog } from './sqlite-audit-log.js';
@@ -130,6 +131,15 @@ export class SqliteAccessStore implements AccessStore {
   async listPatientIds(tenantId: string, afterId: string, limit: number, createdSince?: string): Promise<string[]> {
     const { stmt, args } = this.query(patientIdsSql(tenantId, afterId, limit, createdSince, 'sqlite'));
     return (stmt.all(...args) as { id: string }[]).map((r) => r.id);
+  }
+
+  async listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexRow[]> {
+    const { stmt, args } = this.query(blindIndexesSql(tenantId, afterId, limit, 'sqlite'));
+    return (stmt.all(...args) as { id: string; bsn_idx: Buffer | null; name_idx: Buffer | null }[]).map((r) => ({
+      id: r.id,
+      bsn: r.bsn_idx,
+      name: r.name_idx,
+    }));
   }
 
   /** The query's statement, prepared once per distinct SQL text. */

@@ -110,6 +110,7 @@ export class SqliteVaultStore implements VaultStore {
   readonly searchResources: AccessStore['searchResources'] = (...a) => this.access.searchResources(...a);
   readonly countSearch: AccessStore['countSearch'] = (...a) => this.access.countSearch(...a);
   readonly listPatientIds: AccessStore['listPatientIds'] = (...a) => this.access.listPatientIds(...a);
+  readonly listBlindIndexes: AccessStore['listBlindIndexes'] = (...a) => this.access.listBlindIndexes(...a);
 
   // DetectionStore, delegated likewise (sqlite-detection-store.ts).
   readonly insertIncident: DetectionStore['insertIncident'] = (...a) => this.detection.insertIncident(...a);

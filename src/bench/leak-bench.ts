@@ -1,0 +1,176 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os, { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config.js';
+import { openVault } from '../compose.js';
+import { BSN_SYSTEM } from '../domain/bsn.js';
+import { operatorContext } from '../domain/principal.js';
+import { TENANT_TAG_SYSTEM } from '../domain/tenant.js';
+import { readLines } from '../services/ingest-files.js';
+import { generateSyntheticLab } from '../synth/generator.js';
+import { Prng } from '../synth/prng.js';
+import { BenchFailed } from './bench-failed.js';
+import { cleanUpOnInterrupt } from './interrupt-cleanup.js';
+import { decoyPeople, writeLeakDump, type DumpPerson } from './leak-dump.js';
+
+/**
+ * `labvault bench leak`: a fresh vault with a synthetic lab; a mixed-format dump of about the
+ * requested size in which a tenth of the lab's people are planted among decoys (valid BSNs and
+ * name + birth date pairs of nobody in the vault); `leak scan` over it through the real path
+ * (blind indexes, workers, --details); recall and precision against the planted patients; and, in
+ * the same run over the same files, `grep -F -f` with the lab's BSNs — the plaintext list exists
+ * only for this synthetic data, in the benchmark's temporary directory, removed at the end.
+ */
+export interface LeakBenchResult {
+  bytes: number;
+  seconds: number;
+  gb_per_s: number;
+  grep_seconds: number;
+  grep_gb_per_s: number;
+  speedup: number;
+  recall: number;
+  precision: number;
+  patients: number;
+  planted_people: number;
+  expected_patients: number;
+  matched_patients: number;
+  grep_patterns: number;
+  workers: number;
+  unmatched_valid_bsn: number;
+  peak_rss_mb: number;
+}
+
+const OP = operatorContext('bench', 'labvault-bench');
+
+export async function benchLeak(opts: { gb: number; patients: number; log?: (s: string) => void }): Promise<LeakBenchResult> {
+  const log = opts.log ?? (() => undefined);
+  const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-leak-'));
+  const release = cleanUpOnInterrupt(work, () => null);
+  let peak = process.memoryUsage().rss;
+  const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
+  try {
+    const config = loadConfig({ dataDir: path.join(work, 'vault'), keyProvider: 'local' }, { LABVAULT_DETECTION_MODE: 'off' });
+    const vault = await openVault(config, { create: true });
+    try {
+      log(`generating and ingesting a synthetic lab of ${opts.patients} persons…`);
+      const labDir = path.join(work, 'lab');
+      await generateSyntheticLab({ patients: opts.patients, seed: 1, outDir: labDir });
+      const ingested = await vault.ingest.ingest(OP, [labDir]);
+      if (ingested.rejected > 0) throw new BenchFailed(`the synthetic lab did not load: ${ingested.rejected} records rejected`);
+      const people = new Map<string, DumpPerson>();
+      const patientsOf = new Map<string, string[]>();
+      for await (const l of readLines(path.join(labDir, 'Patient.ndjson'))) {
+        const p = JSON.parse(l.text) as FhirPatient;
+        const bsn = p.identifier?.find((i) => i.system === BSN_SYSTEM)?.value;
+        const tenant = p.meta?.tag?.find((t) => t.system === TENANT_TAG_SYSTEM)?.code;
+        if (!bsn || !tenant) continue;
+        (patientsOf.get(bsn) ?? patientsOf.set(bsn, []).get(bsn))?.push(`${tenant}/${p.id}`);
+        if (!people.has(bsn)) people.set(bsn, dumpPerson(p, bsn));
+      }
+      await rm(labDir, { recursive: true, force: true });
+
+      const prng = new Prng(11);
+      const all = [...people.values()];
+      const planted = all.filter(() => prng.chance(0.1));
+      const decoys = decoyPeople(Math.ceil(planted.length / 2), new Set(people.keys()), prng);
+      const dumpDir = path.join(work, 'dump');
+      await mkdir(dumpDir, { mode: 0o700 });
+      log(`writing a ${opts.gb} GB dump: ${planted.length} planted people among ${decoys.length} decoys…`);
+      const dump = await writeLeakDump(dumpDir, [...planted, ...decoys], opts.gb * 1e9, prng);
+
+      log('scanning it (leak scan)…');
+      const details = path.join(work, 'details.ndjson');
+      const r = await vault.leaks.scan(OP, [dumpDir], { details });
+      const found = new Set<string>();
+      for (const line of (await readFile(details, 'utf8')).split('\n'))
+        if (line !== '') {
+          const d = JSON.parse(line) as { tenant: string; patient: string; canary?: string };
+          if (!d.canary) found.add(`${d.tenant}/${d.patient}`);
+        }
+      const expected = new Set(planted.flatMap((p) => patientsOf.get(p.bsn) ?? []));
+      const hit = [...found].filter((x) => expected.has(x)).length;
+
+      log(`grep -F -f with the lab's ${people.size} BSNs over the same files…`);
+      const ids = path.join(work, 'bsns.txt');
+      await writeFile(ids, `${[...people.keys()].join('\n')}\n`, { mode: 0o600 });
+      const grepSeconds = await timeGrep(ids, dump.files);
+      const seconds = Math.max(r.seconds, 1e-9);
+      return {
+        bytes: r.bytes,
+        seconds: r.seconds,
+        gb_per_s: round(r.bytes / 1e9 / seconds),
+        grep_seconds: round(grepSeconds),
+        grep_gb_per_s: round(dump.bytes / 1e9 / grepSeconds),
+        speedup: round(r.bytes / seconds / (dump.bytes / grepSeconds)),
+        recall: round(expected.size === 0 ? 1 : hit / expected.size, 6),
+        precision: round(found.size === 0 ? 1 : hit / found.size, 6),
+        patients: opts.patients,
+        planted_people: planted.length,
+        expected_patients: expected.size,
+        matched_patients: found.size,
+        grep_patterns: people.size,
+        workers: availableParallelism(),
+        unmatched_valid_bsn: r.unmatched_valid_bsn,
+        peak_rss_mb: Math.round(peak / 2 ** 20),
+      };
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    clearInterval(sample);
+    release();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+interface FhirPatient {
+  id: string;
+  meta?: { tag?: { system?: string; code?: string }[] };
+  identifier?: { system?: string; value?: string }[];
+  name?: { family?: string; given?: string[] }[];
+  birthDate?: string;
+  address?: { line?: string[]; postalCode?: string; city?: string }[];
+  telecom?: { system?: string; value?: string }[];
+}
+
+function dumpPerson(p: FhirPatient, bsn: string): DumpPerson {
+  const a = p.address?.[0];
+  return {
+    bsn,
+    given: p.name?.[0]?.given?.[0] ?? '',
+    family: p.name?.[0]?.family ?? '',
+    birthDate: p.birthDate ?? '',
+    street: a?.line?.[0] ?? '',
+    postcode: a?.postalCode ?? '',
+    city: a?.city ?? '',
+    phone: p.telecom?.find((t) => t.system === 'phone')?.value ?? '',
+  };
+}
+
+/**
+ * `grep -F -c -f ids files…`: counts only, so grep's own output costs nothing. Its stdout is a
+ * pipe, not /dev/null: GNU grep stops at the first match when its output goes to /dev/null.
+ */
+function timeGrep(ids: string, files: readonly string[]): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('grep', ['-F', '-c', '-f', ids, ...files], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    child.stdout.resume();
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 && code !== 1) reject(new BenchFailed(`grep failed (${String(code)}): ${err.trim().split('\n')[0] ?? ''}`));
+      else resolve((performance.now() - started) / 1000);
+    });
+  });
+}
+
+function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

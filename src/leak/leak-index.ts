@@ -1,0 +1,87 @@
+import type { VaultStore } from '../ports/vault-store.js';
+import type { CanaryCopyKind } from '../ports/detection-store.js';
+import { BLIND_INDEX_BYTES, blindIndex } from '../crypto/blind-index.js';
+import type { LeakMatcherData } from './leak-matcher.js';
+
+/**
+ * Loads what a leak scan matches against: per tenant its index key and its patients' stored blind
+ * indexes (16 bytes each), with an ordinal per patient; the ordinals map back to (tenant, patient
+ * id) here in the main thread only. Nothing of the vault is decrypted. Canaries come from their
+ * sealed registry: a tenant's canaries are vault patients marked as such, a copy's (an export's,
+ * a backup's) exist only in that copy, so their BSN indexes are computed here and a hit names the
+ * copy that leaked.
+ */
+export interface CanaryMark {
+  set: string;
+  copyKind: CanaryCopyKind;
+  copyId: string | null;
+}
+
+export interface CanarySource {
+  set: { id: string; tenantId: string; copyKind: CanaryCopyKind; copyId: string | null };
+  patients: readonly { id: string; bsn: string }[];
+}
+export interface LeakIndex {
+  data: LeakMatcherData;
+  tenants: string[];
+  /** Ordinal → patient (a canary carries its set and copy). */
+  patients: { tenant: string; id: string; canary: CanaryMark | null }[];
+}
+
+const PAGE = 10_000;
+
+export async function loadLeakIndex(
+  store: Pick<VaultStore, 'listTenants' | 'listBlindIndexes'>,
+  indexKey: (tenant: string) => Promise<Buffer>,
+  canaries: readonly CanarySource[] = [],
+): Promise<LeakIndex> {
+  const tenants = (await store.listTenants()).map((t) => t.id).sort();
+  const patients: LeakIndex['patients'] = [];
+  const data: LeakMatcherData = { tenants: [] };
+  for (const tenant of tenants) {
+    const bsn: Buffer[] = [];
+    const bsnPatients: number[] = [];
+    const name: Buffer[] = [];
+    const namePatients: number[] = [];
+    for (let after = ''; ;) {
+      const rows = await store.listBlindIndexes(tenant, after, PAGE);
+      for (const r of rows) {
+        const ordinal = patients.length;
+        patients.push({ tenant, id: r.id, canary: null });
+        if (r.bsn?.length === BLIND_INDEX_BYTES) {
+          bsn.push(r.bsn);
+          bsnPatients.push(ordinal);
+        }
+        if (r.name?.length === BLIND_INDEX_BYTES) {
+          name.push(r.name);
+          namePatients.push(ordinal);
+        }
+      }
+      if (rows.length < PAGE) break;
+      after = (rows[rows.length - 1] as { id: string }).id;
+    }
+    const key = await indexKey(tenant);
+    const inVault = new Map(patients.filter((p) => p.tenant === tenant).map((p, i) => [p.id, i]));
+    const first = patients.findIndex((p) => p.tenant === tenant);
+    for (const c of canaries.filter((x) => x.set.tenantId === tenant))
+      for (const cp of c.patients) {
+        const mark: CanaryMark = { set: c.set.id, copyKind: c.set.copyKind, copyId: c.set.copyId };
+        const k = inVault.get(cp.id);
+        if (k !== undefined && first >= 0) {
+          (patients[first + k] as LeakIndex['patients'][number]).canary = mark;
+          continue;
+        }
+        bsn.push(blindIndex(key, 'bsn', cp.bsn));
+        bsnPatients.push(patients.length);
+        patients.push({ tenant, id: cp.id, canary: mark });
+      }
+    data.tenants.push({
+      key: new Uint8Array(key),
+      bsn: new Uint8Array(Buffer.concat(bsn)),
+      bsnPatients: Int32Array.from(bsnPatients),
+      name: new Uint8Array(Buffer.concat(name)),
+      namePatients: Int32Array.from(namePatients),
+    });
+  }
+  return { data, tenants, patients };
+}

@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InvalidInput } from '../domain/errors.js';
+import { ByteEvents } from './byte-events.js';
+import { CachedMatcher } from './cached-matcher.js';
+import { loadMatcher } from './load-matcher.js';
+import type { MatcherSpec } from './scan-types.js';
+import { CHUNK, scanUnit } from './scan-unit.js';
+import type { FromWorker, ScanWorkerData, ToWorker } from './scan-worker.js';
+import type { UnitResult, WorkUnit } from './work-unit.js';
+
+/**
+ * Runs work units on worker threads, largest first, each worker taking the next unit when it is
+ * done (so one slow file does not leave a core idle). Where the worker script is not available as
+ * JavaScript (tests running the TypeScript sources) the same scanUnit runs in this thread.
+ */
+const WORKER_URL = new URL('./scan-worker.js', import.meta.url);
+
+export function workerAvailable(): boolean {
+  return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
+}
+
+export interface RunUnitsOptions {
+  units: readonly WorkUnit[];
+  matcher: MatcherSpec;
+  workers: number;
+  onResult: (r: UnitResult) => void;
+  onProgress: (unitId: number, inputBytes: number) => void;
+}
+
+export async function runUnits(opts: RunUnitsOptions): Promise<void> {
+  const order = [...opts.units].sort((a, b) => b.size - a.size || a.id - b.id);
+  if (order.length === 0) return;
+  if (!workerAvailable()) return runInline(order, opts);
+  const count = Math.max(1, Math.min(opts.workers, order.length));
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let finished = 0;
+      let failed = false;
+      const fail = (e: Error): void => {
+        if (failed) return;
+        failed = true;
+        reject(e);
+      };
+      const feed = (w: Worker): void => {
+        const unit = order[next++];
+        if (unit) w.postMessage({ unit } satisfies ToWorker);
+      };
+      for (let i = 0; i < count; i++) {
+        const w = new Worker(WORKER_URL, { workerData: { matcher: opts.matcher } satisfies ScanWorkerData });
+        workers.push(w);
+        w.on('message', (m: FromWorker) => {
+          switch (m.kind) {
+            case 'ready':
+              feed(w);
+              return;
+            case 'progress':
+              opts.onProgress(m.id, m.inputBytes);
+              return;
+            case 'done':
+              opts.onResult(m.result);
+              if (++finished === order.length) resolve();
+              else feed(w);
+              return;
+            case 'fatal':
+              fail(new InvalidInput(`leak scan failed: ${m.message}`));
+              return;
+          }
+        });
+        w.on('error', (e) => fail(new InvalidInput('leak scan worker failed', { cause: e })));
+        w.on('exit', (code) => {
+          if (code !== 0) fail(new InvalidInput(`leak scan worker exited with code ${code}`));
+        });
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+async function runInline(order: readonly WorkUnit[], opts: RunUnitsOptions): Promise<void> {
+  const matcher = new CachedMatcher(await loadMatcher(opts.matcher));
+  const events = new ByteEvents(CHUNK);
+  for (const unit of order) opts.onResult(await scanUnit(unit, matcher, events, (b) => opts.onProgress(unit.id, b)));
+}

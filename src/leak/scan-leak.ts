@@ -1,0 +1,113 @@
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { DistinctCounter } from './distinct-counter.js';
+import { planUnits } from './plan-units.js';
+import { runUnits } from './run-units.js';
+import type { HitRecord, LeakScanResult, ScanLeakOptions, SkippedFile } from './scan-types.js';
+import type { UnitResult, WorkUnit } from './work-unit.js';
+
+/**
+ * Scans files and directories for the vault's patients: plans work units (plan-units.ts), scans
+ * them on worker threads with the given matcher (run-units.ts, scan-unit.ts) and puts the answers
+ * together. The result does not depend on the number of workers: units are fixed by the files,
+ * and everything is merged and sorted here.
+ */
+export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
+  const started = performance.now();
+  const plan = await planUnits(opts.paths, opts.rangeBytes);
+  const total = plan.units.reduce((n, u) => n + u.size, 0);
+  const progress = new Map<number, number>();
+  let done = 0;
+  const report = (id: number, inputBytes: number): void => {
+    const before = progress.get(id) ?? 0;
+    const now = Math.min(inputBytes, plan.units[id]?.size ?? inputBytes);
+    progress.set(id, now);
+    done += now - before;
+    opts.onProgress?.(done, total);
+  };
+  const results = new Map<number, UnitResult>();
+  await runUnits({
+    units: plan.units,
+    matcher: opts.matcher,
+    workers: opts.workers ?? availableParallelism(),
+    onResult: (r) => {
+      results.set(r.id, r);
+      report(r.id, plan.units[r.id]?.size ?? 0);
+    },
+    onProgress: report,
+  });
+  const r = assemble(plan.units, results, plan.skipped);
+  return { ...r, seconds: (performance.now() - started) / 1000 };
+}
+
+function assemble(
+  units: readonly WorkUnit[],
+  results: ReadonlyMap<number, UnitResult>,
+  planSkipped: readonly SkippedFile[],
+): Omit<LeakScanResult, 'seconds'> {
+  // Line numbers of a range count from its own start: add the lines of the ranges before it.
+  const byFile = new Map<string, WorkUnit[]>();
+  for (const u of units) {
+    const list = byFile.get(u.file);
+    if (list) list.push(u);
+    else byFile.set(u.file, [u]);
+  }
+  const lineOffset = new Map<number, number>();
+  for (const list of byFile.values()) {
+    list.sort((a, b) => start(a) - start(b));
+    let offset = 0;
+    for (const u of list) {
+      lineOffset.set(u.id, offset);
+      offset += results.get(u.id)?.lines ?? 0;
+    }
+  }
+  const merged = new Map<string, HitRecord>();
+  const unmatched = new DistinctCounter();
+  const skipped = new Map<string, string>();
+  let bytes = 0;
+  let inputBytes = 0;
+  let candidates = 0;
+  for (const u of units) {
+    const r = results.get(u.id);
+    if (!r) continue;
+    bytes += r.bytes;
+    inputBytes += r.inputBytes;
+    candidates += r.candidates;
+    unmatched.addAll(r.unmatched);
+    if (r.skipped !== null && !skipped.has(u.file)) skipped.set(u.file, r.skipped);
+    const offset = lineOffset.get(u.id) ?? 0;
+    for (const h of r.hits) {
+      const key = `${u.file}\u0000${h.tenant}\u0000${h.patient}\u0000${h.kind}`;
+      const line = h.line + offset;
+      const m = merged.get(key);
+      if (!m)
+        merged.set(key, {
+          tenant: h.tenant,
+          patient: h.patient,
+          kind: h.kind,
+          file: u.file,
+          line,
+          categories: h.categories,
+          count: h.count,
+        });
+      else {
+        m.line = Math.min(m.line, line);
+        m.categories |= h.categories;
+        m.count += h.count;
+      }
+    }
+  }
+  const hits = [...merged.values()].sort(
+    (a, b) => cmp(a.file, b.file) || a.line - b.line || a.tenant - b.tenant || a.patient - b.patient || cmp(a.kind, b.kind),
+  );
+  const allSkipped = [...planSkipped, ...[...skipped].map(([file, reason]) => ({ file, reason }))].sort((a, b) => cmp(a.file, b.file));
+  return { bytes, inputBytes, files: byFile.size, candidates, hits, unmatchedValidBsns: unmatched.size, skipped: allSkipped };
+}
+
+function start(u: WorkUnit): number {
+  return u.source.kind === 'range' ? u.source.start : 0;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

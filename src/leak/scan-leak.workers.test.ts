@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nameBirthDateKey } from '../crypto/blind-index.js';
+import { Prng } from '../synth/prng.js';
+import type { scanLeak as scanLeakType } from './scan-leak.js';
+import type { LeakScanResult } from './scan-types.js';
+import { randomPerson, writeSyntheticLeak, type SyntheticPerson } from './synthetic-leak.js';
+
+/**
+ * The built scanner (dist/, compiled by the test suite's global setup) on real worker threads:
+ * the same answer with one worker and with several, and every planted person found by BSN in
+ * every format. The sources run the same code in one thread (scan-leak.test.ts).
+ */
+const DIST = new URL('../../dist/leak/', import.meta.url);
+type ScanLeak = { scanLeak: typeof scanLeakType };
+
+describe.runIf(existsSync(fileURLToPath(new URL('scan-worker.js', DIST))))('scanLeak on worker threads', () => {
+  let dir: string;
+  let planted: SyntheticPerson[];
+  let scanLeak: typeof scanLeakType;
+  let one: LeakScanResult;
+  let all: LeakScanResult;
+
+  beforeAll(async () => {
+    ({ scanLeak } = (await import(new URL('scan-leak.js', DIST).href)) as ScanLeak);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lv-workers-'));
+    const prng = new Prng(31);
+    planted = Array.from({ length: 25 }, () => randomPerson(prng));
+    await writeSyntheticLeak({ dir, bytes: 4_000_000, seed: 5, planted, population: 3000 });
+    const matcher = {
+      module: new URL('test-matcher.js', DIST).href,
+      data: {
+        bsnLines: planted.map((p) => p.bsn).join('\n'),
+        keyLines: planted.map((p) => nameBirthDateKey(p.family, p.birthDate)).join('\n'),
+      },
+    };
+    // Small ranges: the plain files are split, so several workers share each of them.
+    one = await scanLeak({ paths: [dir], matcher, workers: 1, rangeBytes: 128 << 10 });
+    all = await scanLeak({ paths: [dir], matcher, workers: 3, rangeBytes: 128 << 10 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the same result with one worker and with several', () => {
+    const strip = (r: LeakScanResult): LeakScanResult => ({ ...r, seconds: 0 });
+    expect(strip(all)).toEqual(strip(one));
+    expect(one.hits.length).toBeGreaterThan(0);
+  });
+
+  it('finds every planted person by BSN in every file, and no one else', () => {
+    const files = new Set(all.hits.map((h) => h.file));
+    expect(files.size).toBe(9);
+    for (const f of files) {
+      const found = new Set(all.hits.filter((h) => h.file === f && h.kind === 'bsn').map((h) => h.patient));
+      expect(found.size, f).toBe(planted.length);
+    }
+    for (const h of all.hits) expect(h.patient).toBeLessThan(planted.length);
+    expect(all.skipped).toEqual([]);
+  });
+});

@@ -1,0 +1,57 @@
+import { readSync } from 'node:fs';
+
+/**
+ * For a SQL dump split into byte ranges: the statement a range starts inside of — a
+ * `COPY … FROM stdin;` block (up to its `\.`) or an `INSERT … VALUES` list (up to the `;` that
+ * ends a line) — found by reading backwards from the range start, so a range that starts among
+ * COPY rows or tuples knows their columns.
+ */
+const BLOCK = 1 << 20;
+const MARKERS = {
+  copy: Buffer.from('\nCOPY '),
+  copyEnd: Buffer.from('\n\\.'),
+  insert: Buffer.from('INSERT INTO'),
+  statementEnd: Buffer.from(';\n'),
+};
+const OVERLAP = 16;
+
+export function sqlStatementBefore(fd: number, pos: number): { start: number; length: number } | null {
+  const buf = Buffer.alloc(BLOCK + OVERLAP);
+  for (let end = pos; end > 0;) {
+    const start = Math.max(0, end - BLOCK);
+    // A few bytes past `end` too, so a marker across the block boundary is seen.
+    const n = readSync(fd, buf, 0, Math.min(buf.length, pos - start), start);
+    const view = buf.subarray(0, n);
+    const copy = view.lastIndexOf(MARKERS.copy);
+    const copyEnd = view.lastIndexOf(MARKERS.copyEnd);
+    const insert = view.lastIndexOf(MARKERS.insert);
+    const stmtEnd = view.lastIndexOf(MARKERS.statementEnd);
+    const last = Math.max(copy, copyEnd, insert, stmtEnd);
+    if (last >= 0) {
+      if (last === copy) return lineAt(fd, start + copy + 1, false);
+      if (last === insert) return lineAt(fd, start + insert, true);
+      if (last === stmtEnd) {
+        // The ";" that ends a COPY line starts its rows, it does not end them.
+        const lineStart = view.lastIndexOf(0x0a, stmtEnd) + 1;
+        if (view.toString('latin1', lineStart, lineStart + 5) === 'COPY ') return lineAt(fd, start + lineStart, false);
+      }
+      return null;
+    }
+    if (start === 0) return view.subarray(0, 5).toString('latin1') === 'COPY ' ? lineAt(fd, 0, false) : null;
+    end = start;
+  }
+  return null;
+}
+
+/** The statement head at `start`: its first line (COPY) or up to its VALUES (INSERT). */
+function lineAt(fd: number, start: number, insert: boolean): { start: number; length: number } | null {
+  const b = Buffer.alloc(65536);
+  const n = readSync(fd, b, 0, b.length, start);
+  const view = b.subarray(0, n);
+  if (insert) {
+    const v = Math.max(view.indexOf('VALUES'), view.indexOf('values'));
+    return v < 0 ? null : { start, length: v + 6 };
+  }
+  const lf = view.indexOf(0x0a);
+  return lf < 0 ? null : { start, length: lf + 1 };
+}

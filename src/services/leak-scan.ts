@@ -1,0 +1,171 @@
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidInput } from '../domain/errors.js';
+import type { AccessContext } from '../domain/principal.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { loadLeakIndex, type CanarySource, type LeakIndex } from '../leak/leak-index.js';
+import { scanLeak } from '../leak/scan-leak.js';
+import { CATEGORY_NAMES, type HitRecord } from '../leak/scan-types.js';
+import type { VaultStore } from '../ports/vault-store.js';
+import type { IncidentRegister } from './incident-register.js';
+
+/**
+ * `labvault leak scan`: which of the vault's patients are in a leaked dump, per controller. The
+ * workers of scan-leak.ts find candidates and match them through the keyed matcher (leak-matcher.ts)
+ * against the stored blind indexes; this service loads those indexes and the canary registry,
+ * turns hits into the report (counts per tenant, data categories, canary hits with the copy they
+ * attribute to), writes `--details` (pseudonymous ids and locations, never an identifier) and,
+ * with an incident, records the matches as its in-leaked-data cohort. The scan is audited.
+ */
+export interface LeakScanOptions {
+  incident?: string;
+  details?: string;
+  workers?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LeakScanReport {
+  bytes: number;
+  seconds: number;
+  gb_per_s: number;
+  files: number;
+  candidates: number;
+  matched: { patients: number; by_tenant: Record<string, number> };
+  /** Per tenant, the data categories seen in the records around its matched patients. */
+  categories: Record<string, string[]>;
+  canaries: { tenant: string; set: string; copy_kind: string; copy_id: string | null; patients: number; locations: number }[];
+  unmatched_valid_bsn: number;
+  skipped: { file: string; reason: string }[];
+  incident: string | null;
+}
+
+const MATCHER = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.join(here, '../leak/leak-matcher.js');
+})();
+
+export class LeakScanService {
+  constructor(
+    private readonly store: Pick<VaultStore, 'listTenants' | 'listBlindIndexes'>,
+    private readonly indexKey: (tenant: string) => Promise<Buffer>,
+    private readonly canaries: () => Promise<CanarySource[]>,
+    private readonly register: IncidentRegister,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async scan(ctx: AccessContext, paths: readonly string[], opts: LeakScanOptions = {}): Promise<LeakScanReport> {
+    this.register.requireKeeper(ctx);
+    if (paths.length === 0) throw new InvalidInput('leak scan: name at least one file or directory');
+    for (const p of paths)
+      if (!(await stat(p).catch(() => null))) throw new InvalidInput(`leak scan: no such file or directory: ${path.basename(p)}`);
+    if (opts.incident !== undefined) await this.register.get(opts.incident);
+    const index = await loadLeakIndex(this.store, this.indexKey, await this.canaries());
+    const r = await scanLeak({
+      paths: [...paths],
+      matcher: { module: MATCHER, data: index.data },
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    const report = summarise(r, index);
+    if (opts.details) await writeDetails(opts.details, r.hits, index);
+    await this.audit.record([
+      this.audit.event(ctx, {
+        action: 'leak.scan',
+        detail: {
+          files: r.files,
+          bytes: r.bytes,
+          matched: report.matched.patients,
+          canaries: report.canaries.length,
+          incident: opts.incident ?? null,
+        },
+      }),
+    ]);
+    if (opts.incident !== undefined) {
+      const leaked: Record<string, string[]> = {};
+      for (const h of r.hits) {
+        const p = index.patients[h.patient];
+        if (!p || p.canary) continue;
+        (leaked[p.tenant] ??= []).push(p.id);
+      }
+      await this.register.recordLeak(ctx, opts.incident, leaked, { files: r.files, bytes: r.bytes, matched: report.matched.patients });
+    }
+    return { ...report, incident: opts.incident ?? null };
+  }
+}
+
+function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): Omit<LeakScanReport, 'incident'> {
+  const people = new Map<string, Set<string>>();
+  const cats = new Map<string, number>();
+  const canaryHits = new Map<
+    string,
+    { tenant: string; set: string; kind: string; copy: string | null; patients: Set<string>; locations: number }
+  >();
+  for (const h of r.hits) {
+    const p = index.patients[h.patient];
+    if (!p) continue;
+    if (p.canary) {
+      let c = canaryHits.get(p.canary.set);
+      if (!c)
+        canaryHits.set(
+          p.canary.set,
+          (c = { tenant: p.tenant, set: p.canary.set, kind: p.canary.copyKind, copy: p.canary.copyId, patients: new Set(), locations: 0 }),
+        );
+      c.patients.add(p.id);
+      c.locations++;
+      continue;
+    }
+    let s = people.get(p.tenant);
+    if (!s) people.set(p.tenant, (s = new Set()));
+    s.add(p.id);
+    cats.set(p.tenant, (cats.get(p.tenant) ?? 0) | h.categories);
+  }
+  const byTenant: Record<string, number> = {};
+  for (const t of [...people.keys()].sort()) byTenant[t] = (people.get(t) as Set<string>).size;
+  const categories: Record<string, string[]> = {};
+  for (const [t, mask] of [...cats].sort(([a], [b]) => (a < b ? -1 : 1)))
+    categories[t] = CATEGORY_NAMES.filter((_, bit) => (mask & (1 << bit)) !== 0);
+  const seconds = Math.max(r.seconds, 1e-9);
+  return {
+    bytes: r.bytes,
+    seconds: Math.round(r.seconds * 1000) / 1000,
+    gb_per_s: Math.round((r.bytes / 1e9 / seconds) * 1000) / 1000,
+    files: r.files,
+    candidates: r.candidates,
+    matched: { patients: Object.values(byTenant).reduce((n, x) => n + x, 0), by_tenant: byTenant },
+    categories,
+    canaries: [...canaryHits.values()]
+      .sort((a, b) => (a.set < b.set ? -1 : 1))
+      .map((c) => ({
+        tenant: c.tenant,
+        set: c.set,
+        copy_kind: c.kind,
+        copy_id: c.copy,
+        patients: c.patients.size,
+        locations: c.locations,
+      })),
+    unmatched_valid_bsn: r.unmatchedValidBsns,
+    skipped: r.skipped,
+  };
+}
+
+/** One JSON line per matched patient and location (CLI.md): pseudonymous ids only; 0600, never over a file. */
+async function writeDetails(file: string, hits: readonly HitRecord[], index: LeakIndex): Promise<void> {
+  const fh = await open(file, 'wx', 0o600);
+  try {
+    let buf = '';
+    for (const h of hits) {
+      const p = index.patients[h.patient];
+      if (!p) continue;
+      buf += `${JSON.stringify({ tenant: p.tenant, patient: p.id, file: h.file, line: h.line, ...(p.canary ? { canary: p.canary.set } : {}) })}\n`;
+      if (buf.length > 1 << 20) {
+        await fh.write(buf);
+        buf = '';
+      }
+    }
+    await fh.write(buf);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
