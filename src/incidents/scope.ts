@@ -1,4 +1,7 @@
 import { decodeEvent } from '../audit/event-codec.js';
+import { RawEventFilter, eventField } from '../audit/raw-event-filter.js';
+import { readAuditWindow } from '../audit/read-audit-window.js';
+import { scanAuditLog } from '../audit/scan-audit-log.js';
 import type { AuditAction, AuditEvent, DataCategory } from '../domain/audit-event.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { AuditStore } from '../ports/audit-store.js';
@@ -11,6 +14,13 @@ import type { AuditStore } from '../ports/audit-store.js';
  * patient of the tenants in the cannot-be-excluded cohort, readable or not depending on whether
  * the keys went too. Refused and withheld reads released nothing and are not in scope. Canary
  * patients are counted apart: they are not people. Deterministic: ids sorted, evidence in log order.
+ *
+ * What is read: a principal's events through the principal index; a window's through the time
+ * index, unless it covers much of the log; else the whole log, scanned. Events are rejected on
+ * their canonical bytes where they cannot match, before JSON decoding (raw-event-filter.ts), which
+ * at 50M events is the difference between minutes and seconds; whatever could match is decoded and
+ * checked in full. So a malformed event that could not match is passed over here, not refused:
+ * finding it is `audit verify`'s job (and so is a query column that disagrees with the bytes).
  */
 export interface ScopeQuery {
   principals?: readonly string[];
@@ -54,7 +64,8 @@ export interface Scope {
 }
 
 export interface ScopeSources {
-  audit: Pick<AuditStore, 'queryAudit' | 'auditHead' | 'readAuditEvents'>;
+  /** With `readAuditNdjson` (every store has it), a scan of the whole log reads the database's joined pages. */
+  audit: Pick<AuditStore, 'queryAudit' | 'auditHead' | 'readAuditEvents'> & Partial<Pick<AuditStore, 'readAuditNdjson'>>;
   /** Patient ids of a tenant (whole-store scoping). */
   patientIds(tenant: string): Promise<string[]>;
   tenants(): Promise<string[]>;
@@ -74,6 +85,8 @@ const RELEASING: ReadonlySet<AuditAction> = new Set([
   'resource.create',
 ]);
 const PAGE = 10_000;
+/** Events a window may hold (by its share of the log's time) to be read through the time index even for principals. */
+const SMALL_WINDOW = 200_000;
 const MAX_EVIDENCE = 20;
 const ALL_CATEGORIES: DataCategory[] = [
   'clinical-order',
@@ -97,11 +110,12 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
   let read = 0;
   let matched = 0;
   const origins = new Map<string, { ip: string; userAgent: string | null }>();
+  const from = q.from !== undefined ? iso(q.from) : undefined;
+  const to = q.to !== undefined ? iso(q.to) : undefined;
   const consider = (seq: number, e: AuditEvent): void => {
-    read++;
     if (e.outcome !== 'allowed' || !RELEASING.has(e.action) || e.tenant === null) return;
-    if (q.from !== undefined && e.time < iso(q.from)) return;
-    if (q.to !== undefined && e.time >= iso(q.to)) return;
+    if (from !== undefined && e.time < from) return;
+    if (to !== undefined && e.time >= to) return;
     if (q.principals && !q.principals.includes(e.principal.id)) return;
     if (q.origins && (e.origin.ip === null || !q.origins.includes(e.origin.ip))) return;
     if (q.exports && !q.exports.includes(String(e.detail.export ?? ''))) return;
@@ -115,34 +129,48 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
     for (const p of e.patients) {
       let ev = a.patients.get(p);
       if (!ev) a.patients.set(p, (ev = []));
-      if (ev.length < MAX_EVIDENCE) ev.push(seq);
+      addEvidence(ev, seq);
     }
+  };
+  // Events the raw filter rejects cannot match, so they are not decoded (see raw-event-filter.ts).
+  const filter = rawFilter(q, from, to);
+  const take = (seq: number, bytes: Buffer): void => {
+    read++;
+    if (filter.mayMatch(bytes)) consider(seq, decodeEvent(bytes).event);
   };
   const whole = q.wholeStore ?? null;
   const narrowed = q.principals !== undefined || q.origins !== undefined || q.exports !== undefined || q.from !== undefined;
   // Only the leaked cohort (a dump found, nothing else known): the audit log is not read.
   if (narrowed || (!whole && !q.leaked)) {
-    if (q.principals && q.principals.length > 0) {
-      // The principal index: only this principal's events are read.
+    const size = (await src.audit.auditHead()).size;
+    const span = from !== undefined ? await timeSpan(src.audit, size) : null;
+    const share = from !== undefined ? windowShare(from, to, span) : 1;
+    if (q.principals && q.principals.length > 0 && (from === undefined || share * size > SMALL_WINDOW)) {
+      // The principal index: only these principals' events are read.
       for (const principalId of [...new Set(q.principals)].sort()) {
         let after: number | undefined;
         for (;;) {
           const rows = await src.audit.queryAudit({
             principalId,
-            ...(q.from !== undefined ? { from: iso(q.from) } : {}),
-            ...(q.to !== undefined ? { to: iso(q.to) } : {}),
+            ...(from !== undefined ? { from } : {}),
+            ...(to !== undefined ? { to } : {}),
             ...(after !== undefined ? { afterSeq: after } : {}),
             limit: PAGE,
           });
-          for (const r of rows) consider(r.seq, decodeEvent(r.bytes).event);
+          for (const r of rows) take(r.seq, r.bytes);
           if (rows.length < PAGE) break;
           after = (rows[rows.length - 1] as { seq: number }).seq;
         }
       }
+    } else if (from !== undefined && (share * size <= SMALL_WINDOW || share <= 1 / 6)) {
+      // The time index: only the window's events are read.
+      for await (const rows of readAuditWindow(src.audit, from, to, span?.[1] ?? null)) for (const r of rows) take(r.seq, r.bytes);
     } else {
-      const size = (await src.audit.auditHead()).size;
-      let seq = 0;
-      for await (const page of src.audit.readAuditEvents(0, size)) for (const bytes of page) consider(seq++, decodeEvent(bytes).event);
+      // The whole log; the seq of an event is the one its bytes carry (the row's, in a log that verifies).
+      read += await scanAuditLog(src.audit, size, filter, (bytes) => {
+        const sealed = decodeEvent(bytes);
+        consider(sealed.seq, sealed.event);
+      });
     }
   }
   const tenants = new Set<string>(acc.keys());
@@ -179,6 +207,63 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
     origins: [...origins.keys()].sort().map((k) => origins.get(k) as { ip: string; userAgent: string | null }),
     tenants: out,
   };
+}
+
+/**
+ * Keeps the first MAX_EVIDENCE seqs in log order whatever order events arrive in (the time index
+ * reads slices of time, the unordered scan pages as the database stores them, several principals
+ * one after the other); in order it is a plain push.
+ */
+function addEvidence(ev: number[], seq: number): void {
+  if (ev.length >= MAX_EVIDENCE && seq >= (ev[ev.length - 1] as number)) return;
+  let i = ev.length;
+  while (i > 0 && (ev[i - 1] as number) > seq) i--;
+  ev.splice(i, 0, seq);
+  if (ev.length > MAX_EVIDENCE) ev.pop();
+}
+
+/** Byte patterns every matching event contains; the anchor is the rarest group the query names. */
+function rawFilter(q: ScopeQuery, from: string | undefined, to: string | undefined): RawEventFilter {
+  const principals = q.principals?.map(eventField.principal);
+  const origins = q.origins?.map(eventField.ip);
+  const tenants = q.tenants?.map(eventField.tenant);
+  // An export id '' also matches events without one (String(undefined ?? '')): no pattern for those.
+  const exports =
+    q.exports === undefined || q.exports.includes('') ? undefined : q.exports.length > 0 ? [eventField.detailKey('export')] : [];
+  const groups = [[eventField.outcome('allowed')], [...RELEASING].map(eventField.action), principals, origins, exports, tenants];
+  return new RawEventFilter(
+    groups.filter((g): g is Buffer[] => g !== undefined),
+    principals ?? origins ?? exports ?? tenants ?? null,
+    { from, to },
+  );
+}
+
+/** Times of the log's first and last events, or null when it is empty. */
+async function timeSpan(audit: ScopeSources['audit'], size: number): Promise<[string, string] | null> {
+  const at = async (seq: number): Promise<string | null> => {
+    for await (const page of audit.readAuditEvents(seq, seq + 1)) for (const b of page) return decodeEvent(b).event.time;
+    return null;
+  };
+  if (size === 0) return null;
+  const [first, last] = [await at(0), await at(size - 1)];
+  return first !== null && last !== null ? [first, last] : null;
+}
+
+/**
+ * The share of the log's time a window covers, as an estimate of the share of its events (they
+ * are spread roughly evenly over time): it only picks the read path, never changes the result.
+ * The principal index costs a row look-up per event of the principal, in or out of the window
+ * (the index holds no time); the time index ~4 µs per event of the window on SQLite (each page
+ * sorted with its bytes); a scan ~0.7 µs per event of the log. So a small window is read through
+ * the time index, principals or not; a principal's events otherwise through its index; and a
+ * window that covers more than a sixth of the log is scanned. All three decode only the events
+ * the raw filter lets through.
+ */
+function windowShare(from: string, to: string | undefined, span: [string, string] | null): number {
+  if (span === null) return 0;
+  const [first, last] = span.map((t) => Date.parse(t)) as [number, number];
+  const covered = Math.min(to !== undefined ? Date.parse(to) : Infinity, last + 1) - Math.max(Date.parse(from), first);
+  return Math.min(1, Math.max(0, covered) / Math.max(1, last + 1 - first));
 }
 
 function validate(q: ScopeQuery): void {

@@ -44,6 +44,34 @@ export function registerBench(program: Command): void {
       }
     });
   bench
+    .command('scope')
+    .description(
+      'incident scoping over a large audit log with a planted attack: by principal and window, window, origin (a full scan), principal; each checked; raw scans as baseline',
+    )
+    .option('--events <n>', 'events in the log', positiveInt, 1_000_000)
+    .option('--attacker-events <n>', "the stolen account's reads among them, within two hours", positiveInt, 2000)
+    .option('--batch <n>', 'events per transaction while building the log', positiveInt, 1000)
+    .option('--json', 'print JSON')
+    .action(async (opts: { events: number; attackerEvents: number; batch: number; json?: boolean }) => {
+      const { benchScope } = await import('../../bench/scope-bench.js');
+      const r = await benchScope({
+        events: opts.events,
+        attackerEvents: opts.attackerEvents,
+        batch: opts.batch,
+        log: (s) => process.stderr.write(`${s}\n`),
+      });
+      if (opts.json) printJson(r);
+      else {
+        const q = r.queries;
+        const line = (k: keyof typeof q) =>
+          `${k} ${q[k].seconds} s (${q[k].events_read} read, ${q[k].patients} patients, ${q[k].exact ? 'exact' : 'NOT exact'})`;
+        process.stdout.write(
+          `${r.events} events: scope by ${line('principal')}, ${line('window')}, ${line('origin')}, ${line('principal_all')}; ` +
+            `baseline: SQLite scan ${r.baseline.sqlite_scan_s} s, store pages ${r.baseline.pages_s} s, decode all ~${r.baseline.decode_all_s} s\n`,
+        );
+      }
+    });
+  bench
     .command('letters')
     .description('patient letters for a whole synthetic lab through `incident letters` (sealed bundles), with pdfkit layout as baseline')
     .option('--patients <n>', 'persons in the synthetic lab', positiveInt, 100_000)
