@@ -1,17 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os, { availableParallelism } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config.js';
-import { openVault } from '../compose.js';
 import { BSN_SYSTEM } from '../domain/bsn.js';
-import { operatorContext } from '../domain/principal.js';
 import { TENANT_TAG_SYSTEM } from '../domain/tenant.js';
 import { readLines } from '../services/ingest-files.js';
-import { generateSyntheticLab } from '../synth/generator.js';
 import { Prng } from '../synth/prng.js';
 import { BenchFailed } from './bench-failed.js';
-import { cleanUpOnInterrupt } from './interrupt-cleanup.js';
+import { openLabVault } from './lab-vault.js';
 import { decoyPeople, writeLeakDump, type DumpPerson } from './leak-dump.js';
 
 /**
@@ -41,25 +37,15 @@ export interface LeakBenchResult {
   peak_rss_mb: number;
 }
 
-const OP = operatorContext('bench', 'labvault-bench');
-
 export async function benchLeak(opts: { gb: number; patients: number; log?: (s: string) => void }): Promise<LeakBenchResult> {
   const log = opts.log ?? (() => undefined);
-  const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-leak-'));
-  const release = cleanUpOnInterrupt(work, () => null);
-  let peak = process.memoryUsage().rss;
-  const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
-  try {
-    const config = loadConfig({ dataDir: path.join(work, 'vault'), keyProvider: 'local' }, { LABVAULT_DETECTION_MODE: 'off' });
-    const vault = await openVault(config, { create: true });
-    try {
-      log(`generating and ingesting a synthetic lab of ${opts.patients} persons…`);
-      const labDir = path.join(work, 'lab');
-      await generateSyntheticLab({ patients: opts.patients, seed: 1, outDir: labDir });
-      const ingested = await vault.ingest.ingest(OP, [labDir]);
-      if (ingested.rejected > 0) throw new BenchFailed(`the synthetic lab did not load: ${ingested.rejected} records rejected`);
-      const people = new Map<string, DumpPerson>();
-      const patientsOf = new Map<string, string[]>();
+  const people = new Map<string, DumpPerson>();
+  const patientsOf = new Map<string, string[]>();
+  const lab = await openLabVault({
+    prefix: 'labvault-bench-leak-',
+    patients: opts.patients,
+    log,
+    readLab: async (labDir) => {
       for await (const l of readLines(path.join(labDir, 'Patient.ndjson'))) {
         const p = JSON.parse(l.text) as FhirPatient;
         const bsn = p.identifier?.find((i) => i.system === BSN_SYSTEM)?.value;
@@ -68,59 +54,56 @@ export async function benchLeak(opts: { gb: number; patients: number; log?: (s: 
         (patientsOf.get(bsn) ?? patientsOf.set(bsn, []).get(bsn))?.push(`${tenant}/${p.id}`);
         if (!people.has(bsn)) people.set(bsn, dumpPerson(p, bsn));
       }
-      await rm(labDir, { recursive: true, force: true });
+    },
+  });
+  const { vault, work } = lab;
+  try {
+    const prng = new Prng(11);
+    const all = [...people.values()];
+    const planted = all.filter(() => prng.chance(0.1));
+    const decoys = decoyPeople(Math.ceil(planted.length / 2), new Set(people.keys()), prng);
+    const dumpDir = path.join(work, 'dump');
+    await mkdir(dumpDir, { mode: 0o700 });
+    log(`writing a ${opts.gb} GB dump: ${planted.length} planted people among ${decoys.length} decoys…`);
+    const dump = await writeLeakDump(dumpDir, [...planted, ...decoys], opts.gb * 1e9, prng);
 
-      const prng = new Prng(11);
-      const all = [...people.values()];
-      const planted = all.filter(() => prng.chance(0.1));
-      const decoys = decoyPeople(Math.ceil(planted.length / 2), new Set(people.keys()), prng);
-      const dumpDir = path.join(work, 'dump');
-      await mkdir(dumpDir, { mode: 0o700 });
-      log(`writing a ${opts.gb} GB dump: ${planted.length} planted people among ${decoys.length} decoys…`);
-      const dump = await writeLeakDump(dumpDir, [...planted, ...decoys], opts.gb * 1e9, prng);
+    log('scanning it (leak scan)…');
+    const details = path.join(work, 'details.ndjson');
+    const r = await vault.leaks.scan(lab.operator, [dumpDir], { details });
+    const found = new Set<string>();
+    for (const line of (await readFile(details, 'utf8')).split('\n'))
+      if (line !== '') {
+        const d = JSON.parse(line) as { tenant: string; patient: string; canary?: string };
+        if (!d.canary) found.add(`${d.tenant}/${d.patient}`);
+      }
+    const expected = new Set(planted.flatMap((p) => patientsOf.get(p.bsn) ?? []));
+    const hit = [...found].filter((x) => expected.has(x)).length;
 
-      log('scanning it (leak scan)…');
-      const details = path.join(work, 'details.ndjson');
-      const r = await vault.leaks.scan(OP, [dumpDir], { details });
-      const found = new Set<string>();
-      for (const line of (await readFile(details, 'utf8')).split('\n'))
-        if (line !== '') {
-          const d = JSON.parse(line) as { tenant: string; patient: string; canary?: string };
-          if (!d.canary) found.add(`${d.tenant}/${d.patient}`);
-        }
-      const expected = new Set(planted.flatMap((p) => patientsOf.get(p.bsn) ?? []));
-      const hit = [...found].filter((x) => expected.has(x)).length;
-
-      log(`grep -F -f with the lab's ${people.size} BSNs over the same files…`);
-      const ids = path.join(work, 'bsns.txt');
-      await writeFile(ids, `${[...people.keys()].join('\n')}\n`, { mode: 0o600 });
-      const grepSeconds = await timeGrep(ids, dump.files);
-      const seconds = Math.max(r.seconds, 1e-9);
-      return {
-        bytes: r.bytes,
-        seconds: r.seconds,
-        gb_per_s: round(r.bytes / 1e9 / seconds),
-        grep_seconds: round(grepSeconds),
-        grep_gb_per_s: round(dump.bytes / 1e9 / grepSeconds),
-        speedup: round(r.bytes / seconds / (dump.bytes / grepSeconds)),
-        recall: round(expected.size === 0 ? 1 : hit / expected.size, 6),
-        precision: round(found.size === 0 ? 1 : hit / found.size, 6),
-        patients: opts.patients,
-        planted_people: planted.length,
-        expected_patients: expected.size,
-        matched_patients: found.size,
-        grep_patterns: people.size,
-        workers: availableParallelism(),
-        unmatched_valid_bsn: r.unmatched_valid_bsn,
-        peak_rss_mb: Math.round(peak / 2 ** 20),
-      };
-    } finally {
-      await vault.close();
-    }
+    log(`grep -F -f with the lab's ${people.size} BSNs over the same files…`);
+    const ids = path.join(work, 'bsns.txt');
+    await writeFile(ids, `${[...people.keys()].join('\n')}\n`, { mode: 0o600 });
+    const grepSeconds = await timeGrep(ids, dump.files);
+    const seconds = Math.max(r.seconds, 1e-9);
+    return {
+      bytes: r.bytes,
+      seconds: r.seconds,
+      gb_per_s: round(r.bytes / 1e9 / seconds),
+      grep_seconds: round(grepSeconds),
+      grep_gb_per_s: round(dump.bytes / 1e9 / grepSeconds),
+      speedup: round(r.bytes / seconds / (dump.bytes / grepSeconds)),
+      recall: round(expected.size === 0 ? 1 : hit / expected.size, 6),
+      precision: round(found.size === 0 ? 1 : hit / found.size, 6),
+      patients: opts.patients,
+      planted_people: planted.length,
+      expected_patients: expected.size,
+      matched_patients: found.size,
+      grep_patterns: people.size,
+      workers: availableParallelism(),
+      unmatched_valid_bsn: r.unmatched_valid_bsn,
+      peak_rss_mb: lab.peakRssMb(),
+    };
   } finally {
-    clearInterval(sample);
-    release();
-    await rm(work, { recursive: true, force: true });
+    await lab.close();
   }
 }
 

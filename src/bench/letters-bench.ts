@@ -1,17 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
-import { loadConfig } from '../config.js';
-import { openVault } from '../compose.js';
-import { operatorContext } from '../domain/principal.js';
 import { LetterTemplate } from '../letters/letter-template.js';
 import type { LetterFacts } from '../letters/letter-text.js';
 import type { LetterRecipient } from '../letters/letter-recipient.js';
 import { PdfWriter } from '../pdf/pdf-writer.js';
-import { generateSyntheticLab } from '../synth/generator.js';
 import { BenchFailed } from './bench-failed.js';
-import { cleanUpOnInterrupt } from './interrupt-cleanup.js';
+import { openLabVault } from './lab-vault.js';
 import { pdfkitLetter } from './pdfkit-letter.js';
 
 /**
@@ -35,81 +29,63 @@ export interface LettersBenchResult {
   peak_rss_mb: number;
 }
 
-const OP = operatorContext('bench', 'labvault-bench');
-
 export async function benchLetters(opts: { patients: number; log?: (s: string) => void }): Promise<LettersBenchResult> {
   const log = opts.log ?? (() => undefined);
-  const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-letters-'));
-  const release = cleanUpOnInterrupt(work, () => null);
-  let peak = process.memoryUsage().rss;
-  const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
+  const lab = await openLabVault({ prefix: 'labvault-bench-letters-', patients: opts.patients, log });
+  const { vault, work } = lab;
   try {
-    const config = loadConfig({ dataDir: path.join(work, 'vault'), keyProvider: 'local' }, { LABVAULT_DETECTION_MODE: 'off' });
-    const vault = await openVault(config, { create: true });
-    try {
-      log(`generating and ingesting a synthetic lab of ${opts.patients} persons…`);
-      const labDir = path.join(work, 'lab');
-      await generateSyntheticLab({ patients: opts.patients, seed: 1, outDir: labDir });
-      const ingested = await vault.ingest.ingest(OP, [labDir]);
-      if (ingested.rejected > 0) throw new BenchFailed(`the synthetic lab did not load: ${ingested.rejected} records rejected`);
-      await rm(labDir, { recursive: true, force: true });
-      const tenants = await vault.store.listTenants();
-      const keyed = [];
-      for (const t of tenants) {
-        const { publicKey } = await generateKeyPair('ECDH-ES+A256KW', { extractable: true });
-        keyed.push({ ...t, publicKeyJwk: { ...(await exportJWK(publicKey)) } });
-      }
-      await vault.ingest.importTenants(OP, keyed);
-      const incident = await vault.incidents.open(OP, {
-        title: 'database and keys copied (bench)',
-        types: ['confidentiality'],
-        tenants: tenants.map((t) => t.id),
-      });
-      await vault.incidents.scope(OP, incident.id, { wholeStore: { keysTaken: true } });
-
-      log('writing the letters (identities, layout, sealed bundles)…');
-      const out = path.join(work, 'letters');
-      const r = await vault.letters.generate(OP, incident.id, out, { lab: 'Benchlab BV', phone: '088 000 0000' });
-      const bytes = r.tenants.reduce((n, t) => n + t.artifacts.reduce((m, a) => m + a.bytes, 0), 0);
-
-      log('layout alone, and the pdfkit baseline, on the same letters…');
-      const first = tenants[0];
-      if (!first) throw new BenchFailed('no tenants');
-      const ids = (await vault.store.listPatientIds(first.id, '', 2000)).slice(0, 2000);
-      const { letterRecipient } = await import('../letters/letter-recipient.js');
-      const recipients: LetterRecipient[] = (await vault.reader.patientsByIds(OP, first.id, ids)).map(letterRecipient);
-      const facts: LetterFacts = {
-        controller: first.name,
-        lab: 'Benchlab BV',
-        incident: incident.id,
-        exposure: null,
-        categories: ['identity', 'national-id', 'contact', 'clinical-result'],
-        containedAt: null,
-        authorityNotified: false,
-        contact: { email: first.contact.email, phone: '088 000 0000' },
-        date: new Date().toISOString(),
-      };
-      const own = renderRate(recipients, facts);
-      const base = await pdfkitRate(recipients, facts);
-      return {
-        patients: opts.patients,
-        letters: r.letters,
-        seconds: r.seconds,
-        per_s: r.per_s,
-        bytes,
-        print_pages: r.tenants.reduce((n, t) => n + t.print_pages, 0),
-        render: own,
-        baseline: { library: 'pdfkit', ...base },
-        speedup: Math.round((own.per_s / Math.max(base.per_s, 1)) * 10) / 10,
-        peak_rss_mb: Math.round(peak / 2 ** 20),
-      };
-    } finally {
-      await vault.close();
+    const tenants = await vault.store.listTenants();
+    const keyed = [];
+    for (const t of tenants) {
+      const { publicKey } = await generateKeyPair('ECDH-ES+A256KW', { extractable: true });
+      keyed.push({ ...t, publicKeyJwk: { ...(await exportJWK(publicKey)) } });
     }
+    await vault.ingest.importTenants(lab.operator, keyed);
+    const incident = await vault.incidents.open(lab.operator, {
+      title: 'database and keys copied (bench)',
+      types: ['confidentiality'],
+      tenants: tenants.map((t) => t.id),
+    });
+    await vault.incidents.scope(lab.operator, incident.id, { wholeStore: { keysTaken: true } });
+
+    log('writing the letters (identities, layout, sealed bundles)…');
+    const out = path.join(work, 'letters');
+    const r = await vault.letters.generate(lab.operator, incident.id, out, { lab: 'Benchlab BV', phone: '088 000 0000' });
+    const bytes = r.tenants.reduce((n, t) => n + t.artifacts.reduce((m, a) => m + a.bytes, 0), 0);
+
+    log('layout alone, and the pdfkit baseline, on the same letters…');
+    const first = tenants[0];
+    if (!first) throw new BenchFailed('no tenants');
+    const ids = (await vault.store.listPatientIds(first.id, '', 2000)).slice(0, 2000);
+    const { letterRecipient } = await import('../letters/letter-recipient.js');
+    const recipients: LetterRecipient[] = (await vault.reader.patientsByIds(lab.operator, first.id, ids)).map(letterRecipient);
+    const facts: LetterFacts = {
+      controller: first.name,
+      lab: 'Benchlab BV',
+      incident: incident.id,
+      exposure: null,
+      categories: ['identity', 'national-id', 'contact', 'clinical-result'],
+      containedAt: null,
+      authorityNotified: false,
+      contact: { email: first.contact.email, phone: '088 000 0000' },
+      date: new Date().toISOString(),
+    };
+    const own = renderRate(recipients, facts);
+    const base = await pdfkitRate(recipients, facts);
+    return {
+      patients: opts.patients,
+      letters: r.letters,
+      seconds: r.seconds,
+      per_s: r.per_s,
+      bytes,
+      print_pages: r.tenants.reduce((n, t) => n + t.print_pages, 0),
+      render: own,
+      baseline: { library: 'pdfkit', ...base },
+      speedup: Math.round((own.per_s / Math.max(base.per_s, 1)) * 10) / 10,
+      peak_rss_mb: lab.peakRssMb(),
+    };
   } finally {
-    clearInterval(sample);
-    release();
-    await rm(work, { recursive: true, force: true });
+    await lab.close();
   }
 }
 
