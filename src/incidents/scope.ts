@@ -2,7 +2,7 @@ import { decodeEvent } from '../audit/event-codec.js';
 import { RawEventFilter, eventField } from '../audit/raw-event-filter.js';
 import { readAuditWindow } from '../audit/read-audit-window.js';
 import { scanAuditLog } from '../audit/scan-audit-log.js';
-import type { AuditAction, AuditEvent, DataCategory } from '../domain/audit-event.js';
+import { DataCategories, type AuditAction, type AuditEvent, type DataCategory } from '../domain/audit-event.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { AuditStore } from '../ports/audit-store.js';
 
@@ -49,6 +49,8 @@ export interface TenantScope {
   canaries: number;
   /** Per confirmed patient, the seqs of the events that released its data (first 20). */
   evidence: Record<string, number[]>;
+  /** Per confirmed patient, the categories its events released (a letter names only these). */
+  categoriesOf: Record<string, DataCategory[]>;
 }
 
 export interface Scope {
@@ -84,6 +86,7 @@ const RELEASING: ReadonlySet<AuditAction> = new Set([
   'resource.search',
   'resource.create',
 ]);
+const CATEGORY_BIT = new Map<DataCategory, number>(DataCategories.map((c, i) => [c, i]));
 const PAGE = 10_000;
 /** Events a window may hold (by its share of the log's time) to be read through the time index even for principals. */
 const SMALL_WINDOW = 200_000;
@@ -101,10 +104,13 @@ const ALL_CATEGORIES: DataCategory[] = [
 
 export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<Scope> {
   validate(q);
-  const acc = new Map<string, { patients: Map<string, number[]>; categories: Set<DataCategory>; records: number }>();
+  const acc = new Map<
+    string,
+    { patients: Map<string, number[]>; cats: Map<string, number>; categories: Set<DataCategory>; records: number }
+  >();
   const of = (t: string) => {
     let a = acc.get(t);
-    if (!a) acc.set(t, (a = { patients: new Map(), categories: new Set(), records: 0 }));
+    if (!a) acc.set(t, (a = { patients: new Map(), cats: new Map(), categories: new Set(), records: 0 }));
     return a;
   };
   let read = 0;
@@ -125,11 +131,16 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
       origins.set(`${e.origin.ip}\u0000${e.origin.userAgent ?? ''}`, { ip: e.origin.ip, userAgent: e.origin.userAgent });
     const a = of(e.tenant);
     a.records += e.records;
-    for (const c of e.categories) a.categories.add(c);
+    let mask = 0;
+    for (const c of e.categories) {
+      a.categories.add(c);
+      mask |= 1 << (CATEGORY_BIT.get(c) as number);
+    }
     for (const p of e.patients) {
       let ev = a.patients.get(p);
       if (!ev) a.patients.set(p, (ev = []));
       addEvidence(ev, seq);
+      a.cats.set(p, (a.cats.get(p) ?? 0) | mask);
     }
   };
   // Events the raw filter rejects cannot match, so they are not decoded (see raw-event-filter.ts).
@@ -187,7 +198,12 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
     const leakedSet = new Set(leaked);
     const rest = whole ? (await src.patientIds(t)).filter((p) => !canaries.has(p) && !confirmedSet.has(p) && !leakedSet.has(p)).sort() : [];
     const evidence: Record<string, number[]> = {};
-    for (const p of confirmed) evidence[p] = a.patients.get(p) ?? [];
+    const categoriesOf: Record<string, DataCategory[]> = {};
+    for (const p of confirmed) {
+      evidence[p] = a.patients.get(p) ?? [];
+      const m = a.cats.get(p) ?? 0;
+      categoriesOf[p] = DataCategories.filter((_, bit) => (m & (1 << bit)) !== 0);
+    }
     const categories = whole ? ALL_CATEGORIES : [...a.categories].sort();
     out.push({
       tenant: t,
@@ -197,6 +213,7 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
       categories,
       canaries: [...a.patients.keys()].filter((p) => canaries.has(p)).length,
       evidence,
+      categoriesOf,
     });
   }
   return {

@@ -46,9 +46,11 @@ export class LetterTemplate {
   private readonly bodies: { lang: LetterLanguage; body: StreamBytes; key: string; first: boolean }[] = [];
   private readonly referenceLabel: Record<LetterLanguage, string>;
 
+  /** `variant` tells templates of one cohort apart (their shared body streams must not mix). */
   constructor(
     readonly cohort: LetterCohort,
     private readonly facts: LetterFacts,
+    variant = '',
   ) {
     this.referenceLabel = { nl: '', en: '' };
     for (const lang of ['nl', 'en'] as const) {
@@ -83,7 +85,7 @@ export class LetterTemplate {
         this.bodies.push({
           lang,
           body: { flate: deflateSync(cs.toBuffer(), { level: 9 }) },
-          key: `${cohort}:${lang}:${i}`,
+          key: `${cohort}:${variant}:${lang}:${i}`,
           first: i === 0,
         });
       });

@@ -113,7 +113,18 @@ export class IncidentLetters {
         contact: { email: tenant.contact.email, phone: opts.phone ?? null },
         date: now,
       };
-      const templates = new Map<LetterCohort, LetterTemplate>(COHORTS.map((c) => [c, new LetterTemplate(c, facts)]));
+      // A confirmed patient's letter names the categories its own events released; the other
+      // cohorts name what the scope found for the controller (all of it when the store was taken).
+      // One template per (cohort, categories): a handful, each laid out once.
+      const templates = new Map<string, LetterTemplate>();
+      const templateFor = (cohort: LetterCohort, patient: string): LetterTemplate => {
+        const own = cohort === 'accessed-confirmed' ? ts.categoriesOf[patient] : undefined;
+        const categories = own && own.length > 0 ? own.filter((c) => c !== 'key-material') : facts.categories;
+        const key = `${cohort}|${categories.join(',')}`;
+        let t = templates.get(key);
+        if (!t) templates.set(key, (t = new LetterTemplate(cohort, { ...facts, categories }, String(templates.size))));
+        return t;
+      };
       const base = path.resolve(outDir, `${incident.id}-${tenant.id}`);
       const header = { incident: incident.id, tenant: tenant.id, created: now, files: recipients.length };
       const lettersBundle = await SealedBundleWriter.create(`${base}.letters.lvb`, to, { ...header, kind: 'patient-letters' });
@@ -127,7 +138,7 @@ export class IncidentLetters {
         });
         const byCohort: Record<LetterCohort, number> = { 'accessed-confirmed': 0, 'in-leaked-data': 0, 'cannot-be-excluded': 0 };
         for (const { r, cohort } of recipients) {
-          printer.add(templates.get(cohort) as LetterTemplate, r);
+          printer.add(templateFor(cohort, r.patient), r);
           byCohort[cohort]++;
         }
         printer.finish();

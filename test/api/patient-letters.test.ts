@@ -25,6 +25,7 @@ describe('patient letters', () => {
   let keys: Map<string, { pub: JWK; priv: JWK }>;
   const received = new Map<string, Set<string>>();
   let thief: { id: string; token: string };
+  let orderOnly = '';
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lv-letters-'));
@@ -54,6 +55,21 @@ describe('patient letters', () => {
         if (!received.has(tenant)) received.set(tenant, new Set());
         received.get(tenant)?.add(r.json<{ id: string }>().id);
       }
+    // One more screening patient, of whom the thief saw only an order: its letter names only that.
+    const firstFour = new Set((f.lab.patients.get('screening') as string[]).slice(0, 4));
+    for (const sr of f.lab.resources.get('screening')?.get('ServiceRequest') ?? []) {
+      const r = await f.app.inject({
+        url: `/fhir/ServiceRequest/${sr}`,
+        headers: { authorization: `Bearer ${thief.token}`, 'x-purpose-of-use': 'TREAT', 'x-tenant': 'screening' },
+        remoteAddress: '10.40.0.1',
+      });
+      expect(r.statusCode).toBe(200);
+      const subject = /^Patient\/(.+)$/.exec(r.json<{ subject: { reference: string } }>().subject.reference)?.[1] as string;
+      if (firstFour.has(subject)) continue;
+      received.get('screening')?.add(subject);
+      orderOnly = subject;
+      break;
+    }
     incident = (
       await f.vault.incidents.open(OP, { title: 'stolen account', types: ['confidentiality'], tenants: ['screening', 'hospital-west'] })
     ).id;
@@ -88,9 +104,9 @@ describe('patient letters', () => {
     const r = await f.vault.letters.generate(OP, incident, out, { lab: 'Voorbeeldlab BV', phone: '088 123 4567' });
     expect(r.tenants.map((t) => [t.tenant, t.letters])).toEqual([
       ['hospital-west', 3],
-      ['screening', 4],
+      ['screening', 5],
     ]);
-    expect(r.letters).toBe(7);
+    expect(r.letters).toBe(8);
     const names = (await readdir(out)).sort();
     expect(names).toEqual([
       `${incident}-hospital-west.letters.lvb`,
@@ -150,6 +166,18 @@ describe('patient letters', () => {
       expect(pages % 2).toBe(0);
       expect(pages).toBeGreaterThanOrEqual(own.size * 2);
     }
+  });
+
+  it('names in each letter only the data that patient’s own events released', async () => {
+    const letters = await open(path.join(dir, 'out', `${incident}-screening.letters.lvb`), 'screening');
+    const name = [...letters.keys()].find((n) => n.endsWith(`-${orderOnly}.pdf`)) as string;
+    const only = pdfText(letters.get(name) as Buffer, 'order-only.pdf');
+    expect(only).toContain('welk onderzoek is aangevraagd');
+    expect(only).not.toContain('burgerservicenummer');
+    const other = [...letters.entries()].find(([n]) => n !== name) as [string, Buffer];
+    const full = pdfText(other[1], 'full.pdf');
+    expect(full).toContain('uw burgerservicenummer (BSN)');
+    expect(full).not.toContain('welk onderzoek is aangevraagd');
   });
 
   it('words the letter for its cohort: cannot be excluded when the whole store was taken', async () => {
