@@ -165,30 +165,13 @@ export function registerIncident(program: Command): void {
     .option('--ciphertext-only', 'only ciphertext left, and its keys did not')
     .option('--vulnerable', 'vulnerable groups among the people')
     .option('--json', 'print JSON')
-    .action(
-      async (
-        opts: {
-          id: string;
-          categories: string[];
-          subjects: number;
-          identifiability: string;
-          confidentiality: string;
-          integrity: string;
-          availability: string;
-          malicious?: boolean;
-          ciphertextOnly?: boolean;
-          vulnerable?: boolean;
-          json?: boolean;
-        },
-        cmd: Command,
-      ) => {
-        await withVault(cmd, async (vault) => {
-          const a = await vault.incidents.assess(cliContext(cmd), opts.id, severityFacts(opts));
-          if (opts.json) printJson(a);
-          else process.stdout.write(`${a.reasoning.join('\n')}\n`);
-        });
-      },
-    );
+    .action(async (opts: SeverityFlags & { id: string; json?: boolean }, cmd: Command) => {
+      await withVault(cmd, async (vault) => {
+        const a = await vault.incidents.assess(cliContext(cmd), opts.id, severityFacts(opts));
+        if (opts.json) printJson(a);
+        else process.stdout.write(`${a.reasoning.join('\n')}\n`);
+      });
+    });
 
   incident
     .command('scope')
@@ -344,7 +327,8 @@ const LEVELS = ['negligible', 'limited', 'significant', 'full'] as const;
 const LOSSES = ['none', 'limited', 'full'] as const;
 
 /** Flags → facts, each value checked against its closed list (a typo is a usage error, not a score). */
-function severityFacts(o: {
+/** The `incident assess` flags as commander parses them. */
+interface SeverityFlags {
   categories: string[];
   subjects: number;
   identifiability: string;
@@ -354,7 +338,9 @@ function severityFacts(o: {
   malicious?: boolean;
   ciphertextOnly?: boolean;
   vulnerable?: boolean;
-}): SeverityFacts {
+}
+
+function severityFacts(o: SeverityFlags): SeverityFacts {
   const one = <T extends string>(v: string, allowed: readonly T[], what: string): T => {
     if (!(allowed as readonly string[]).includes(v)) throw new InvalidInput(`${what}: one of ${allowed.join(', ')}`);
     return v as T;
