@@ -60,8 +60,9 @@ describe('bench scope', () => {
     for (const x of refused)
       for (const p of x.e.patients)
         if (!t.attacker.get(x.e.tenant as string)?.has(p)) expect(JSON.stringify(cohorts(byOrigin))).not.toContain(p);
-    // The scan read every event; the time index only the window's (a small window beats the principal index).
-    expect(byOrigin.eventsRead).toBe(events.length);
+    // The origin index read only the address's events, refused ones included; the time index only
+    // the window's (a small window beats the principal index).
+    expect(byOrigin.eventsRead).toBe(events.filter((x) => x.e.origin.ip === t.ip).length);
     expect(byPrincipal.eventsRead).toBeLessThan(events.length / 20);
     expect(byOrigin.origins).toEqual([{ ip: t.ip, userAgent: 'python-requests/2.32.3' }]);
     // The account over all time: the thief's reads and its owner's.
@@ -132,7 +133,8 @@ describe('bench scope', () => {
       expect(r.queries[k].patients, k).toBe(r.queries[k].expected_patients);
       expect(r.queries[k].patients, k).toBeGreaterThan(0);
     }
-    expect(r.queries.origin.events_read).toBe(6000);
+    expect(r.queries.origin.events_read).toBeGreaterThanOrEqual(r.queries.origin.events_matched);
+    expect(r.queries.origin.events_read).toBeLessThan(6000 / 5);
     for (const v of Object.values(r.baseline)) expect(v).toBeTypeOf('number');
   }, 60_000);
 });

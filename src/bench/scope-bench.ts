@@ -12,10 +12,11 @@ import { IncidentTraffic, type IncidentTruth } from './incident-traffic.js';
  * append path (batches, signed checkpoints), with a stolen account's reads planted in a two-hour
  * window (incident-traffic.ts); then times incident scoping four ways — by the account and the
  * window, by the window alone (both read the window's events through the time index), by the
- * thief's address alone (a scan of the whole log), by the account over all time (the principal
- * index) — and checks each scope against what the generator planted. The baseline, in the same
- * run, is what a scan cannot beat: SQLite counting and reading the rows on its own, the store's
- * page readers without looking into the pages, and the decode rate.
+ * thief's address alone over all time (the origin index), by the account over all time (the
+ * principal index) — and checks each scope against what the generator planted. The baseline, in
+ * the same run, is what a scan of the whole log (the path for export ids or a long window alone)
+ * costs: SQLite counting and reading the rows on its own, searching their bytes for the address,
+ * the store's page readers without looking into the pages, and the decode rate.
  */
 export interface ScopeQueryResult {
   seconds: number;
@@ -37,7 +38,7 @@ export interface ScopeBenchResult {
   attack: { principal: string; ip: string; from: string; to: string; patients: number; tenants: number };
   /**
    * principal: the stolen account in the attack window; window: the window alone; origin: the
-   * thief's address alone (a scan of the whole log); principal_all: the account's whole history,
+   * thief's address alone, all time (the origin index); principal_all: the account's whole history,
    * its owner's reads included (the principal index).
    */
   queries: { principal: ScopeQueryResult; window: ScopeQueryResult; origin: ScopeQueryResult; principal_all: ScopeQueryResult };
@@ -120,7 +121,7 @@ export async function benchScope(opts: {
     const queries = {
       principal: await run('principal and window', { principals: [truth.principal], from: truth.from, to: truth.to }, truth.attacker),
       window: await run('window', { from: truth.from, to: truth.to }, truth.window),
-      origin: await run('origin (whole log)', { origins: [truth.ip] }, truth.attacker),
+      origin: await run('origin, all time', { origins: [truth.ip] }, truth.attacker),
       principal_all: await run('principal, all time', { principals: [truth.principal] }, truth.account),
     };
     const baseline = await measureBaseline(bench.file, truth, vault.store, size, log);

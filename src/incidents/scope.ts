@@ -15,8 +15,9 @@ import type { AuditStore } from '../ports/audit-store.js';
  * the keys went too. Refused and withheld reads released nothing and are not in scope. Canary
  * patients are counted apart: they are not people. Deterministic: ids sorted, evidence in log order.
  *
- * What is read: a principal's events through the principal index; a window's through the time
- * index, unless it covers much of the log; else the whole log, scanned. Events are rejected on
+ * What is read: a principal's events through the principal index, an address's through the
+ * origin index; a window's through the time index, unless it covers much of the log; else (export
+ * ids, a long window alone) the whole log, scanned. Events are rejected on
  * their canonical bytes where they cannot match, before JSON decoding (raw-event-filter.ts), which
  * at 50M events is the difference between minutes and seconds; whatever could match is decoded and
  * checked in full. So a malformed event that could not match is passed over here, not refused:
@@ -156,23 +157,13 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
     const size = (await src.audit.auditHead()).size;
     const span = from !== undefined ? await timeSpan(src.audit, size) : null;
     const share = from !== undefined ? windowShare(from, to, span) : 1;
-    if (q.principals && q.principals.length > 0 && (from === undefined || share * size > SMALL_WINDOW)) {
+    const byIndex = from === undefined || share * size > SMALL_WINDOW;
+    if (q.principals && q.principals.length > 0 && byIndex) {
       // The principal index: only these principals' events are read.
-      for (const principalId of [...new Set(q.principals)].sort()) {
-        let after: number | undefined;
-        for (;;) {
-          const rows = await src.audit.queryAudit({
-            principalId,
-            ...(from !== undefined ? { from } : {}),
-            ...(to !== undefined ? { to } : {}),
-            ...(after !== undefined ? { afterSeq: after } : {}),
-            limit: PAGE,
-          });
-          for (const r of rows) take(r.seq, r.bytes);
-          if (rows.length < PAGE) break;
-          after = (rows[rows.length - 1] as { seq: number }).seq;
-        }
-      }
+      for (const principalId of [...new Set(q.principals)].sort()) await readIndexed(src.audit, { principalId }, from, to, take);
+    } else if (q.origins && q.origins.length > 0 && byIndex) {
+      // The origin index: only events from these addresses are read.
+      for (const origin of [...new Set(q.origins)].sort()) await readIndexed(src.audit, { origin }, from, to, take);
     } else if (from !== undefined && (share * size <= SMALL_WINDOW || share <= 1 / 6)) {
       // The time index: only the window's events are read.
       for await (const rows of readAuditWindow(src.audit, from, to, span?.[1] ?? null)) for (const r of rows) take(r.seq, r.bytes);
@@ -226,6 +217,29 @@ export async function scopeIncident(q: ScopeQuery, src: ScopeSources): Promise<S
   };
 }
 
+/** Every event one index names (a principal's, an address's), in the window if there is one, page by page. */
+async function readIndexed(
+  audit: ScopeSources['audit'],
+  key: { principalId: string } | { origin: string },
+  from: string | undefined,
+  to: string | undefined,
+  take: (seq: number, bytes: Buffer) => void,
+): Promise<void> {
+  let after: number | undefined;
+  for (;;) {
+    const rows = await audit.queryAudit({
+      ...key,
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+      ...(after !== undefined ? { afterSeq: after } : {}),
+      limit: PAGE,
+    });
+    for (const r of rows) take(r.seq, r.bytes);
+    if (rows.length < PAGE) return;
+    after = (rows[rows.length - 1] as { seq: number }).seq;
+  }
+}
+
 /**
  * Keeps the first MAX_EVIDENCE seqs in log order whatever order events arrive in (the time index
  * reads slices of time, the unordered scan pages as the database stores them, several principals
@@ -270,7 +284,7 @@ async function timeSpan(audit: ScopeSources['audit'], size: number): Promise<[st
  * The share of the log's time a window covers, as an estimate of the share of its events (they
  * are spread roughly evenly over time): it only picks the read path, never changes the result.
  * The principal index costs a row look-up per event of the principal, in or out of the window
- * (the index holds no time); the time index ~4 µs per event of the window on SQLite (each page
+ * (the index holds no time; so does the origin index); the time index ~4 µs per event of the window on SQLite (each page
  * sorted with its bytes); a scan ~0.7 µs per event of the log. So a small window is read through
  * the time index, principals or not; a principal's events otherwise through its index; and a
  * window that covers more than a sixth of the log is scanned. All three decode only the events

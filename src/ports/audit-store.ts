@@ -29,6 +29,8 @@ export interface AuditQuery {
   readonly tenantId?: string;
   /** Needs tenantId: patient ids are unique per tenant. */
   readonly patientId?: string;
+  /** A client address: only events that came from it (through the origin index). */
+  readonly origin?: string;
   /** ISO times, inclusive from, exclusive to. */
   readonly from?: string;
   readonly to?: string;
@@ -46,6 +48,13 @@ export interface AuditIndexRow {
   readonly principalId: string;
   readonly tenantId: string | null;
   readonly bytes: Buffer;
+}
+
+/** A row of the origin index: the client address of event `seq` (bucket: as the patient index's). */
+export interface AuditOriginRef {
+  readonly bucket: number;
+  readonly ip: string;
+  readonly seq: number;
 }
 
 /** A row of the patient index: see storage/audit-rows.ts for the key. */
@@ -84,6 +93,8 @@ export interface AuditStore {
   readAuditIndexRows(): AsyncIterable<AuditIndexRow[]>;
   /** Every row of the patient index, in key order, in pages. */
   readAuditPatientRefs(): AsyncIterable<AuditPatientRef[]>;
+  /** Every row of the origin index, in key order, in pages. */
+  readAuditOriginRefs(): AsyncIterable<AuditOriginRef[]>;
   /** A complete tile (see audit/tile-nodes.ts), or null. */
   getAuditTile(level: number, index: number): Promise<Buffer | null>;
   queryAudit(q: AuditQuery): Promise<StoredAuditEvent[]>;

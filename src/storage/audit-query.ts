@@ -16,14 +16,16 @@ export function auditQuerySql(q: AuditQuery, dialect: 'sqlite' | 'postgres', las
   const where: string[] = [];
   let prefix = '';
   let from = 'audit_events e';
-  if (q.patientId !== undefined || q.principalId !== undefined) {
-    // Both indexes lead with the bucket (see migration 2), so each commit's inserts stay in the
-    // newest bucket's pages however many patients and principals it touches.
+  if (q.patientId !== undefined || q.principalId !== undefined || q.origin !== undefined) {
+    // The indexes lead with the bucket (see migrations 2 and 7), so each commit's inserts stay in
+    // the newest bucket's pages however many patients, principals and addresses it touches.
+    // A later page starts at its first possible bucket, not at bucket 0 again.
+    const minBucket = ph(q.afterSeq !== undefined ? bucketOf(Math.max(q.afterSeq + 1, 0)) : 0);
     const maxBucket = ph(bucketOf(Math.max(lastSeq, 0)));
     if (dialect === 'sqlite') {
-      prefix = `WITH RECURSIVE b(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM b WHERE n < ${maxBucket}) `;
+      prefix = `WITH RECURSIVE b(n) AS (SELECT ${minBucket} UNION ALL SELECT n + 1 FROM b WHERE n < ${maxBucket}) `;
       from = 'b';
-    } else from = `generate_series(0, ${maxBucket}::int) AS b(n)`;
+    } else from = `generate_series(${minBucket}::int, ${maxBucket}::int) AS b(n)`;
   }
   // SQLite reads CROSS JOIN as "this order": the bucket series outside, one index seek per bucket
   // inside (its planner otherwise scans audit_events against a bloom filter of the buckets).
@@ -32,6 +34,12 @@ export function auditQuerySql(q: AuditQuery, dialect: 'sqlite' | 'postgres', las
     from += ` ${join} audit_patients p ON p.bucket = b.n JOIN audit_events e ON e.seq = p.seq`;
     const ref = patientRef(q.tenantId ?? '', q.patientId);
     where.push(`p.ref = ${ph(dialect === 'sqlite' ? ref : ref.toString())}`);
+    if (q.origin !== undefined)
+      where.push(`EXISTS (SELECT 1 FROM audit_origins o WHERE o.bucket = p.bucket AND o.ip = ${ph(q.origin)} AND o.seq = p.seq)`);
+  } else if (q.origin !== undefined) {
+    from += ` ${join} audit_origins o ON o.bucket = b.n JOIN audit_events e ON e.seq = o.seq`;
+    where.push(`o.ip = ${ph(q.origin)}`);
+    if (q.tenantId !== undefined) where.push(`e.tenant_id = ${ph(q.tenantId)}`);
   } else {
     if (q.principalId !== undefined) from += ` ${join} audit_events e ON (e.seq / ${PATIENT_BUCKET_EVENTS}) = b.n`;
     if (q.tenantId !== undefined) where.push(`e.tenant_id = ${ph(q.tenantId)}`);

@@ -18,6 +18,12 @@ export function patientRefs(row: SealedRow): { bucket: number; ref: bigint }[] {
   return [...new Set(row.event.patients)].map((patientId) => ({ bucket: bucketOf(row.seq), ref: patientRef(tenantId, patientId) }));
 }
 
+/** The audit_origins row of one sealed event, or null when it came from no client address. */
+export function originRef(row: SealedRow): { bucket: number; ip: string } | null {
+  const ip = row.event.origin.ip;
+  return ip === null ? null : { bucket: bucketOf(row.seq), ip };
+}
+
 /** An audit_events row as both drivers return it (PostgreSQL gives BIGINT as a string). */
 export interface AuditEventDbRow {
   seq: number | string;

@@ -9,6 +9,7 @@ import { backends, type Opened } from '../support/store-backends.js';
 import { AT, patientRow } from '../support/store-rows.js';
 import { testTenant } from '../support/fhir-builders.js';
 import { PATIENT_BUCKET_EVENTS } from '../../src/audit/patient-index-key.js';
+import { checkAuditIndexes } from '../../src/audit/index-check.js';
 
 /**
  * The AuditStore half of every adapter: append-only storage, positions and chaining, tiles that
@@ -100,6 +101,8 @@ describe.each(backends.map((b) => [b.name, b] as const))('AuditStore contract: %
         'DELETE FROM audit_events WHERE seq = 19',
         'UPDATE audit_patients SET ref = 0',
         'DELETE FROM audit_patients',
+        "UPDATE audit_origins SET ip = '10.9.9.9'",
+        'DELETE FROM audit_origins',
         'DELETE FROM audit_tiles',
         "UPDATE audit_checkpoints SET note = 'forged'",
         'DELETE FROM audit_checkpoints',
@@ -145,6 +148,77 @@ describe.each(backends.map((b) => [b.name, b] as const))('AuditStore contract: %
         PATIENT_BUCKET_EVENTS,
       ]);
     }, 60_000);
+
+    it('finds the events of a client address through the origin index, across buckets, with paging and a window', async () => {
+      const total = PATIENT_BUCKET_EVENTS + 300;
+      const from = new Set([3, PATIENT_BUCKET_EVENTS - 2, PATIENT_BUCKET_EVENTS + 7, total - 1]);
+      const none = new Set([4, PATIENT_BUCKET_EVENTS + 8]);
+      for (let at = 0; at < total; at += 8000) {
+        const n = Math.min(8000, total - at);
+        await store.appendAudit(
+          Array.from({ length: n }, (_, k) => {
+            const i = at + k;
+            const ip = from.has(i) ? '198.51.100.23' : none.has(i) ? null : '10.0.0.1';
+            return readEvent(i, { origin: { ip, userAgent: 'test', requestId: null } });
+          }),
+        );
+      }
+      const seqs = (rows: { seq: number }[]) => rows.map((r) => r.seq);
+      expect(seqs(await store.queryAudit({ origin: '198.51.100.23', limit: 10 }))).toEqual([...from]);
+      expect(seqs(await store.queryAudit({ origin: '198.51.100.23', afterSeq: 3, limit: 2 }))).toEqual([
+        PATIENT_BUCKET_EVENTS - 2,
+        PATIENT_BUCKET_EVENTS + 7,
+      ]);
+      expect(
+        seqs(await store.queryAudit({ origin: '198.51.100.23', from: readEvent(4).time, to: readEvent(total - 1).time, limit: 10 })),
+      ).toEqual([PATIENT_BUCKET_EVENTS - 2, PATIENT_BUCKET_EVENTS + 7]);
+      expect(seqs(await store.queryAudit({ origin: '198.51.100.24', limit: 10 }))).toEqual([]);
+      expect(seqs(await store.queryAudit({ origin: '198.51.100.23', tenantId: 'gp-network', limit: 10 }))).toEqual([]);
+      expect(seqs(await store.queryAudit({ tenantId: T, patientId: `pat-${total - 1}`, origin: '198.51.100.23', limit: 10 }))).toEqual([
+        total - 1,
+      ]);
+      expect(seqs(await store.queryAudit({ tenantId: T, patientId: `pat-${total - 2}`, origin: '198.51.100.23', limit: 10 }))).toEqual([]);
+      // One row per event that has an address, none for the two without.
+      let rows = 0;
+      for await (const page of store.readAuditOriginRefs()) rows += page.length;
+      expect(rows).toBe(total - none.size);
+    }, 60_000);
+
+    it('the deep check names an origin-index row that was changed, added or removed', async () => {
+      await store.appendAudit(
+        Array.from({ length: 40 }, (_, i) => readEvent(i, i === 30 ? { origin: { ip: null, userAgent: null, requestId: null } } : {})),
+      );
+      expect(await checkAuditIndexes(store)).toMatchObject({ ok: true, origin_refs: 39 });
+      await expect(db.exec("UPDATE audit_origins SET ip = '10.9.9.9' WHERE seq = 12")).rejects.toThrow(/append-only/);
+      await db.exec(
+        backend.name === 'sqlite'
+          ? 'DROP TRIGGER audit_origins_no_update; DROP TRIGGER audit_origins_no_delete;'
+          : 'ALTER TABLE audit_origins DISABLE TRIGGER USER;',
+      );
+      await db.exec("UPDATE audit_origins SET ip = '10.9.9.9' WHERE seq = 12");
+      expect(await checkAuditIndexes(store)).toMatchObject({ ok: false, first_bad_index: 12 });
+      await db.exec("UPDATE audit_origins SET ip = '10.0.0.1' WHERE seq = 12; INSERT INTO audit_origins VALUES (0, '10.0.0.1', 30);");
+      expect(await checkAuditIndexes(store)).toMatchObject({ ok: false, first_bad_index: 30 });
+      await db.exec('DELETE FROM audit_origins WHERE seq IN (30, 17)');
+      const removed = await checkAuditIndexes(store);
+      expect(removed).toMatchObject({ ok: false, origin_refs: 38 });
+      expect(removed.reason).toMatch(/origin index holds 38 rows, the events name 39/);
+    });
+
+    it('the origin index of a log written before it existed is filled from the events’ own bytes', async () => {
+      await store.appendAudit(
+        Array.from({ length: 50 }, (_, i) =>
+          readEvent(i, i % 10 === 0 ? { origin: { ip: `192.0.2.${i}`, userAgent: null, requestId: null } } : {}),
+        ),
+      );
+      // As a vault written before step 7.
+      await db.exec('DROP TABLE audit_origins; DELETE FROM schema_migrations WHERE version = 7;');
+      const again = await db.reopen();
+      await again.migrate();
+      expect((await again.queryAudit({ origin: '192.0.2.20', limit: 10 })).map((r) => r.seq)).toEqual([20]);
+      expect((await again.queryAudit({ origin: '10.0.0.1', limit: 100 })).length).toBe(45);
+      expect(await checkAuditIndexes(again)).toMatchObject({ ok: true, origin_refs: 50 });
+    });
 
     it('stores checkpoints idempotently and refuses a different root for a stored size', async () => {
       await store.appendAudit([readEvent(0), readEvent(1)]);

@@ -7,12 +7,13 @@ import type {
   AuditEvents,
   AuditHead,
   AuditIndexRow,
+  AuditOriginRef,
   AuditPatientRef,
   AuditQuery,
   StoredAuditEvent,
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
-import { patientRefs, toAuditIndexRow } from '../audit-rows.js';
+import { originRef, patientRefs, toAuditIndexRow } from '../audit-rows.js';
 import { auditQuerySql, runAuditQuery } from '../audit-query.js';
 
 const AUDIT_LOCK_CLASS = 0x6c61; // 'la'
@@ -121,6 +122,20 @@ export class PostgresAuditLog {
     }
   }
 
+  async *originRefs(): AsyncGenerator<AuditOriginRef[]> {
+    let after: [number, string, number] = [-1, '', -1];
+    for (;;) {
+      const { rows } = await this.pool.query<{ bucket: number; ip: string; seq: string }>(
+        'SELECT bucket, ip, seq FROM audit_origins WHERE (bucket, ip, seq) > ($1, $2, $3) ORDER BY bucket, ip, seq LIMIT $4',
+        [...after, PAGE],
+      );
+      if (rows.length > 0) yield rows.map((r) => ({ bucket: r.bucket, ip: r.ip, seq: Number(r.seq) }));
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < PAGE) return;
+      after = [last.bucket, last.ip, Number(last.seq)];
+    }
+  }
+
   async event(seq: number, q: Queryable = this.pool): Promise<Buffer | null> {
     const { rows } = await q.query<{ event: Buffer }>('SELECT event FROM audit_events WHERE seq = $1', [seq]);
     return rows[0]?.event ?? null;
@@ -211,6 +226,17 @@ export class PostgresAuditLog {
         refs.map((p) => p.bucket),
         refs.map((p) => p.ref.toString()),
         refs.map((p) => p.seq),
+      ]);
+    }
+    const origins = rows.flatMap((r) => {
+      const o = originRef(r);
+      return o ? [{ ...o, seq: r.seq }] : [];
+    });
+    if (origins.length > 0) {
+      await c.query('INSERT INTO audit_origins (bucket, ip, seq) SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[])', [
+        origins.map((o) => o.bucket),
+        origins.map((o) => o.ip),
+        origins.map((o) => o.seq),
       ]);
     }
     if (sealed.tiles.length > 0) {

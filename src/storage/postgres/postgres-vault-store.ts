@@ -8,6 +8,7 @@ import type {
   AuditEvents,
   AuditHead,
   AuditIndexRow,
+  AuditOriginRef,
   AuditPatientRef,
   AuditQuery,
   StoredAuditEvent,
@@ -550,6 +551,10 @@ export class PostgresVaultStore implements VaultStore {
 
   readAuditPatientRefs(): AsyncIterable<AuditPatientRef[]> {
     return this.audit.patientRefs();
+  }
+
+  readAuditOriginRefs(): AsyncIterable<AuditOriginRef[]> {
+    return this.audit.originRefs();
   }
 
   async getAuditTile(level: number, index: number): Promise<Buffer | null> {

@@ -7,12 +7,13 @@ import type {
   AuditEvents,
   AuditHead,
   AuditIndexRow,
+  AuditOriginRef,
   AuditPatientRef,
   AuditQuery,
   StoredAuditEvent,
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
-import { AUDIT_APPEND_ATTEMPTS, StaleAuditState, patientRefs, toAuditIndexRow } from '../audit-rows.js';
+import { AUDIT_APPEND_ATTEMPTS, StaleAuditState, originRef, patientRefs, toAuditIndexRow } from '../audit-rows.js';
 import { auditQuerySql, runAuditQuery } from '../audit-query.js';
 
 /**
@@ -129,6 +130,17 @@ export class SqliteAuditLog {
     }
   }
 
+  *originRefs(): Generator<AuditOriginRef[]> {
+    let after: [number, string, number] = [-1, '', -1];
+    for (;;) {
+      const rows = this.s.originRefs.all(...after, PAGE) as AuditOriginRef[];
+      if (rows.length > 0) yield rows;
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < PAGE) return;
+      after = [last.bucket, last.ip, last.seq];
+    }
+  }
+
   event(seq: number): Buffer | null {
     return (this.s.event.get(seq) as Buffer | undefined) ?? null;
   }
@@ -210,6 +222,8 @@ export class SqliteAuditLog {
       const e = r.event;
       this.s.insertEvent.run(r.seq, e.time, e.action, e.outcome, e.principal.id, e.tenant, r.bytes);
       for (const p of patientRefs(r)) this.s.insertPatient.run(p.bucket, p.ref, r.seq);
+      const o = originRef(r);
+      if (o) this.s.insertOrigin.run(o.bucket, o.ip, r.seq);
     }
     for (const t of sealed.tiles) this.s.insertTile.run(t.level, t.index, t.hashes);
     return sealed.next;
@@ -235,6 +249,7 @@ function prepare(db: Database.Database) {
       'INSERT INTO audit_events (seq, time, action, outcome, principal_id, tenant_id, event) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     insertPatient: db.prepare('INSERT INTO audit_patients (bucket, ref, seq) VALUES (?, ?, ?)'),
+    insertOrigin: db.prepare('INSERT INTO audit_origins (bucket, ip, seq) VALUES (?, ?, ?)'),
     insertTile: db.prepare('INSERT INTO audit_tiles (level, idx, hashes) VALUES (?, ?, ?)'),
     ndjson: db.prepare(
       "SELECT max(seq) AS last, count(*) AS n, CAST(group_concat(event, x'0a' ORDER BY seq) AS BLOB) AS b FROM (SELECT seq, event FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?)",
@@ -248,6 +263,9 @@ function prepare(db: Database.Database) {
     patientRefs: db
       .prepare('SELECT bucket, ref, seq FROM audit_patients WHERE (bucket, ref, seq) > (?, ?, ?) ORDER BY bucket, ref, seq LIMIT ?')
       .safeIntegers(),
+    originRefs: db.prepare(
+      'SELECT bucket, ip, seq FROM audit_origins WHERE (bucket, ip, seq) > (?, ?, ?) ORDER BY bucket, ip, seq LIMIT ?',
+    ),
     tile: db.prepare('SELECT hashes FROM audit_tiles WHERE level = ? AND idx = ?').pluck(),
     event: db.prepare('SELECT event FROM audit_events WHERE seq = ?').pluck(),
     range: db.prepare('SELECT event FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?').pluck(),

@@ -23,6 +23,7 @@ import type {
   AuditEvents,
   AuditHead,
   AuditIndexRow,
+  AuditOriginRef,
   AuditPatientRef,
   AuditQuery,
   StoredAuditEvent,
@@ -434,6 +435,10 @@ export class SqliteVaultStore implements VaultStore {
 
   async *readAuditPatientRefs(): AsyncIterable<AuditPatientRef[]> {
     yield* this.audit.patientRefs();
+  }
+
+  async *readAuditOriginRefs(): AsyncIterable<AuditOriginRef[]> {
+    yield* this.audit.originRefs();
   }
 
   async getAuditTile(level: number, index: number): Promise<Buffer | null> {
