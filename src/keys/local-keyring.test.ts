@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError, DecryptionFailed, KeyUnavailable } from '../domain/errors.js';
-import { KEYRING_FILE, LocalKeyring } from './local-keyring.js';
+import { KEYRING_FILE, LocalKeyring, parseKeyring } from './local-keyring.js';
 
 /** node:crypto public key from a raw 32-byte Ed25519 key (RFC 8410 SPKI prefix). */
 const ed25519Spki = (raw: Buffer) =>
@@ -172,5 +172,46 @@ describe('LocalKeyring', () => {
 
   it('reports a missing keyring clearly', async () => {
     await expect(LocalKeyring.open(dir)).rejects.toBeInstanceOf(KeyUnavailable);
+  });
+
+  it('parseKeyring accepts what open accepts and refuses the rest without quoting the bytes', async () => {
+    await LocalKeyring.create(dir);
+    const bytes = await readFile(path.join(dir, KEYRING_FILE));
+    const body = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    const parsed = parseKeyring(bytes, 'k');
+    expect(parsed.masterKeyId).toBe(body.masterKeyId);
+    expect(parsed.masterKey.toString('base64')).toBe(body.masterKey);
+    expect(parsed.signingKeys).toEqual({ auditKey: body.auditKey, tokenKey: body.tokenKey });
+    // From before the signing keys: valid, the keys are added on open.
+    const { auditKey: _a, tokenKey: _t, ...old } = body;
+    expect(parseKeyring(Buffer.from(JSON.stringify(old)), 'k').signingKeys).toBeUndefined();
+    const bad = [
+      Buffer.from('{"masterKey":"'),
+      Buffer.from('null'),
+      Buffer.from('[1]'),
+      Buffer.from(JSON.stringify({ ...body, format: 2 })),
+      Buffer.from(JSON.stringify({ ...body, masterKey: Buffer.alloc(16).toString('base64') })),
+      Buffer.from(JSON.stringify({ ...body, masterKeyId: 7 })),
+      Buffer.from(JSON.stringify({ ...body, auditKey: 'bm90IGEga2V5' })),
+      Buffer.from(JSON.stringify({ ...body, tokenKey: 5 })),
+      Buffer.from(
+        JSON.stringify({
+          ...body,
+          tokenKey: generateKeyPairSync('x25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+        }),
+      ),
+    ];
+    for (const b of bad) {
+      const e = (() => {
+        try {
+          parseKeyring(b, 'k');
+        } catch (err) {
+          return err as Error;
+        }
+        throw new Error(`accepted ${b.toString()}`);
+      })();
+      expect(e).toBeInstanceOf(ConfigurationError);
+      expect(e.message).toBe('keyring k is malformed');
+    }
   });
 });

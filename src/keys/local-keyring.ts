@@ -80,15 +80,11 @@ export class LocalKeyring implements KeyProvider {
         const mode = (st.mode & 0o777).toString(8);
         throw new ConfigurationError(`refusing keyring ${file}: mode ${mode} is group/world-accessible (chmod 600 it)`);
       }
-      const parsed = JSON.parse(await handle.readFile('utf8')) as Partial<KeyringFile>;
-      const key = Buffer.from(parsed.masterKey ?? '', 'base64');
-      if (parsed.format !== 1 || key.length !== 32 || typeof parsed.masterKeyId !== 'string') {
-        throw new ConfigurationError(`keyring ${file} is malformed`);
-      }
+      const parsed = parseKeyring(await handle.readFile(), file);
       // A keyring from before the audit log or the token issuer: add the missing signing keys
       // (once, even with several processes opening it at the same moment).
       const encoded =
-        storedSigningKeys(parsed) ??
+        parsed.signingKeys ??
         (await addSigningKeys(file).catch((cause: unknown) => {
           // Not "malformed": the usual causes are a read-only data directory or a stale lock file.
           throw new ConfigurationError(`cannot add the missing signing keys to keyring ${file}`, { cause });
@@ -97,7 +93,7 @@ export class LocalKeyring implements KeyProvider {
         auditKey: signingKeyOf(encoded.auditKey, file),
         tokenKey: signingKeyOf(encoded.tokenKey, file),
       };
-      return new LocalKeyring(parsed.masterKeyId, key, signingKeys);
+      return new LocalKeyring(parsed.masterKeyId, parsed.masterKey, signingKeys);
     } catch (cause) {
       if (cause instanceof ConfigurationError) throw cause;
       throw new ConfigurationError(`keyring ${file} is malformed`, { cause });
@@ -150,6 +146,53 @@ export class LocalKeyring implements KeyProvider {
     if (!key) throw new KeyUnavailable('keyring is closed');
     return key;
   }
+}
+
+/** A keyring file's contents, checked as {@link LocalKeyring.open} checks them (its file mode aside). */
+export interface KeyringContents {
+  readonly format: 1;
+  readonly masterKeyId: string;
+  /** The caller wipes it (fill(0)) once done. */
+  readonly masterKey: Buffer;
+  /** Both signing keys (PKCS#8 DER, base64), or undefined for a keyring from before one of them existed. */
+  readonly signingKeys: Record<SigningKeyField, string> | undefined;
+}
+
+/**
+ * Parses and checks keyring bytes without touching any file, so that recovery can tell a keyring
+ * that `open` would accept from one that ransomware or a bad copy left unreadable.
+ *
+ * @throws ConfigurationError "keyring <name> is malformed" (never quoting the bytes).
+ */
+export function parseKeyring(bytes: Buffer, name: string): KeyringContents {
+  const malformed = () => new ConfigurationError(`keyring ${name} is malformed`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    // No cause: JSON.parse quotes the text it choked on, and that text is key material.
+    throw malformed();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw malformed();
+  const body = parsed as Partial<Record<keyof KeyringFile, unknown>>;
+  const key = typeof body.masterKey === 'string' ? Buffer.from(body.masterKey, 'base64') : Buffer.alloc(0);
+  if (body.format !== 1 || key.length !== 32 || typeof body.masterKeyId !== 'string') throw malformed();
+  for (const field of ['auditKey', 'tokenKey'] as const) {
+    const value = body[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw malformed();
+    try {
+      signingKeyOf(value, name);
+    } catch {
+      throw malformed();
+    }
+  }
+  return {
+    format: 1,
+    masterKeyId: body.masterKeyId,
+    masterKey: key,
+    signingKeys: storedSigningKeys(body as Partial<KeyringFile>),
+  };
 }
 
 function storedSigningKeys(keyring: Partial<KeyringFile>): Record<SigningKeyField, string> | undefined {

@@ -224,7 +224,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
    * rotated or revoked without touching the other.
    */
   #ed25519Signer(purpose: 'audit' | 'token'): Promise<Ed25519Signer> {
-    const label = `${this.#keyLabel}-${purpose}`;
+    const label = signingKeyLabel(this.#keyLabel, purpose);
     return this.#serialize(() => {
       let key: TokenEd25519Key;
       try {
@@ -273,6 +273,14 @@ export class Pkcs11KeyProvider implements KeyProvider {
       init(fresh);
     }
   }
+}
+
+/**
+ * CKA_LABEL of the Ed25519 key pair for `purpose` next to the master key labelled `keyLabel`. One
+ * definition, because `keys export` tells operators which objects to back up by these labels.
+ */
+export function signingKeyLabel(keyLabel: string, purpose: 'audit' | 'token'): string {
+  return `${keyLabel}-${purpose}`;
 }
 
 function validateOptions(opts: Pkcs11KeyProviderOptions): void {
