@@ -8,6 +8,8 @@ import type { KeyProvider } from './ports/key-provider.js';
 import type { VaultStore } from './ports/vault-store.js';
 import { IngestService } from './services/ingest-service.js';
 import { KeyAdmin } from './services/key-admin.js';
+import { ErasureLedger } from './backup/erasure-ledger.js';
+import { BackupService } from './backup/backup-service.js';
 import { VaultReader } from './services/vault-reader.js';
 import { SqliteVaultStore } from './storage/sqlite/sqlite-vault-store.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -60,6 +62,8 @@ export interface Vault {
   leaks: LeakScanService;
   /** Deadline reminders through the alert sinks (`serve` runs `tick()` every minute). */
   reminders: ObligationReminders;
+  /** Backup copies (src/backup): create; verify and restore are functions over a copy. */
+  backups: BackupService;
   alertCounters: AlertCounters;
   close(): Promise<void>;
 }
@@ -171,7 +175,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
     audit,
     ingest,
     reader,
-    keyAdmin: new KeyAdmin(store, keys, clock, audit),
+    keyAdmin: new KeyAdmin(store, keys, clock, audit, new ErasureLedger(config.backup.erasureLedger)),
     clock,
     issuer,
     principals: new PrincipalAdmin(store, issuer, clock, audit, config.api),
@@ -191,6 +195,15 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
       audit,
     ),
     reminders: new ObligationReminders(incidents, sink, clock, onError),
+    backups: new BackupService({
+      config: config.backup,
+      store,
+      provider,
+      audit,
+      canaries,
+      clock,
+      postgres: config.database.kind === 'postgres' ? { url: config.database.url, schema: config.database.schema } : null,
+    }),
     alertCounters,
     async close() {
       // The final checkpoint covers this process's last events; the store closes even if it fails.
@@ -206,7 +219,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
   };
 }
 
-async function openKeyProvider(config: Readonly<Config>, create: boolean): Promise<KeyProvider> {
+export async function openKeyProvider(config: Readonly<Config>, create: boolean): Promise<KeyProvider> {
   if (config.keyProvider === 'local') {
     if (create) await LocalKeyring.create(config.dataDir);
     return LocalKeyring.open(config.dataDir);

@@ -15,12 +15,34 @@ export interface Config {
   keyProvider: 'local' | 'pkcs11';
   pkcs11: { modulePath: string; tokenLabel: string; keyLabel: string; pin: string | null; pinFile: string | null };
   /** Audit log: where checkpoint copies go (outside the database), and how often checkpoints are signed. */
-  audit: { witnessDir: string; checkpointEvents: number; checkpointMs: number };
+  audit: { witnessDir: string; checkpointEvents: number; checkpointMs: number; journal: boolean };
   api: ApiConfig;
   alerts: AlertsConfig;
   /** Inline detection and containment thresholds (src/detection/detection-config.ts). */
   detection: DetectionConfig;
+  backup: BackupConfig;
+  /** The live store's integrity monitor (src/services/integrity-monitor.ts) under `serve`. */
+  integrity: IntegrityConfig;
   debug: boolean;
+}
+
+export interface IntegrityConfig {
+  /** `serve` re-runs the cheap integrity checks (file header, inode, WAL, schema, audit root) this often. */
+  checkMs: number;
+}
+
+/** Backups (src/backup): where copies go, how often `serve` takes one, and the erasure ledger. */
+export interface BackupConfig {
+  /** Root of the content-addressed backup copies; outside the data dir, so ransomware of one is not ransomware of both. */
+  dir: string;
+  /** A second root every copy is also written to (another disk or mount), or null. */
+  secondDir: string | null;
+  /** `serve` takes a backup this often (seconds); 0: only by hand. */
+  intervalSeconds: number;
+  /** Canary patients per tenant planted in each copy only. */
+  canariesPerTenant: number;
+  /** Append-only list of crypto-shredded patients, kept outside the backups and re-applied on restore. */
+  erasureLedger: string;
 }
 
 /** Where detection alerts go (issue 5 item 4); both null: alerts only reach the audit log and metrics. */
@@ -77,6 +99,7 @@ export const CONFIG_TABLE = [
   ['--witness-dir', 'LABVAULT_AUDIT_WITNESS_DIR', '<data dir>/witness', 'copies of signed audit checkpoints, outside the database'],
   ['', 'LABVAULT_AUDIT_CHECKPOINT_EVENTS', '1000', 'sign a checkpoint after this many new events…'],
   ['', 'LABVAULT_AUDIT_CHECKPOINT_MS', '1000', '…or this many ms after the first unsigned event'],
+  ['', 'LABVAULT_AUDIT_JOURNAL', '1', 'ship each checkpoint’s events to the witness too (what a restore re-applies and lists); `0`: off'],
   ['', 'LABVAULT_API_ISSUER', 'urn:labvault:issuer', '`iss` of tokens labvault issues (signing key in the key provider)'],
   ['', 'LABVAULT_API_AUDIENCE', 'urn:labvault:fhir', '`aud` required in every bearer token'],
   ['', 'LABVAULT_API_TOKEN_TTL', '43200', 'lifetime in seconds of tokens labvault issues'],
@@ -92,6 +115,12 @@ export const CONFIG_TABLE = [
   ['', 'LABVAULT_ALERT_SYSLOG', '—', '`udp://host:port` or `tcp://host:port` of a syslog collector for alerts'],
   ['', 'LABVAULT_ALERT_SYSLOG_FORMAT', 'rfc5424', '`rfc5424` (structured data) or `cef` (CEF:0 line) in the syslog messages'],
   ['', 'LABVAULT_DETECTION_MODE', 'enforce', '`enforce` (contain), `monitor` (alert only, for tuning) or `off`'],
+  ['', 'LABVAULT_BACKUP_DIR', '<data dir>.backups', 'root of the content-addressed, read-only backup copies (keep it off the data disk)'],
+  ['', 'LABVAULT_BACKUP_SECOND_DIR', '—', 'a second root every backup is also written to'],
+  ['', 'LABVAULT_BACKUP_INTERVAL_S', '0', '`serve` takes a backup this often (0: only `labvault backup create`)'],
+  ['', 'LABVAULT_BACKUP_CANARIES', '2', 'canary patients per tenant planted in each backup copy only'],
+  ['', 'LABVAULT_ERASURE_LEDGER', '<backup dir>/erasures.ndjson', 'crypto-shredded patients, re-applied on every restore'],
+  ['', 'LABVAULT_INTEGRITY_CHECK_MS', '2000', '`serve` checks the store’s integrity this often; a failure stops serving (503)'],
   ['', 'LABVAULT_DETECTION_FILE', '—', 'JSON file overriding detection thresholds (caps per role, baseline, enumeration, canaries…)'],
 ] as const;
 
@@ -109,8 +138,14 @@ const Env = z.object({
   LABVAULT_PKCS11_PIN: z.string().min(1).optional(),
   LABVAULT_PKCS11_PIN_FILE: z.string().min(1).optional(),
   LABVAULT_AUDIT_WITNESS_DIR: z.string().min(1).optional(),
+  LABVAULT_BACKUP_DIR: z.string().min(1).optional(),
+  LABVAULT_BACKUP_SECOND_DIR: z.string().min(1).optional(),
+  LABVAULT_BACKUP_INTERVAL_S: z.coerce.number().int().min(0).max(31 * 86_400).optional(),
+  LABVAULT_BACKUP_CANARIES: z.coerce.number().int().min(0).max(100).optional(),
+  LABVAULT_ERASURE_LEDGER: z.string().min(1).optional(),
   LABVAULT_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(10_000_000).optional(),
   LABVAULT_AUDIT_CHECKPOINT_MS: z.coerce.number().int().min(10).max(3_600_000).optional(),
+  LABVAULT_AUDIT_JOURNAL: z.enum(['0', '1']).optional(),
   LABVAULT_API_ISSUER: z.string().min(1).optional(),
   LABVAULT_API_AUDIENCE: z.string().min(1).optional(),
   LABVAULT_API_TOKEN_TTL: z.coerce
@@ -156,6 +191,7 @@ const Env = z.object({
   LABVAULT_ALERT_SYSLOG_FORMAT: z.enum(['rfc5424', 'cef']).optional(),
   LABVAULT_DETECTION_MODE: z.string().optional(),
   LABVAULT_DETECTION_FILE: z.string().min(1).optional(),
+  LABVAULT_INTEGRITY_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
 });
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -191,10 +227,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       witnessDir: path.resolve(overrides.witnessDir ?? e.LABVAULT_AUDIT_WITNESS_DIR ?? path.join(dataDir, 'witness')),
       checkpointEvents: e.LABVAULT_AUDIT_CHECKPOINT_EVENTS ?? 1000,
       checkpointMs: e.LABVAULT_AUDIT_CHECKPOINT_MS ?? 1000,
+      journal: e.LABVAULT_AUDIT_JOURNAL !== '0',
     },
     api: apiConfig(e),
     alerts: alertsConfig(e),
     detection: loadDetectionConfig(e.LABVAULT_DETECTION_MODE, e.LABVAULT_DETECTION_FILE),
+    backup: backupConfig(e, dataDir),
+    integrity: { checkMs: e.LABVAULT_INTEGRITY_CHECK_MS ?? 2000 },
     debug: overrides.debug ?? false,
   });
 }
@@ -221,6 +260,17 @@ function apiConfig(e: z.infer<typeof Env>): ApiConfig {
     requestTimeoutMs: e.LABVAULT_API_REQUEST_TIMEOUT_MS ?? 10_000,
     breakGlassMaxMinutes: e.LABVAULT_BREAK_GLASS_MAX_MINUTES ?? 60,
     exportTtlHours: e.LABVAULT_EXPORT_TTL_HOURS ?? 24,
+  };
+}
+
+function backupConfig(e: z.infer<typeof Env>, dataDir: string): BackupConfig {
+  const dir = path.resolve(e.LABVAULT_BACKUP_DIR ?? `${dataDir}.backups`);
+  return {
+    dir,
+    secondDir: e.LABVAULT_BACKUP_SECOND_DIR ? path.resolve(e.LABVAULT_BACKUP_SECOND_DIR) : null,
+    intervalSeconds: e.LABVAULT_BACKUP_INTERVAL_S ?? 0,
+    canariesPerTenant: e.LABVAULT_BACKUP_CANARIES ?? 2,
+    erasureLedger: path.resolve(e.LABVAULT_ERASURE_LEDGER ?? path.join(dir, 'erasures.ndjson')),
   };
 }
 
@@ -254,6 +304,8 @@ export function describeConfig(c: Config): Record<string, unknown> {
     // The webhook's path and query often carry the receiver's token: show only where it goes.
     alerts: { ...c.alerts, webhookUrl: c.alerts.webhookUrl === null ? null : `${new URL(c.alerts.webhookUrl).origin}/***` },
     detection: c.detection,
+    backup: c.backup,
+    integrity: c.integrity,
   };
 }
 

@@ -18,7 +18,12 @@ export interface AuditLogOptions {
   readonly checkpointEvents: number;
   /** …or this many milliseconds after the first uncovered event. */
   readonly checkpointMs: number;
+  /** Ship each checkpoint's events to the witness's journal too (default true; see CheckpointWitness.journal). */
+  readonly journal?: boolean;
 }
+
+/** Largest journal segment, in events (a first shipping of a long log is cut into these). */
+const JOURNAL_SEGMENT_EVENTS = 100_000;
 
 /**
  * The audit log as services see it: builds events for an access context, appends them (fail
@@ -62,6 +67,8 @@ export class AuditLog {
    * the unsigned tail.
    */
   private readOnly = false;
+  /** Events the witness's journal holds (from 0), learned from it on first use. */
+  private journaled: number | undefined;
 
   static async open(
     store: AuditStore,
@@ -193,7 +200,10 @@ export class AuditLog {
         if (head.size === 0 || (latest && latest.size >= head.size)) {
           // Nothing new to sign, but the latest may have been stored and not witnessed (a failed
           // attempt, or another process that crashed in between): publishing is idempotent.
-          if (latest) await this.witness.publish(latest.size, latest.note);
+          if (latest) {
+            await this.witness.publish(latest.size, latest.note);
+            await this.shipJournal(latest.size);
+          }
           this.signedSize = Math.max(this.signedSize, latest?.size ?? 0);
           this.failure = undefined;
           return latest;
@@ -203,6 +213,7 @@ export class AuditLog {
         const cp: StoredCheckpoint = { size: head.size, root: head.root, note, createdAt: this.clock.now().toISOString() };
         await this.store.addCheckpoint(cp);
         await this.witness.publish(cp.size, cp.note);
+        await this.shipJournal(cp.size);
         this.vouched = { size: cp.size, root: cp.root, lineage: head.lineage };
         this.signedSize = cp.size;
         this.unsignedSince = undefined;
@@ -215,6 +226,26 @@ export class AuditLog {
     });
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Copies the events up to `upTo` that the witness's journal does not hold yet. Runs after the
+   * checkpoint that covers them is witnessed, inside the same serialised step: a failure fails the
+   * checkpoint, and so the log refuses new operations until the journal catches up.
+   */
+  private async shipJournal(upTo: number): Promise<void> {
+    const w = this.witness;
+    if (this.opts.journal === false || !w.journal || !w.journalSegments) return;
+    this.journaled ??= (await w.journalSegments()).reduce((n, s) => Math.max(n, s.to), 0);
+    while (this.journaled < upTo) {
+      const from = this.journaled;
+      const to = Math.min(upTo, from + JOURNAL_SEGMENT_EVENTS);
+      const events: Buffer[] = [];
+      for await (const page of this.store.readAuditEvents(from, to)) events.push(...page);
+      if (events.length !== to - from) throw new IntegrityViolation(`audit events ${from}–${to - 1} are missing`);
+      await w.journal(from, events);
+      this.journaled = to;
+    }
   }
 
   /**
@@ -260,6 +291,28 @@ export class AuditLog {
     const text = openNote(cp.note, parseVerifierKey(this.verifierKey));
     const parsed = text === null ? null : parseCheckpointText(text);
     return parsed && parsed.origin === this.origin ? { size: parsed.size, root: parsed.root } : null;
+  }
+
+  /**
+   * Resolves once every event committed so far is signed, witnessed and (with the journal on)
+   * copied to the witness's journal. An API write is acknowledged only then, so a write the lab was
+   * told is stored is either in the next backup or in the journal a restore lists: never lost
+   * without a trace. Concurrent callers share one checkpoint.
+   */
+  async witnessed(): Promise<void> {
+    if (this.opts.journal === false) return;
+    const head = (await this.store.auditHead()).size;
+    if (head > this.signedSize || (this.journaled ?? 0) < head) await this.sharedCheckpoint();
+  }
+
+  /**
+   * Takes nothing more and stops the timer, without a final checkpoint: for a log opened over a
+   * copy that must stay as it was taken (canaries written into a backup copy append no events).
+   */
+  abandon(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   async close(): Promise<void> {

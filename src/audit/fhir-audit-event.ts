@@ -70,6 +70,10 @@ const ACTIONS: Record<AuditAction, ActionMap> = {
   'containment.release': { type: security, subtype: null, action: 'U' },
   'canary.plant': { type: security, subtype: null, action: 'C' },
   'leak.scan': { type: security, subtype: null, action: 'E' },
+  // DICOM 110100 Application Activity: backups and restores are operations on the application's data.
+  'backup.create': { type: app, subtype: null, action: 'C' },
+  'backup.verify': { type: app, subtype: null, action: 'E' },
+  'backup.restore': { type: app, subtype: null, action: 'U' },
 };
 
 /** AuditEvent.outcome: 0 success, 4 minor failure (refused), 8 serious failure (error). */

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { VaultError } from '../domain/errors.js';
 import { registerAudit } from './commands/audit.js';
+import { registerBackup } from './commands/backup.js';
 import { registerBench } from './commands/bench.js';
 import { registerContainment } from './commands/containment.js';
 import { registerIncident } from './commands/incident.js';
@@ -48,6 +49,7 @@ registerAudit(program);
 registerContainment(program);
 registerIncident(program);
 registerLeak(program);
+registerBackup(program);
 registerBench(program);
 registerDrill(program);
 

@@ -49,6 +49,9 @@ export const AuditActions = [
   'containment.release',
   'canary.plant',
   'leak.scan',
+  'backup.create',
+  'backup.verify',
+  'backup.restore',
 ] as const;
 export type AuditAction = (typeof AuditActions)[number];
 

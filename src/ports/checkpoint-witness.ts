@@ -10,4 +10,14 @@ export interface CheckpointWitness {
   publish(size: number, note: string): Promise<void>;
   /** Every stored note with a name saying where it came from. */
   list(): Promise<{ source: string; note: string }[]>;
+  /**
+   * The event journal: a copy of the events' canonical bytes with from ≤ seq < to, shipped with
+   * the checkpoint that covers them, so a restore from a backup can put back, and list, what
+   * happened after the backup (the database that held them may be gone). Never overwrites.
+   */
+  journal?(from: number, events: readonly Buffer[]): Promise<void>;
+  /** The journal's segments, in seq order. */
+  journalSegments?(): Promise<{ from: number; to: number }[]>;
+  /** One segment's events (canonical bytes), as shipped. */
+  readJournal?(from: number, to: number): Promise<Buffer[]>;
 }

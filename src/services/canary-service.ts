@@ -125,6 +125,29 @@ export class CanaryService {
     return records;
   }
 
+  /**
+   * The canaries of one backup copy: fresh records (a random seed: unlike an export, a copy is
+   * made once), stamped like rows already in the tenant so they do not stand out as the newest.
+   * The caller writes them into the copy only, then registers them with `registerBackup` once the
+   * copy's content address is known.
+   */
+  async forBackup(tenantId: string, count: number): Promise<{ records: CanaryRecords; stamp: Date | undefined }> {
+    return { records: await this.generate(tenantId, count, randomBytes(4).readUInt32BE(0)), stamp: await this.blendTime(tenantId) };
+  }
+
+  /** Registers a backup copy's canaries (sealed, in the vault's registry); returns the row to keep beside the copy. */
+  async registerBackup(ctx: AccessContext, tenantId: string, backupId: string, records: CanaryRecords): Promise<CanarySetRow> {
+    const summary = await this.register(ctx, tenantId, 'backup', backupId, records);
+    const row = (await this.store.listCanarySets(tenantId)).find((r) => r.id === summary.id);
+    if (!row) throw new IntegrityViolation('canaries: the registered set is missing');
+    return row;
+  }
+
+  /** The patient ids of a sealed set (restore shreds a copy's own canaries out of the live vault). */
+  async patientsOf(row: CanarySetRow): Promise<CanaryPatient[]> {
+    return (await this.unseal(row)).patients;
+  }
+
   async list(tenantId?: string): Promise<CanarySetSummary[]> {
     const out: CanarySetSummary[] = [];
     for (const row of await this.store.listCanarySets(tenantId)) out.push(summary(row, (await this.unseal(row)).patients.length));

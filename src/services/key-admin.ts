@@ -4,6 +4,7 @@ import type { Clock } from '../ports/clock.js';
 import type { KekState, VaultStore } from '../ports/vault-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { categoriesOf } from '../domain/audit-event.js';
+import type { ErasureLedger } from '../backup/erasure-ledger.js';
 import { mayActFor, type AccessContext } from '../domain/principal.js';
 
 /**
@@ -35,6 +36,8 @@ export class KeyAdmin {
     private readonly keys: KeyHierarchy,
     private readonly clock: Clock,
     private readonly audit: AuditLog,
+    /** Erasures are listed here first, so restoring an older backup shreds the patient again. */
+    private readonly ledger: ErasureLedger | null = null,
   ) {}
 
   async status(ctx: AccessContext): Promise<KeyStatus[]> {
@@ -125,7 +128,9 @@ export class KeyAdmin {
       ]);
       throw new NotFound();
     }
-    const erased = await this.store.erasePatient(tenantId, patientId, this.clock.now().toISOString(), (changed) =>
+    const at = this.clock.now().toISOString();
+    await this.ledger?.append({ tenant: tenantId, patient: patientId, at });
+    const erased = await this.store.erasePatient(tenantId, patientId, at, (changed) =>
       changed
         ? [
             this.audit.event(ctx, {

@@ -5,6 +5,12 @@ import { ConfigurationError, IntegrityViolation } from '../domain/errors.js';
 import type { CheckpointWitness } from '../ports/checkpoint-witness.js';
 
 const SUFFIX = '.checkpoint';
+const JOURNAL = /^(\d{16})-(\d{16})\.events$/;
+const NEWLINE = Buffer.from('\n');
+
+function segmentName(from: number, to: number): string {
+  return `${String(from).padStart(16, '0')}-${String(to).padStart(16, '0')}.events`;
+}
 
 /**
  * Checkpoint copies as files `<size>.checkpoint` in a directory per log origin. Each file is
@@ -20,13 +26,52 @@ export class DirectoryWitness implements CheckpointWitness {
   }
 
   async publish(size: number, note: string): Promise<void> {
-    const final = path.join(this.location, `${String(size).padStart(16, '0')}${SUFFIX}`);
+    await this.writeOnce(`${String(size).padStart(16, '0')}${SUFFIX}`, note, `checkpoint for size ${size}`);
+  }
+
+  async journal(from: number, events: readonly Buffer[]): Promise<void> {
+    if (events.length === 0) return;
+    const body = Buffer.concat(events.flatMap((e) => [e, NEWLINE]));
+    await this.writeOnce(segmentName(from, from + events.length), body, `journal segment from ${from}`);
+  }
+
+  async journalSegments(): Promise<{ from: number; to: number }[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.location);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new ConfigurationError(`cannot read witness directory ${this.location}`, { cause: e });
+    }
+    return names
+      .map((n) => JOURNAL.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ from: Number(m[1]), to: Number(m[2]) }))
+      .sort((a, b) => a.from - b.from || a.to - b.to);
+  }
+
+  async readJournal(from: number, to: number): Promise<Buffer[]> {
+    const body = await fs.readFile(path.join(this.location, segmentName(from, to)));
+    const out: Buffer[] = [];
+    for (let at = 0; at < body.length; ) {
+      const end = body.indexOf(0x0a, at);
+      if (end < 0) throw new IntegrityViolation(`journal segment ${from}-${to} is cut short`);
+      out.push(body.subarray(at, end));
+      at = end + 1;
+    }
+    if (out.length !== to - from) throw new IntegrityViolation(`journal segment ${from}-${to} holds ${out.length} events`);
+    return out;
+  }
+
+  /** Temp file, fsync, hard link to the final name (fails if it exists), directory fsync. */
+  private async writeOnce(name: string, data: string | Buffer, what: string): Promise<void> {
+    const final = path.join(this.location, name);
     try {
       await fs.mkdir(this.location, { recursive: true, mode: 0o700 });
       const tmp = `${final}.${randomBytes(6).toString('hex')}.tmp`;
       const h = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       try {
-        await h.writeFile(note, 'utf8');
+        await h.writeFile(data);
         await h.sync();
       } finally {
         await h.close();
@@ -35,8 +80,8 @@ export class DirectoryWitness implements CheckpointWitness {
         await fs.link(tmp, final);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        if ((await fs.readFile(final, 'utf8')) !== note)
-          throw new IntegrityViolation(`witness holds a different checkpoint for size ${size}`);
+        if (!(await fs.readFile(final)).equals(Buffer.isBuffer(data) ? data : Buffer.from(data)))
+          throw new IntegrityViolation(`witness holds a different ${what}`);
       } finally {
         await fs.unlink(tmp);
       }

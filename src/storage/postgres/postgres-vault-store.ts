@@ -190,6 +190,12 @@ export class PostgresVaultStore implements VaultStore {
   }
 
   /** Ends the pool; idempotent like the SQLite adapter's close(). */
+  /** The schema version the migrations reached (the newest applied step). */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.pool.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+    return rows[0]?.v ?? 0;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
