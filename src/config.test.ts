@@ -28,4 +28,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, { LABVAULT_KEY_PROVIDER: 'usb-stick' })).toThrow(/LABVAULT_KEY_PROVIDER/);
     expect(() => loadConfig({}, { LABVAULT_PG_SCHEMA: 'Robert"; DROP' })).toThrow(/LABVAULT_PG_SCHEMA/);
   });
+
+  it('checks the store every 2 s unless LABVAULT_INTEGRITY_CHECK_MS says otherwise, and refuses nonsense', () => {
+    expect(loadConfig({}, {}).integrity.checkMs).toBe(2000);
+    expect(loadConfig({}, { LABVAULT_INTEGRITY_CHECK_MS: '500' }).integrity.checkMs).toBe(500);
+    expect(() => loadConfig({}, { LABVAULT_INTEGRITY_CHECK_MS: '0' })).toThrow(/LABVAULT_INTEGRITY_CHECK_MS/);
+    expect(() => loadConfig({}, { LABVAULT_INTEGRITY_CHECK_MS: 'often' })).toThrow(/LABVAULT_INTEGRITY_CHECK_MS/);
+  });
 });

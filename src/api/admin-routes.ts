@@ -13,8 +13,10 @@ import { contextOf } from './request-context.js';
 export function registerAdminRoutes(app: FastifyInstance, vault: Vault): void {
   const guard = new Guard(vault);
   const json = { 'content-type': 'application/json; charset=utf-8' };
+  // Every POST here changes the vault: refused in read-only mode (app.ts), like FHIR writes.
+  const write = { config: { write: true } };
 
-  app.post<{ Params: { id: string } }>('/admin/exports/:id/approve', async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/exports/:id/approve', write, async (req, reply) => {
     await guard.admin(req, 'export.approve');
     const job = await vault.exports.approve(contextOf(req), req.params.id);
     return reply.code(200).headers(json).send({ id: job.id, state: job.state, approver: job.approverId });
@@ -28,7 +30,7 @@ export function registerAdminRoutes(app: FastifyInstance, vault: Vault): void {
     return reply.code(200).headers(json).send({ containments: rows });
   });
 
-  app.post<{ Params: { id: string }; Body: unknown }>('/admin/containments/:id/release', async (req, reply) => {
+  app.post<{ Params: { id: string }; Body: unknown }>('/admin/containments/:id/release', write, async (req, reply) => {
     await guard.admin(req, 'containment.release');
     const b = req.body as { reason?: unknown } | null;
     if (!b || typeof b.reason !== 'string') throw new InvalidInput('body: {"reason": string}');
@@ -39,7 +41,7 @@ export function registerAdminRoutes(app: FastifyInstance, vault: Vault): void {
       .send({ id: r.containment.id, state: r.containment.state, approvals: r.approvals, required: r.containment.approvalsRequired });
   });
 
-  app.post<{ Body: unknown }>('/admin/break-glass', async (req, reply) => {
+  app.post<{ Body: unknown }>('/admin/break-glass', write, async (req, reply) => {
     await guard.admin(req, 'break-glass');
     const b = req.body as { tenant?: unknown; justification?: unknown; minutes?: unknown } | null;
     if (!b || typeof b.tenant !== 'string' || typeof b.justification !== 'string' || typeof b.minutes !== 'number') {

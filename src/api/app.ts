@@ -14,6 +14,7 @@ import { originOf } from './request-context.js';
 import { registerFhirRoutes } from './fhir/fhir-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { openApiDocument } from './openapi.js';
+import type { IntegrityStatus } from '../services/integrity-monitor.js';
 
 /**
  * The HTTP server: FHIR R4 under /fhir, admin actions under /admin, health, metrics and OpenAPI.
@@ -27,12 +28,29 @@ export interface AppOptions {
   externalKeys?: JWTVerifyGetKey;
   /** Log errors (pino, to stderr) — off in tests. Request URLs are never logged: they can hold a BSN. */
   log?: boolean;
+  /**
+   * The live store's integrity (services/integrity-monitor.ts). Once it has failed, every /fhir
+   * and /admin request answers 503 before authentication (authenticating reads the store that
+   * failed) and /healthz answers 503 naming the failed checks and the newest verified backup.
+   */
+  integrity?: IntegrityStatus;
+  /**
+   * Degraded service (e.g. from a backup while the live store is restored): every write answers
+   * 503 with this reason, after authentication; reads are served and audited exactly as usual.
+   */
+  readOnly?: { reason: string };
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** No credential needed (health, metrics, metadata, OpenAPI, JWKS). */
     public?: boolean;
+    /**
+     * The route changes the vault (refused in read-only mode). Default: every method but GET,
+     * HEAD and OPTIONS writes, so a write route added later is refused without being listed;
+     * POST _search says false, the GET form of an export kick-off says true.
+     */
+    write?: boolean;
   }
 }
 
@@ -101,11 +119,25 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     done(null, out);
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', async (req, reply): Promise<FastifyReply | void> => {
     securityHeaders(reply);
     // The id the audit events of this request carry: lets a client or operator find them.
     reply.header('x-request-id', req.id);
     metrics.start(req);
+    const failure = opts.integrity?.failure ?? null;
+    if (failure !== null && STORE_ROUTES.test(req.url)) {
+      // Nothing read from a store that failed its check can be trusted, credentials included.
+      return reply
+        .code(503)
+        .header('content-type', FHIR_JSON)
+        .send(
+          outcome(
+            'no-store',
+            `the store failed its integrity check (${failure.checks.join(', ')}); nothing is served until it is restored`,
+            'fatal',
+          ),
+        );
+    }
     // The deadline covers the work before a response starts; a response already streaming (an
     // export download) is not cut off by it, and a late 503 is never sent after headers.
     const timer = setTimeout(() => {
@@ -147,6 +179,14 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
       reply.header('www-authenticate', 'Bearer realm="labvault", error="invalid_token"');
       throw e;
     }
+    // After authentication, so a refusal tells only a known caller that the vault is read-only;
+    // before the body is parsed, so nothing of a refused write is even read.
+    if (opts.readOnly && isWrite(req)) {
+      return reply
+        .code(503)
+        .header('content-type', FHIR_JSON)
+        .send(outcome('no-store', `the vault is read-only: ${opts.readOnly.reason}`));
+    }
   });
 
   await app.register(rateLimit, {
@@ -172,7 +212,14 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
     reply.code(404).header('content-type', FHIR_JSON).send(outcome('not-supported', 'no such endpoint')),
   );
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok', backend: vault.store.backend }));
+  app.get('/healthz', { config: { public: true } }, async (_req, reply) => {
+    const failure = opts.integrity?.failure ?? null;
+    // The backup's id only: its path would tell anyone who can reach /healthz where the copies are.
+    if (failure !== null)
+      return reply.code(503).send({ status: 'integrity-failed', reason: failure.reason, newest_backup: failure.newestBackup?.id ?? null });
+    if (opts.readOnly) return { status: 'read-only', reason: opts.readOnly.reason, backend: vault.store.backend };
+    return { status: 'ok', backend: vault.store.backend };
+  });
   app.get('/metrics', { config: { public: true } }, async (_req, reply) =>
     reply.header('content-type', metrics.contentType).send(await metrics.render(vault)),
   );
@@ -182,6 +229,15 @@ export async function buildApp(vault: Vault, opts: AppOptions = {}): Promise<Fas
   registerFhirRoutes(app, vault);
   registerAdminRoutes(app, vault);
   return app;
+}
+
+/** What a failed integrity check closes: everything that reads or writes the store. */
+const STORE_ROUTES = /^\/(?:fhir|admin)(?:[/?]|$)/;
+
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function isWrite(req: FastifyRequest): boolean {
+  return req.routeOptions.config.write ?? !READ_METHODS.has(req.method);
 }
 
 /**

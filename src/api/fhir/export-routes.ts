@@ -38,8 +38,9 @@ export function registerExportRoutes(app: FastifyInstance, vault: Vault, guard: 
     return send(reply, 202, outcome('informational', 'export requested: it starts when a security officer approves it', 'information'));
   };
 
-  app.get<{ Querystring: Query }>('/fhir/$export', kickOff);
-  app.post<{ Querystring: Query }>('/fhir/$export', kickOff);
+  // A kick-off stores a job, whatever the method: refused in read-only mode (status and files are reads).
+  app.get<{ Querystring: Query }>('/fhir/$export', { config: { write: true } }, kickOff);
+  app.post<{ Querystring: Query }>('/fhir/$export', { config: { write: true } }, kickOff);
 
   app.get<{ Params: { id: string } }>('/fhir/$export-status/:id', async (req, reply) => {
     // Like every request: a purpose of use the role may act under, and a role that uses bulk export.

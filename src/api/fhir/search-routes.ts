@@ -120,7 +120,9 @@ export function registerSearchRoutes(app: FastifyInstance, vault: Vault, guard: 
   app.get<{ Params: { type: string }; Querystring: Query }>('/fhir/:type', async (req, reply) =>
     send(reply, 200, await dispatch(req, req.params.type, req.query)),
   );
-  app.post<{ Params: { type: string }; Querystring: Query; Body: unknown }>('/fhir/:type/_search', async (req, reply) => {
+  // A read sent as POST (identifiers stay out of URLs): served in read-only mode.
+  const read = { config: { write: false } };
+  app.post<{ Params: { type: string }; Querystring: Query; Body: unknown }>('/fhir/:type/_search', read, async (req, reply) => {
     // FHIR's POST _search takes a form body; a JSON body would bring numbers and objects.
     const type = req.headers['content-type'];
     if (req.body !== undefined && !(typeof type === 'string' && type.startsWith('application/x-www-form-urlencoded'))) {

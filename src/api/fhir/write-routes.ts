@@ -23,7 +23,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function registerWriteRoutes(app: FastifyInstance, vault: Vault, guard: Guard, send: Sender): void {
-  app.post<{ Params: { type: string }; Body: unknown }>('/fhir/:type', async (req, reply) => {
+  app.post<{ Params: { type: string }; Body: unknown }>('/fhir/:type', { config: { write: true } }, async (req, reply) => {
     const type = req.params.type;
     if (type !== 'Patient' && !isClinicalType(type)) return send(reply, 404, outcome('not-supported', 'no such endpoint'));
     const body = req.body;
@@ -32,12 +32,14 @@ export function registerWriteRoutes(app: FastifyInstance, vault: Vault, guard: G
     const ctx = await authorise(req, guard, [resource]);
     const result = await vault.ingest.submit(ctx, await tagged(req, guard, resource), 'request');
     throwIfRejected(result);
+    // Acknowledged only once its event is witnessed and journaled: a restore can then always list it.
+    await vault.audit.witnessed();
     const status = result.unchanged > 0 ? 200 : 201;
     void reply.header('location', `${baseUrl(req)}/${type}/${String(resource.id)}`);
     return send(reply, status, await tagged(req, guard, resource));
   });
 
-  app.post<{ Body: unknown }>('/fhir', async (req, reply) => {
+  app.post<{ Body: unknown }>('/fhir', { config: { write: true } }, async (req, reply) => {
     const body = req.body;
     if (!isObj(body) || body.resourceType !== 'Bundle') throw new InvalidInput('POST /fhir takes a transaction Bundle');
     // Only creates are supported: an update or delete entry silently stored as a create would
@@ -60,6 +62,8 @@ export function registerWriteRoutes(app: FastifyInstance, vault: Vault, guard: G
       'Bundle',
     );
     throwIfRejected(result);
+    // Acknowledged only once its event is witnessed and journaled: a restore can then always list it.
+    await vault.audit.witnessed();
     const base = baseUrl(req);
     return send(reply, 200, {
       resourceType: 'Bundle',

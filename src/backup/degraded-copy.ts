@@ -1,0 +1,46 @@
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { IntegrityViolation } from '../domain/errors.js';
+import type { KeyProvider } from '../ports/key-provider.js';
+import { DirectoryWitness } from '../witness/directory-witness.js';
+import { verifyBackup } from './backup-verifier.js';
+import { DATABASE_FILE } from './backup-layout.js';
+
+/**
+ * The store `serve --read-only --from-backup` runs on: a verified backup copied into its own
+ * directory beside the data dir (the copy itself stays read-only and untouched). Reads there are
+ * authorised and audited as always; their events go to that directory's own audit log and witness
+ * (a branch of the log from the backup's size, kept afterwards as the record of what degraded
+ * service released), never into the primary's witness, which the restore continues.
+ */
+export async function degradedConfig(
+  config: Readonly<Config>,
+  backup: string,
+  provider: KeyProvider,
+): Promise<{ config: Readonly<Config>; id: string; dir: string }> {
+  if (config.database.kind !== 'sqlite')
+    throw new IntegrityViolation('--from-backup serves SQLite backups (a PostgreSQL backup restores into a fresh database)');
+  const v = await verifyBackup(backup, { provider, witnessFor: (o) => new DirectoryWitness(config.audit.witnessDir, o) });
+  if (!v.ok || v.id === null)
+    throw new IntegrityViolation(`refusing to serve from a backup that does not verify: ${v.reason ?? 'unknown'}`);
+  const dir = path.join(
+    path.dirname(config.dataDir),
+    `${path.basename(config.dataDir)}.degraded-${v.id.slice(0, 12)}-${new Date().toISOString().replace(/[-:.]/g, '')}`,
+  );
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, DATABASE_FILE);
+  await fs.copyFile(path.join(backup, DATABASE_FILE), file, constants.COPYFILE_EXCL);
+  await fs.chmod(file, 0o600);
+  return {
+    id: v.id,
+    dir,
+    config: Object.freeze({
+      ...config,
+      database: { kind: 'sqlite' as const, file },
+      audit: { ...config.audit, witnessDir: path.join(dir, 'witness'), journal: false },
+      // A degraded server takes no backups of its own copy.
+      backup: { ...config.backup, intervalSeconds: 0 },
+    }),
+  };
+}
