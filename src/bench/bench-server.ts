@@ -26,6 +26,8 @@ export async function startBenchServer(o: {
   rateLimitPerMin: number;
   /** Extra LABVAULT_* settings for the server (the drill's detection mode and thresholds file). */
   env?: Readonly<Record<string, string>>;
+  /** Extra `serve` flags (the ransomware drill's `--read-only --from-backup PATH`). */
+  serveArgs?: readonly string[];
 }): Promise<BenchServer> {
   // A clean environment: only the rate limit (and what the caller adds) is set; everything else is given as flags.
   const env: NodeJS.ProcessEnv = {
@@ -36,7 +38,20 @@ export async function startBenchServer(o: {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LABVAULT_AUDIT_CHECKPOINT_'))),
     ...o.env,
   };
-  const args = [...o.nodeArgs, MAIN, '--data-dir', o.dataDir, '--key-provider', 'local', 'serve', '--host', '127.0.0.1', '--port', '0'];
+  const args = [
+    ...o.nodeArgs,
+    MAIN,
+    '--data-dir',
+    o.dataDir,
+    '--key-provider',
+    'local',
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    ...(o.serveArgs ?? []),
+  ];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ? null : code)));
   let stderr = '';

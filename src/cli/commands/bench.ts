@@ -103,6 +103,20 @@ export function registerBench(program: Command): void {
         );
     });
   bench
+    .command('backup')
+    .description('backup create, verify and restore of a synthetic lab, with a plain synced copy of the database file as baseline')
+    .option('--patients <n>', 'persons in the synthetic lab', positiveInt, 100_000)
+    .option('--json', 'print JSON')
+    .action(async (opts: { patients: number; json?: boolean }) => {
+      const { benchBackup } = await import('../../bench/backup-bench.js');
+      const r = await benchBackup({ patients: opts.patients, log: (s) => process.stderr.write(`${s}\n`) });
+      if (opts.json) printJson(r);
+      else
+        process.stdout.write(
+          `${r.patients} persons, ${r.db_mb} MB: backup ${r.backup_s} s (${r.backup_mb} MB), verify ${r.verify_s} s, restore ${r.restore_s} s (audit verifies: ${r.restored_verified}); plain copy ${r.baseline_copy_s} s; peak RSS ${r.peak_rss_mb} MB\n`,
+        );
+    });
+  bench
     .command('api')
     .description(
       'authenticated, audited FHIR Patient reads against the real server (child process) over loopback, with GET /healthz as baseline',

@@ -66,4 +66,33 @@ export function registerDrill(program: Command): void {
       }
       if (r.problems.length > 0) setProblem();
     });
+  drill
+    .command('ransomware')
+    .description(
+      'scheduled backups and new results over the real API, then the data dir encrypted in place: detection, degraded read-only service, restore, service back',
+    )
+    .requiredOption('--patients <n>', 'persons in the synthetic lab', positiveInt)
+    .option('--backup-interval <s>', 'seconds between the server’s scheduled backups', positiveInt, 30)
+    .option('--writes-per-second <n>', 'new results per second while the lab runs', positiveInt, 20)
+    .option('--urgent-reads <n>', 'urgent result reads sent to the degraded server', positiveInt, 200)
+    .option('--json', 'print JSON')
+    .action(async (opts: { patients: number; backupInterval: number; writesPerSecond: number; urgentReads: number; json?: boolean }) => {
+      const { drillRansomware } = await import('../../drill/ransomware/drill.js');
+      const r = await drillRansomware({
+        patients: opts.patients,
+        backupIntervalSeconds: opts.backupInterval,
+        writesPerSecond: opts.writesPerSecond,
+        urgentReads: opts.urgentReads,
+        log: (s) => process.stderr.write(`${s}\n`),
+      });
+      if (opts.json) printJson(r);
+      else {
+        process.stdout.write(
+          `detected after ${r.detect_s} s; degraded service answered ${r.degraded.served} of ${r.degraded.urgent_reads} urgent reads; ` +
+            `restore ${r.restore_s} s; service back after ${r.rto_s} s; writes lost ${r.writes_lost}, listed ${r.writes_lost_listed}; audit verifies: ${r.verified}\n`,
+        );
+        for (const p of r.problems) process.stdout.write(`problem: ${p}\n`);
+      }
+      if (r.problems.length > 0) setProblem();
+    });
 }
