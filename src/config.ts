@@ -140,7 +140,12 @@ const Env = z.object({
   LABVAULT_AUDIT_WITNESS_DIR: z.string().min(1).optional(),
   LABVAULT_BACKUP_DIR: z.string().min(1).optional(),
   LABVAULT_BACKUP_SECOND_DIR: z.string().min(1).optional(),
-  LABVAULT_BACKUP_INTERVAL_S: z.coerce.number().int().min(0).max(31 * 86_400).optional(),
+  LABVAULT_BACKUP_INTERVAL_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(31 * 86_400)
+    .optional(),
   LABVAULT_BACKUP_CANARIES: z.coerce.number().int().min(0).max(100).optional(),
   LABVAULT_ERASURE_LEDGER: z.string().min(1).optional(),
   LABVAULT_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(10_000_000).optional(),

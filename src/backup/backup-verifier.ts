@@ -9,7 +9,7 @@ import { originOf } from '../audit/audit-log.js';
 import { Section, recordAad } from '../crypto/aad.js';
 import { open } from '../crypto/envelope.js';
 import { KeyHierarchy } from '../crypto/key-hierarchy.js';
-import { VaultError } from '../domain/errors.js';
+import { IntegrityViolation, VaultError } from '../domain/errors.js';
 import type { CheckpointWitness } from '../ports/checkpoint-witness.js';
 import type { KeyProvider } from '../ports/key-provider.js';
 import type { VaultStore } from '../ports/vault-store.js';
@@ -108,26 +108,28 @@ export async function checkManifest(dir: string, provider: KeyProvider): Promise
   const read = async (name: string): Promise<Buffer> => {
     try {
       return await fs.readFile(path.join(dir, name));
-    } catch (e) {
-      throw new Error((e as NodeJS.ErrnoException).code === 'ENOENT' ? `missing file ${name}` : `cannot read ${name}`);
+    } catch (cause) {
+      throw new IntegrityViolation((cause as NodeJS.ErrnoException).code === 'ENOENT' ? `missing file ${name}` : `cannot read ${name}`, {
+        cause,
+      });
     }
   };
   const bytes = await read(MANIFEST_FILE);
   const signature = Buffer.from((await read(SIGNATURE_FILE)).toString('utf8').trim(), 'base64');
   const m = parseManifest(bytes);
   const key = (await provider.auditSigner()).publicKey;
-  if (m.vault !== originOf(key)) throw new Error(`the manifest is from another vault (${m.vault})`);
-  if (!manifestSignatureValid(bytes, signature, key)) throw new Error("the manifest is not signed by this vault's key");
+  if (m.vault !== originOf(key)) throw new IntegrityViolation(`the manifest is from another vault (${m.vault})`);
+  if (!manifestSignatureValid(bytes, signature, key)) throw new IntegrityViolation("the manifest is not signed by this vault's key");
   const present = new Set(await fs.readdir(dir));
   for (const f of m.files) {
-    if (!present.has(f.name)) throw new Error(`missing file ${f.name}`);
+    if (!present.has(f.name)) throw new IntegrityViolation(`missing file ${f.name}`);
     const h = await sha256File(path.join(dir, f.name));
-    if (h.bytes !== f.bytes) throw new Error(`${f.name} has ${h.bytes} bytes, the manifest says ${f.bytes}`);
-    if (h.sha256 !== f.sha256) throw new Error(`${f.name} does not match its hash in the manifest`);
+    if (h.bytes !== f.bytes) throw new IntegrityViolation(`${f.name} has ${h.bytes} bytes, the manifest says ${f.bytes}`);
+    if (h.sha256 !== f.sha256) throw new IntegrityViolation(`${f.name} does not match its hash in the manifest`);
   }
   const expected = new Set([MANIFEST_FILE, SIGNATURE_FILE, ...m.files.map((f) => f.name)]);
   const extra = [...present].filter((n) => !expected.has(n));
-  if (extra.length > 0) throw new Error(`unexpected file ${extra[0] as string} in the backup`);
+  if (extra.length > 0) throw new IntegrityViolation(`unexpected file ${extra[0] as string} in the backup`);
   return m;
 }
 
@@ -146,14 +148,14 @@ export async function openTrialCopy(dir: string, m: BackupManifest, postgresUrl:
     try {
       store = new SqliteVaultStore(file);
       const check = store.quickCheck();
-      if (check !== 'ok') throw new Error(`the database copy fails quick_check (${check})`);
+      if (check !== 'ok') throw new IntegrityViolation(`the database copy fails quick_check (${check})`);
       return { store, dispose };
     } catch (e) {
       await dispose();
       throw e;
     }
   }
-  if (!postgresUrl) throw new Error('a PostgreSQL backup needs --database-url for its trial restore');
+  if (!postgresUrl) throw new IntegrityViolation('a PostgreSQL backup needs --database-url for its trial restore');
   const scratch = `labvault_trial_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
@@ -187,7 +189,7 @@ async function schemaOf(url: string): Promise<string> {
     const { rows } = await c.query<{ s: string }>(
       "SELECT table_schema AS s FROM information_schema.tables WHERE table_name = 'schema_migrations' LIMIT 1",
     );
-    if (!rows[0]) throw new Error('the restored dump holds no vault schema');
+    if (!rows[0]) throw new IntegrityViolation('the restored dump holds no vault schema');
     return rows[0].s;
   } finally {
     await c.end();

@@ -53,7 +53,7 @@ export class DirectoryWitness implements CheckpointWitness {
   async readJournal(from: number, to: number): Promise<Buffer[]> {
     const body = await fs.readFile(path.join(this.location, segmentName(from, to)));
     const out: Buffer[] = [];
-    for (let at = 0; at < body.length; ) {
+    for (let at = 0; at < body.length;) {
       const end = body.indexOf(0x0a, at);
       if (end < 0) throw new IntegrityViolation(`journal segment ${from}-${to} is cut short`);
       out.push(body.subarray(at, end));

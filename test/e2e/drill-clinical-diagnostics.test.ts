@@ -89,7 +89,9 @@ describe('labvault drill clinical-diagnostics', () => {
         expect(t.obligations.some((o) => o.recipient === `controller:${t.tenant}` || o.recipient === 'authority-nl')).toBe(true);
       }
       expect(r.letters.count).toBe(r.tenants.reduce((n, t) => n + t.affected, 0));
-      expect(r.artifacts.map((a) => a.kind)).toEqual(expect.arrayContaining(['stix-bundle', 'nis2-early-warning', 'authority-report', 'authority-report-pdf']));
+      expect(r.artifacts.map((a) => a.kind)).toEqual(
+        expect.arrayContaining(['stix-bundle', 'nis2-early-warning', 'authority-report', 'authority-report-pdf']),
+      );
       for (const name of await readdir(out)) {
         expect((await stat(path.join(out, name))).mode & 0o077, name).toBe(0);
         // Only sealed bundles, packages, counts-only JSON and PDF reports: no plaintext letter or list.

@@ -49,7 +49,7 @@ export class JsonClient {
         res.on('data', (d: Buffer) => chunks.push(d));
         res.on('error', () => resolve({ status: 0, requestId: null, body: null }));
         res.on('end', () => {
-          let parsed: unknown = null;
+          let parsed: unknown;
           try {
             parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           } catch {
