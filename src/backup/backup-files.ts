@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { IntegrityViolation } from '../domain/errors.js';
 
 /**
  * File steps of a backup copy: each written once, synced to disk, then made read-only, and the
@@ -43,15 +44,15 @@ export async function writeOnce(file: string, data: Buffer | string, mode = 0o40
  * makes it and its files read-only, and syncs both directories.
  */
 export async function publishDir(tmp: string, final: string): Promise<void> {
+  try {
+    await fs.access(final);
+    throw new IntegrityViolation(`backup ${path.basename(final)} exists in ${path.dirname(final)}: a copy is never overwritten`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
   for (const name of await fs.readdir(tmp)) {
     await fs.chmod(path.join(tmp, name), 0o444);
     await syncPath(path.join(tmp, name));
-  }
-  try {
-    await fs.access(final);
-    throw Object.assign(new Error(`${final} exists`), { code: 'EEXIST' });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   await fs.rename(tmp, final);
   await fs.chmod(final, 0o555);
@@ -66,10 +67,15 @@ export async function copyDirOnce(from: string, toRoot: string): Promise<string>
   const tmp = path.join(toRoot, `.tmp-${path.basename(from)}-${process.pid}`);
   await fs.rm(tmp, { recursive: true, force: true });
   await fs.mkdir(tmp, { mode: 0o700 });
-  for (const name of await fs.readdir(from)) {
-    await fs.copyFile(path.join(from, name), path.join(tmp, name), constants.COPYFILE_EXCL);
+  try {
+    for (const name of await fs.readdir(from)) {
+      await fs.copyFile(path.join(from, name), path.join(tmp, name), constants.COPYFILE_EXCL);
+    }
+    await publishDir(tmp, final);
+  } catch (e) {
+    await removeTree(tmp);
+    throw e;
   }
-  await publishDir(tmp, final);
   return final;
 }
 

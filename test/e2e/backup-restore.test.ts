@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBackup, openTrialCopy, checkManifest } from '../../src/backup/backup-verifier.js';
 import { listBackups } from '../../src/backup/backup-list.js';
+import { copyDirOnce } from '../../src/backup/backup-files.js';
 import { restoreBackup } from '../../src/backup/restore.js';
 import { backupId, manifestBytes, parseManifest } from '../../src/backup/backup-manifest.js';
 import type { BackupResult } from '../../src/backup/backup-service.js';
@@ -68,10 +69,18 @@ describe('backup and restore (SQLite)', () => {
     const sets = (await t.vault.canaries.unsealedSets()).filter((s) => s.set.copyKind === 'backup' && s.set.copyId === b1.id);
     expect(sets).toHaveLength(5);
     for (const s of sets) for (const p of s.patients) expect(await t.vault.store.getPatient(s.set.tenantId, p.id)).toBeNull();
-    // A second copy is a new directory; the listing puts it first.
-    const b2 = await t.vault.backups.create(CTX);
+    // A second copy is a new directory; the listing puts it first. With a second target, the same
+    // copy (same id, same bytes) lands there too and verifies there.
+    const b2 = await t.vault.backups.create(CTX, { second: path.join(work, 'second') });
     expect(b2.path).not.toBe(b1.path);
     expect((await listBackups(path.join(work, 'backups'))).map((b) => b.id)).toEqual([b2.id, b1.id]);
+    expect(b2.second_path).toBe(path.join(work, 'second', path.basename(b2.path)));
+    expect(await readFile(path.join(b2.second_path as string, 'manifest.json'))).toEqual(
+      await readFile(path.join(b2.path, 'manifest.json')),
+    );
+    expect(await verifyBackup(b2.second_path as string, deps())).toMatchObject({ ok: true, id: b2.id });
+    // A copy is never overwritten: writing the same copy to the same root again is refused.
+    await expect(copyDirOnce(b2.path, path.join(work, 'second'))).rejects.toThrow(/exists/);
   }, 60_000);
 
   it('holds no plaintext identifier in any file, canaries included', async () => {
