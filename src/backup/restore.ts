@@ -91,7 +91,12 @@ export async function restoreBackup(dir: string, deps: RestoreDeps): Promise<Res
   try {
     const at = vault.clock.now();
     let erasures = 0;
-    for (const e of await new ErasureLedger(config.backup.erasureLedger).entries()) {
+    // Two sources, so neither alone can bring a patient back: the ledger (outside every backup,
+    // written before each erasure commits) and the signed erasure events the journal re-applied.
+    const fromJournal = replay.events
+      .filter((e) => e.action === 'patient.erase' && e.outcome === 'allowed' && e.tenant !== null)
+      .flatMap((e) => e.patients.map((patient) => ({ tenant: e.tenant as string, patient, at: e.time })));
+    for (const e of [...(await new ErasureLedger(config.backup.erasureLedger).entries()), ...fromJournal]) {
       const row = await vault.store.getPatient(e.tenant, e.patient);
       if (!row || row.erasedAt) continue;
       await vault.store.erasePatient(e.tenant, e.patient, e.at, (changed) =>

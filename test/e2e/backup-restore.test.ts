@@ -207,6 +207,9 @@ describe('backup and restore (SQLite)', () => {
     const size = (await stat(dbFile)).size;
     await writeFile(dbFile, Buffer.alloc(size, 0x5a));
     await rm(`${dbFile}-wal`, { force: true });
+    // The attacker also deleted the erasure ledger: the signed erasure event in the witness's
+    // journal still shreds the patient again.
+    await rm(t.config.backup.erasureLedger);
     const provider = await freshProvider(t);
     const r = await restoreBackup(b1.path, { config: t.config, provider, openVault: () => openVault(t.config), ctx: CTX }).finally(() =>
       provider.close(),
