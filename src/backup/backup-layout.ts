@@ -15,6 +15,20 @@ export const CANARY_FILE = 'canaries.sealed.json';
 
 const run = promisify(execFile);
 
+/** One tenant's canaries written into a copy. */
+export interface PlantedCanaries {
+  tenant: string;
+  records: CanaryRecords;
+}
+
+/** A database copy in a backup's temp directory, with what the manifest records of it. */
+export interface Snapshot {
+  file: string;
+  schemaVersion: number;
+  audit: { size: number; root: Buffer };
+  planted: PlantedCanaries[];
+}
+
 /**
  * The PostgreSQL tools get the connection through libpq's environment, never as arguments: a
  * URL in argv would show the password to every user of the machine (ps).
@@ -53,13 +67,8 @@ export async function pgTool(tool: 'pg_dump' | 'pg_restore', args: string[], env
 export async function dumpPostgres(
   pgc: { url: string; schema: string },
   dir: string,
-  plant: (copy: VaultStore) => Promise<{ tenant: string; records: CanaryRecords }[]>,
-): Promise<{
-  file: string;
-  schemaVersion: number;
-  audit: { size: number; root: Buffer };
-  planted: { tenant: string; records: CanaryRecords }[];
-}> {
+  plant: (copy: VaultStore) => Promise<PlantedCanaries[]>,
+): Promise<Snapshot> {
   const raw = path.join(dir, '.snapshot.pgdump');
   await pgTool('pg_dump', ['--format=custom', `--schema=${pgc.schema}`, '--no-owner', '--no-privileges', `--file=${raw}`], pgEnv(pgc.url));
   const scratch = `labvault_backup_${randomBytes(6).toString('hex')}`;
@@ -70,7 +79,7 @@ export async function dumpPostgres(
     try {
       await pgTool('pg_restore', ['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${scratch}`, raw], pgEnv(pgc.url, scratch));
       const copy = await PostgresVaultStore.connect({ url: withDatabase(pgc.url, scratch), schema: pgc.schema, poolSize: 2 });
-      let planted: { tenant: string; records: CanaryRecords }[];
+      let planted: PlantedCanaries[];
       let head: { size: number; root: Buffer };
       let schemaVersion: number;
       try {

@@ -12,7 +12,7 @@ import type { VaultStore } from '../ports/vault-store.js';
 import type { CanaryService } from '../services/canary-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { SqliteVaultStore } from '../storage/sqlite/sqlite-vault-store.js';
-import type { CanaryRecords } from '../synth/canary-records.js';
+import { canaryBundle } from '../synth/canary-records.js';
 import {
   BACKUP_FORMAT,
   MANIFEST_FILE,
@@ -23,7 +23,7 @@ import {
   type BackupManifest,
 } from './backup-manifest.js';
 import { copyDirOnce, publishDir, removeTree, sha256File, writeOnce } from './backup-files.js';
-import { CANARY_FILE, DATABASE_FILE, dumpPostgres } from './backup-layout.js';
+import { CANARY_FILE, DATABASE_FILE, dumpPostgres, type PlantedCanaries, type Snapshot } from './backup-layout.js';
 
 export interface BackupDeps {
   config: BackupConfig;
@@ -124,15 +124,7 @@ export class BackupService {
   }
 
   /** The database copy in `dir`, the copy's canaries, and the copy's audit head and schema version. */
-  private async snapshot(
-    ctx: AccessContext,
-    dir: string,
-  ): Promise<{
-    file: string;
-    schemaVersion: number;
-    audit: { size: number; root: Buffer };
-    planted: { tenant: string; records: CanaryRecords }[];
-  }> {
+  private async snapshot(ctx: AccessContext, dir: string): Promise<Snapshot> {
     if (this.d.store instanceof SqliteVaultStore) {
       const file = path.join(dir, DATABASE_FILE);
       await this.d.store.backupTo(file);
@@ -158,7 +150,7 @@ export class BackupService {
    * ordinary ingest path over the copy with no audit events: the copy's log stays exactly the
    * snapshot's, which the manifest records.
    */
-  async plantInto(ctx: AccessContext, copy: VaultStore): Promise<{ tenant: string; records: CanaryRecords }[]> {
+  async plantInto(ctx: AccessContext, copy: VaultStore): Promise<PlantedCanaries[]> {
     const n = this.d.config.canariesPerTenant;
     if (n === 0) return [];
     const keys = new KeyHierarchy(copy, this.d.provider);
@@ -167,20 +159,12 @@ export class BackupService {
       checkpointMs: 3_600_000,
       journal: false,
     });
-    const planted: { tenant: string; records: CanaryRecords }[] = [];
+    const planted: PlantedCanaries[] = [];
     try {
       const ingest = new IngestService(copy, keys, this.d.clock, audit);
       for (const t of await copy.listTenants()) {
         const { records, stamp } = await this.d.canaries.forBackup(t.id, n);
-        const bundle = {
-          resourceType: 'Bundle',
-          type: 'transaction',
-          entry: [...records.patients, ...records.resources].map((r) => ({
-            resource: r,
-            request: { method: 'PUT', url: `${String(r.resourceType)}/${String(r.id)}` },
-          })),
-        };
-        const r = await ingest.submit(ctx, bundle, 'backup-canaries', () => [], stamp);
+        const r = await ingest.submit(ctx, canaryBundle(records), 'backup-canaries', () => [], stamp);
         if (r.rejected > 0) throw new IntegrityViolation(`backup: ${r.rejected} canary records were rejected`);
         planted.push({ tenant: t.id, records });
       }

@@ -12,7 +12,7 @@ import { bsnFreeId } from '../domain/validate-resource.js';
 import type { Clock } from '../ports/clock.js';
 import type { CanaryCopyKind, CanarySetRow } from '../ports/detection-store.js';
 import type { VaultStore } from '../ports/vault-store.js';
-import { generateCanaryRecords, type CanaryRecords } from '../synth/canary-records.js';
+import { canaryBundle, generateCanaryRecords, type CanaryRecords } from '../synth/canary-records.js';
 import type { IngestService } from './ingest-service.js';
 
 /** One canary patient as the sealed registry knows it (the BSN lets a leak scan attribute a copy). */
@@ -78,17 +78,9 @@ export class CanaryService {
     if (!Number.isInteger(count) || count < 1 || count > 1000) throw new InvalidInput('canaries: count must be 1–1000');
     if (!(await this.store.listTenants()).some((t) => t.id === tenantId)) throw new InvalidInput('canaries: unknown tenant');
     const records = await this.generate(tenantId, count, randomBytes(4).readUInt32BE(0));
-    const bundle = {
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [...records.patients, ...records.resources].map((r) => ({
-        resource: r,
-        request: { method: 'PUT', url: `${String(r.resourceType)}/${String(r.id)}` },
-      })),
-    };
     const result = await this.ingest.submit(
       ctx,
-      bundle,
+      canaryBundle(records),
       'canaries',
       (patients, resources) => [
         this.audit.event(ctx, {

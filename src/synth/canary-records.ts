@@ -170,3 +170,15 @@ export function generateCanaryRecords(opts: CanaryOptions): CanaryRecords {
     resources: [...out.ServiceRequest.records, ...out.Specimen.records, ...out.Observation.records, ...out.DiagnosticReport.records],
   };
 }
+
+/** The records as one all-or-nothing transaction Bundle (what ingest takes). */
+export function canaryBundle(records: CanaryRecords): Record<string, unknown> {
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [...records.patients, ...records.resources].map((r) => ({
+      resource: r,
+      request: { method: 'PUT', url: `${String(r.resourceType)}/${String(r.id)}` },
+    })),
+  };
+}

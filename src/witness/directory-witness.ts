@@ -36,13 +36,7 @@ export class DirectoryWitness implements CheckpointWitness {
   }
 
   async journalSegments(): Promise<{ from: number; to: number }[]> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.location);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new ConfigurationError(`cannot read witness directory ${this.location}`, { cause: e });
-    }
+    const names = await this.names();
     return names
       .map((n) => JOURNAL.exec(n))
       .filter((m): m is RegExpExecArray => m !== null)
@@ -61,6 +55,16 @@ export class DirectoryWitness implements CheckpointWitness {
     }
     if (out.length !== to - from) throw new IntegrityViolation(`journal segment ${from}-${to} holds ${out.length} events`);
     return out;
+  }
+
+  /** The directory's file names; none when it does not exist yet. */
+  private async names(): Promise<string[]> {
+    try {
+      return await fs.readdir(this.location);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new ConfigurationError(`cannot read witness directory ${this.location}`, { cause: e });
+    }
   }
 
   /** Temp file, fsync, hard link to the final name (fails if it exists), directory fsync. */
@@ -98,13 +102,7 @@ export class DirectoryWitness implements CheckpointWitness {
   }
 
   async list(): Promise<{ source: string; note: string }[]> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.location);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new ConfigurationError(`cannot read witness directory ${this.location}`, { cause: e });
-    }
+    const names = await this.names();
     const out: { source: string; note: string }[] = [];
     for (const name of names.filter((n) => n.endsWith(SUFFIX)).sort()) {
       out.push({ source: `witness:${name}`, note: await fs.readFile(path.join(this.location, name), 'utf8') });

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { Config } from '../../config.js';
+import type { KeyProvider } from '../../ports/key-provider.js';
 import { listBackups } from '../../backup/backup-list.js';
 import { verifyBackup } from '../../backup/backup-verifier.js';
 import { restoreBackup } from '../../backup/restore.js';
@@ -49,9 +51,7 @@ export function registerBackup(program: Command): void {
     .argument('<path>', 'a backup copy directory')
     .option('--json', 'print JSON')
     .action(async (dir: string, opts: { json?: boolean }, cmd: Command) => {
-      const config = configFrom(cmd);
-      const provider = await openKeyProvider(config, false);
-      try {
+      await withProvider(cmd, async (config, provider) => {
         const r = await verifyBackup(dir, {
           provider,
           witnessFor: (o) => new DirectoryWitness(config.audit.witnessDir, o),
@@ -65,9 +65,7 @@ export function registerBackup(program: Command): void {
               : `backup does not verify: ${r.reason ?? ''}\n`,
           );
         if (!r.ok) setProblem();
-      } finally {
-        await provider.close();
-      }
+      });
     });
   program
     .command('restore')
@@ -75,9 +73,7 @@ export function registerBackup(program: Command): void {
     .argument('<path>', 'a backup copy directory')
     .option('--json', 'print JSON')
     .action(async (dir: string, opts: { json?: boolean }, cmd: Command) => {
-      const config = configFrom(cmd);
-      const provider = await openKeyProvider(config, false);
-      try {
+      await withProvider(cmd, async (config, provider) => {
         const r = await restoreBackup(dir, { config, provider, openVault: () => openVault(config), ctx: cliContext(cmd) });
         if (opts.json) printJson(r);
         else {
@@ -92,8 +88,17 @@ export function registerBackup(program: Command): void {
           if (r.quarantine) process.stdout.write(`replaced files kept in ${r.quarantine}\n`);
         }
         if (!r.verified) setProblem();
-      } finally {
-        await provider.close();
-      }
+      });
     });
+}
+
+/** The key provider alone, always closed: verify and restore must not open the (maybe ransomed) vault. */
+async function withProvider(cmd: Command, fn: (config: Readonly<Config>, provider: KeyProvider) => Promise<void>): Promise<void> {
+  const config = configFrom(cmd);
+  const provider = await openKeyProvider(config, false);
+  try {
+    await fn(config, provider);
+  } finally {
+    await provider.close();
+  }
 }
