@@ -67,7 +67,10 @@ describe('labvault serve --demo (loopback)', () => {
 
   it('answers FHIR with a demo token, and 401 without one', async () => {
     const token = tokens.get('demo-controller') as string;
-    const r = await fetch(`${base}/fhir/DiagnosticReport?status=final&_count=2`, { headers: { authorization: `Bearer ${token}` } });
+    // The query the server prints as its example (recent results: the demo's canaries never match it).
+    const example = /curl -H "Authorization: Bearer \$TOKEN" '(http[^']+)'/.exec(out)?.[1] ?? '';
+    expect(example).toMatch(/DiagnosticReport\?status=final&date=ge\d{4}-\d{2}-\d{2}&_count=2$/);
+    const r = await fetch(example, { headers: { authorization: `Bearer ${token}` } });
     expect(r.status).toBe(200);
     const bundle = (await r.json()) as { resourceType: string; entry: unknown[]; total: number };
     expect(bundle.resourceType).toBe('Bundle');

@@ -149,8 +149,13 @@ export function registerServe(program: Command): void {
           if (tokens.length > 0) {
             out.write('\ndemo tokens (bearer; valid 12 h; shown once):\n');
             for (const t of tokens) out.write(`  ${t.id.padEnd(17)} ${t.role.padEnd(18)} ${t.tenants.join(',').padEnd(14)} ${t.token}\n`);
+            // Recent results only: the demo's canaries are dated before the recent-order window, and an
+            // example that pages into one would contain the demo controller on its first try.
+            const tenant = tokens.find((t) => t.id === 'demo-controller')?.tenants[0];
+            const newest = tenant === undefined ? null : await vault.store.newestOrderDate(tenant);
+            const since = newest === null ? '' : `&date=ge${new Date(Date.parse(newest) - 30 * 86_400_000).toISOString().slice(0, 10)}`;
             out.write(
-              `\ntry (TOKEN = the demo-controller token):\n  curl -H "Authorization: Bearer $TOKEN" '${address}/fhir/DiagnosticReport?status=final&_count=2'\n`,
+              `\ntry (TOKEN = the demo-controller token):\n  curl -H "Authorization: Bearer $TOKEN" '${address}/fhir/DiagnosticReport?status=final${since}&_count=2'\n`,
             );
           }
           out.write('\nCtrl-C to stop\n');
