@@ -66,6 +66,11 @@ export interface Vault {
   backups: BackupService;
   alertCounters: AlertCounters;
   close(): Promise<void>;
+  /**
+   * For a store that failed its integrity check: releases keys and sinks without a final audit
+   * checkpoint and, on SQLite, without the explicit WAL fold (see SqliteVaultStore.abandon).
+   */
+  abandon(): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -213,6 +218,17 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
       } finally {
         keys.close();
         await store.close();
+        await provider.close();
+      }
+    },
+    async abandon() {
+      audit.abandon();
+      try {
+        await sink.close().catch(() => undefined);
+      } finally {
+        keys.close();
+        if (store instanceof SqliteVaultStore) await store.abandon();
+        else await store.close();
         await provider.close();
       }
     },

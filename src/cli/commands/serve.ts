@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { buildApp } from '../../api/app.js';
 import { createAlertSinks } from '../../alerts/alert-sinks.js';
 import { openKeyProvider, openVault } from '../../compose.js';
+import { SqliteVaultStore } from '../../storage/sqlite/sqlite-vault-store.js';
 import { newestVerifiedBackup } from '../../backup/backup-list.js';
 import { scheduleBackups } from '../../backup/backup-schedule.js';
 import { degradedConfig } from '../../backup/degraded-copy.js';
@@ -83,6 +84,9 @@ export function registerServe(program: Command): void {
               witnessFor: (o) => new DirectoryWitness(vault.config.audit.witnessDir, o),
             }),
           onFailure: (f) => {
+            // No more background WAL folds into a store that failed its check (they would write into
+            // the damaged file); what the WAL holds stays for forensics.
+            if (vault.store instanceof SqliteVaultStore) vault.store.stopBackgroundCheckpoints();
             if (serving) process.stderr.write(`labvault: ${describeFailure(f)}; answering 503 until it is restored\n`);
           },
         });
@@ -90,9 +94,8 @@ export function registerServe(program: Command): void {
         if (!start.ok) {
           await refuse(monitor, start, async () => {
             await alerts.close();
-            // The vault still closes (its audit log refuses to sign what it cannot vouch for): a
-            // database file that is no longer SQLite was refused before it was opened.
-            await vault.close().catch(() => undefined);
+            // Left as found: nothing is signed or folded into a store that failed its check.
+            await vault.abandon().catch(() => undefined);
           });
         }
         let closing = false;
@@ -123,12 +126,11 @@ export function registerServe(program: Command): void {
             await app.close();
           } finally {
             await alerts.close();
-            // A store that failed its check may not close cleanly (its final checkpoint refuses to
-            // sign, a damaged file fails the WAL fold): that must not turn a stop into a crash.
-            await vault.close().catch((e: unknown) => {
-              if (monitor.failure === null) throw e;
-              onError('close after the integrity failure', e);
-            });
+            // A store that failed its check is left as found: a final checkpoint would sign what
+            // nobody can vouch for, and SQLite's WAL fold would write into the damaged file and
+            // destroy frames forensics may need.
+            if (monitor.failure === null) await vault.close();
+            else await vault.abandon().catch((e: unknown) => onError('stop after the integrity failure', e));
           }
         };
         try {

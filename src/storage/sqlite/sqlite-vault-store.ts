@@ -182,6 +182,13 @@ export class SqliteVaultStore implements VaultStore {
     this.walSync = new WalSync(`${this.file}-wal`);
   }
 
+  /** Stops the background WAL checkpoints (the WAL then stays as it is until close or abandon). */
+  stopBackgroundCheckpoints(): void {
+    const c = this.checkpointer;
+    this.checkpointer = null;
+    void c?.stop();
+  }
+
   /**
    * A consistent copy of the database at `file` through SQLite's online-backup API: writers on
    * this connection go on (their changes reach the copy too), others restart the page copy. The
@@ -209,6 +216,23 @@ export class SqliteVaultStore implements VaultStore {
   /** The schema version the migrations reached (the newest applied step). */
   schemaVersion(): number {
     return (this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  }
+
+  /**
+   * Stops the background threads without the explicit WAL fold of close(): for a store that failed
+   * its integrity check, where folding writes into a damaged file and drops WAL frames forensics
+   * may want. Not airtight: better-sqlite3 closes the handle when the process exits, and SQLite
+   * then checkpoints the WAL of its last connection (the restore moves what it finds aside).
+   */
+  async abandon(): Promise<void> {
+    if (this.walSync) {
+      await this.walSync.close();
+      this.walSync = null;
+    }
+    if (this.checkpointer) {
+      await this.checkpointer.stop();
+      this.checkpointer = null;
+    }
   }
 
   async close(): Promise<void> {
