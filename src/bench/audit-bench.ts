@@ -53,7 +53,13 @@ export async function benchAudit(opts: { events: number; batch?: number; log?: (
   const work = await mkdtemp(path.join(os.tmpdir(), 'labvault-bench-audit-'));
   try {
     // 700 ms after the first unsigned event, so that with checking and signing the gap stays under a second.
-    const env = { LABVAULT_AUDIT_CHECKPOINT_MS: '700', LABVAULT_AUDIT_CHECKPOINT_EVENTS: '10000000' };
+    // LABVAULT_AUDIT_JOURNAL passes through, so the journal's cost can be measured (0: off).
+    const journal = process.env.LABVAULT_AUDIT_JOURNAL;
+    const env = {
+      LABVAULT_AUDIT_CHECKPOINT_MS: '700',
+      LABVAULT_AUDIT_CHECKPOINT_EVENTS: '10000000',
+      ...(journal !== undefined ? { LABVAULT_AUDIT_JOURNAL: journal } : {}),
+    };
     const config = loadConfig({ dataDir: path.join(work, 'vault'), keyProvider: 'local' }, env);
     const vault = await openVault(config, { create: true });
     let appendSeconds = 0;
