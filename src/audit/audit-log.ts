@@ -201,8 +201,8 @@ export class AuditLog {
           // Nothing new to sign, but the latest may have been stored and not witnessed (a failed
           // attempt, or another process that crashed in between): publishing is idempotent.
           if (latest) {
-            await this.witness.publish(latest.size, latest.note);
             await this.shipJournal(latest.size);
+            await this.witness.publish(latest.size, latest.note);
           }
           this.signedSize = Math.max(this.signedSize, latest?.size ?? 0);
           this.failure = undefined;
@@ -212,8 +212,10 @@ export class AuditLog {
         const note = await this.signer.sign(head.size, head.root);
         const cp: StoredCheckpoint = { size: head.size, root: head.root, note, createdAt: this.clock.now().toISOString() };
         await this.store.addCheckpoint(cp);
-        await this.witness.publish(cp.size, cp.note);
+        // The journal first: a crash in between leaves it ahead of the witnessed checkpoints (a
+        // restore replays only what a checkpoint vouches for), never behind them.
         await this.shipJournal(cp.size);
+        await this.witness.publish(cp.size, cp.note);
         this.vouched = { size: cp.size, root: cp.root, lineage: head.lineage };
         this.signedSize = cp.size;
         this.unsignedSince = undefined;
@@ -236,7 +238,11 @@ export class AuditLog {
   private async shipJournal(upTo: number): Promise<void> {
     const w = this.witness;
     if (this.opts.journal === false || !w.journal || !w.journalSegments) return;
-    this.journaled ??= (await w.journalSegments()).reduce((n, s) => Math.max(n, s.to), 0);
+    // Never ahead of this log's own head (after a restore, the journal may hold more than it).
+    this.journaled ??= Math.min(
+      (await w.journalSegments()).reduce((n, s) => Math.max(n, s.to), 0),
+      (await this.store.auditHead()).size,
+    );
     while (this.journaled < upTo) {
       const from = this.journaled;
       const to = Math.min(upTo, from + JOURNAL_SEGMENT_EVENTS);
@@ -301,8 +307,13 @@ export class AuditLog {
    */
   async witnessed(): Promise<void> {
     if (this.opts.journal === false) return;
-    const head = (await this.store.auditHead()).size;
-    if (head > this.signedSize || (this.journaled ?? 0) < head) await this.sharedCheckpoint();
+    const target = (await this.store.auditHead()).size;
+    // A checkpoint already in flight may have read the head before this caller's event: wait for
+    // one that covers it (each round signs at least up to the head it reads).
+    for (let round = 0; this.signedSize < target || (this.journaled ?? 0) < target; round++) {
+      if (round >= 5) throw new IntegrityViolation('audit events could not be witnessed');
+      await this.sharedCheckpoint();
+    }
   }
 
   /**

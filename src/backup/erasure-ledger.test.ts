@@ -22,12 +22,14 @@ describe('ErasureLedger', () => {
     expect((await stat(l.file)).mode & 0o777).toBe(0o600);
   });
 
-  it('ignores a line a crash cut short at the end, refuses a bad line anywhere else', async () => {
+  it('passes over a line a crash cut short (later appends start a new line), refuses a malformed entry', async () => {
     const file = path.join(dir, 'erasures.ndjson');
     const l = new ErasureLedger(file);
     await l.append({ tenant: 'screening', patient: 'pat-1', at: 't' });
     await appendFile(file, '{"tenant":"scr');
     expect((await l.entries()).map((e) => e.patient)).toEqual(['pat-1']);
+    await l.append({ tenant: 'screening', patient: 'pat-2', at: 't' });
+    expect((await l.entries()).map((e) => e.patient)).toEqual(['pat-1', 'pat-2']);
     await writeFile(file, '{"tenant":"screening"}\n{"tenant":"screening","patient":"p","at":"t"}\n');
     await expect(l.entries()).rejects.toThrow(/line 1 is malformed/);
   });

@@ -21,9 +21,13 @@ export class ErasureLedger {
   async append(entry: ErasureEntry): Promise<void> {
     try {
       await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      const h = await fs.open(this.file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
+      const h = await fs.open(this.file, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
       try {
-        await h.writeFile(`${JSON.stringify({ tenant: entry.tenant, patient: entry.patient, at: entry.at })}\n`);
+        // After a line a crash cut short, start on a new line: the torn one stays on its own.
+        const { size } = await h.stat();
+        const last = Buffer.alloc(1);
+        const torn = size > 0 && (await h.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a;
+        await h.writeFile(`${torn ? '\n' : ''}${JSON.stringify({ tenant: entry.tenant, patient: entry.patient, at: entry.at })}\n`);
         await h.sync();
       } finally {
         await h.close();
@@ -33,7 +37,7 @@ export class ErasureLedger {
     }
   }
 
-  /** Every entry in order; a torn last line (a crash while appending) is ignored, any other bad line refused. */
+  /** Every entry in order; a torn line (a crash while appending) is passed over, a malformed entry refused. */
   async entries(): Promise<ErasureEntry[]> {
     let text: string;
     try {
@@ -52,7 +56,8 @@ export class ErasureLedger {
       try {
         e = JSON.parse(line) as Partial<ErasureEntry>;
       } catch {
-        throw new IntegrityViolation(`erasure ledger line ${i + 1} is not valid JSON`);
+        // A line a crash cut short (append starts a new line after one): it erased nothing.
+        return;
       }
       if (typeof e.tenant !== 'string' || typeof e.patient !== 'string' || typeof e.at !== 'string')
         throw new IntegrityViolation(`erasure ledger line ${i + 1} is malformed`);

@@ -3,6 +3,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { decodeEvent } from '../audit/event-codec.js';
 import { originOf } from '../audit/audit-log.js';
+import { formatVerifierKey } from '../audit/verifier/signed-note.js';
+import { verifyLog } from '../audit/verifier/verify-log.js';
 import type { Config } from '../config.js';
 import type { Vault } from '../compose.js';
 import { auditEvent, type AuditAction, type AuditEvent } from '../domain/audit-event.js';
@@ -45,6 +47,8 @@ export interface RestoreResult {
   lost_writes: LostWrite[];
   /** Events the witness signed that its journal does not hold (lost without a list). */
   unjournaled_events: number;
+  /** Journal events no witnessed checkpoint vouches for: not replayed, their segments set aside. */
+  unverified_journal_events: number;
   erasures_reapplied: number;
   canaries_removed: number;
   /** Where the files the restore replaced were moved (kept for forensics), or null. */
@@ -55,8 +59,8 @@ export interface RestoreResult {
 export interface RestoreDeps {
   config: Readonly<Config>;
   provider: KeyProvider;
-  /** Opens the restored vault with every service (the CLI's openVault). */
-  openVault: () => Promise<Vault>;
+  /** Opens a vault over the given configuration with every service (the CLI's openVault). */
+  openVault: (config: Readonly<Config>) => Promise<Vault>;
   ctx: AccessContext;
 }
 
@@ -83,84 +87,114 @@ export async function restoreBackup(dir: string, deps: RestoreDeps): Promise<Res
   const manifest = await checkManifest(dir, provider);
   if (manifest.backend !== config.database.kind)
     throw new ConfigurationError(`a ${manifest.backend} backup cannot be restored into ${config.database.kind}`);
-  const quarantine = manifest.backend === 'sqlite' ? await installSqlite(dir, config) : await installPostgres(dir, config);
-  const witness = new DirectoryWitness(config.audit.witnessDir, originOf((await provider.auditSigner()).publicKey));
-  const replay = await replayJournal(config, witness, manifest.audit.size);
-  const vault = await deps.openVault();
-  let result: RestoreResult;
+  // Everything below runs on a staged database (SQLite: a file beside the live one; PostgreSQL: the
+  // fresh database, which holds nothing else): the live files are replaced only once it is done, so
+  // a failure half-way leaves them as they were.
+  const staged = manifest.backend === 'sqlite' ? await stageSqlite(dir, config) : await installPostgres(dir, config);
   try {
-    const at = vault.clock.now();
-    let erasures = 0;
-    // Two sources, so neither alone can bring a patient back: the ledger (outside every backup,
-    // written before each erasure commits) and the signed erasure events the journal re-applied.
-    const fromJournal = replay.events
-      .filter((e) => e.action === 'patient.erase' && e.outcome === 'allowed' && e.tenant !== null)
-      .flatMap((e) => e.patients.map((patient) => ({ tenant: e.tenant as string, patient, at: e.time })));
-    for (const e of [...(await new ErasureLedger(config.backup.erasureLedger).entries()), ...fromJournal]) {
-      const row = await vault.store.getPatient(e.tenant, e.patient);
-      if (!row || row.erasedAt) continue;
-      await vault.store.erasePatient(e.tenant, e.patient, e.at, (changed) =>
-        changed
-          ? [
-              auditEvent(deps.ctx, at, {
-                action: 'patient.erase',
-                tenant: e.tenant,
-                patients: [e.patient],
-                categories: ['identity', 'key-material'],
-                records: 1,
-                detail: { reapplied: true },
-              }),
-            ]
-          : [],
-      );
-      vault.keys.forget(e.tenant, e.patient);
-      erasures++;
+    const signer = await provider.auditSigner();
+    const witness = new DirectoryWitness(config.audit.witnessDir, originOf(signer.publicKey));
+    const replay = await replayJournal(
+      staged,
+      witness,
+      manifest.audit.size,
+      formatVerifierKey(originOf(signer.publicKey), signer.publicKey),
+    );
+    const vault = await deps.openVault(staged);
+    let result: RestoreResult;
+    try {
+      const at = vault.clock.now();
+      let erasures = 0;
+      // Two sources, so neither alone can bring a patient back: the ledger (outside every backup,
+      // written before each erasure commits) and the signed erasure events the journal re-applied.
+      const fromJournal = replay.events
+        .filter((e) => e.action === 'patient.erase' && e.outcome === 'allowed' && e.tenant !== null)
+        .flatMap((e) => e.patients.map((patient) => ({ tenant: e.tenant as string, patient, at: e.time })));
+      for (const e of [...(await new ErasureLedger(config.backup.erasureLedger).entries()), ...fromJournal]) {
+        const row = await vault.store.getPatient(e.tenant, e.patient);
+        if (!row || row.erasedAt) continue;
+        await vault.store.erasePatient(e.tenant, e.patient, e.at, (changed) =>
+          changed
+            ? [
+                auditEvent(deps.ctx, at, {
+                  action: 'patient.erase',
+                  tenant: e.tenant,
+                  patients: [e.patient],
+                  categories: ['identity', 'key-material'],
+                  records: 1,
+                  detail: { reapplied: true },
+                }),
+              ]
+            : [],
+        );
+        vault.keys.forget(e.tenant, e.patient);
+        erasures++;
+      }
+      const canaries = await removeCopyCanaries(dir, vault, deps.ctx, at);
+      await vault.audit.record([
+        vault.audit.event(deps.ctx, {
+          action: 'backup.restore',
+          records: replay.events.length,
+          detail: {
+            backup: manifest.id,
+            backup_audit_size: manifest.audit.size,
+            events_after_backup: replay.events.length,
+            lost_writes: replay.writes.length,
+            erasures_reapplied: erasures,
+            canaries_removed: canaries,
+          },
+        }),
+      ]);
+      await vault.audit.checkpoint();
+      const verified = await vault.audit.verify();
+      result = {
+        restored: true,
+        id: manifest.id,
+        seconds: 0,
+        audit_size: (await vault.store.auditHead()).size,
+        backup_audit_size: manifest.audit.size,
+        events_after_backup: replay.events.length,
+        lost_writes: replay.writes,
+        unjournaled_events: replay.unjournaled,
+        unverified_journal_events: replay.unverified,
+        erasures_reapplied: erasures,
+        canaries_removed: canaries,
+        quarantine: null,
+        verified: verified.ok,
+      };
+    } finally {
+      await vault.close();
     }
-    const canaries = await removeCopyCanaries(dir, vault, deps.ctx, at);
-    await vault.audit.record([
-      vault.audit.event(deps.ctx, {
-        action: 'backup.restore',
-        records: replay.events.length,
-        detail: {
-          backup: manifest.id,
-          backup_audit_size: manifest.audit.size,
-          events_after_backup: replay.events.length,
-          lost_writes: replay.writes.length,
-          erasures_reapplied: erasures,
-          canaries_removed: canaries,
-        },
-      }),
-    ]);
-    await vault.audit.checkpoint();
-    const verified = await vault.audit.verify();
-    result = {
-      restored: true,
-      id: manifest.id,
-      seconds: 0,
-      audit_size: (await vault.store.auditHead()).size,
-      backup_audit_size: manifest.audit.size,
-      events_after_backup: replay.events.length,
-      lost_writes: replay.writes,
-      unjournaled_events: replay.unjournaled,
-      erasures_reapplied: erasures,
-      canaries_removed: canaries,
-      quarantine,
-      verified: verified.ok,
-    };
-  } finally {
-    await vault.close();
+    result.quarantine = await installStaged(staged, config);
+    result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return result;
+  } catch (e) {
+    if (staged !== config && staged.database.kind === 'sqlite')
+      for (const f of sqliteFiles(staged.database.file)) await fs.rm(f, { force: true });
+    throw e;
   }
-  result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return result;
 }
 
-/** Moves the data dir's database files aside and puts the copy's database in their place. */
-async function installSqlite(dir: string, config: Readonly<Config>): Promise<string | null> {
+const sqliteFiles = (file: string): string[] => [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
+
+/** The copy's database in a staging file beside the live one (same file system: the final step is a rename). */
+async function stageSqlite(dir: string, config: Readonly<Config>): Promise<Readonly<Config>> {
   if (config.database.kind !== 'sqlite') throw new ConfigurationError('restore: not a SQLite configuration');
+  await fs.mkdir(path.dirname(config.database.file), { recursive: true, mode: 0o700 });
+  const file = `${config.database.file}.restore-${process.pid}`;
+  for (const f of sqliteFiles(file)) await fs.rm(f, { force: true });
+  await fs.copyFile(path.join(dir, DATABASE_FILE), file, constants.COPYFILE_EXCL);
+  await fs.chmod(file, 0o600);
+  await syncPath(file);
+  return Object.freeze({ ...config, database: { kind: 'sqlite' as const, file } });
+}
+
+/** Moves the live database files aside (kept for forensics) and renames the finished staging file into place. */
+async function installStaged(staged: Readonly<Config>, config: Readonly<Config>): Promise<string | null> {
+  if (staged.database.kind !== 'sqlite' || config.database.kind !== 'sqlite') return null;
   const file = config.database.file;
-  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   let quarantine: string | null = null;
-  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+  for (const f of sqliteFiles(file)) {
     try {
       await fs.access(f);
     } catch {
@@ -170,17 +204,15 @@ async function installSqlite(dir: string, config: Readonly<Config>): Promise<str
     await fs.mkdir(quarantine, { recursive: true, mode: 0o700 });
     await fs.rename(f, path.join(quarantine, path.basename(f)));
   }
-  const tmp = `${file}.restore-${process.pid}`;
-  await fs.copyFile(path.join(dir, DATABASE_FILE), tmp, constants.COPYFILE_EXCL);
-  await fs.chmod(tmp, 0o600);
-  await syncPath(tmp);
-  await fs.rename(tmp, file);
+  // The staging vault was closed, so its WAL is folded in: one file to move.
+  await syncPath(staged.database.file);
+  await fs.rename(staged.database.file, file);
   await syncPath(path.dirname(file));
   return quarantine;
 }
 
 /** Restores the dump into the configured database, which must not hold a vault yet. */
-async function installPostgres(dir: string, config: Readonly<Config>): Promise<null> {
+async function installPostgres(dir: string, config: Readonly<Config>): Promise<Readonly<Config>> {
   if (config.database.kind !== 'postgres') throw new ConfigurationError('restore: not a PostgreSQL configuration');
   const { url, schema } = config.database;
   const c = new pg.Client({ connectionString: url });
@@ -205,60 +237,80 @@ async function installPostgres(dir: string, config: Readonly<Config>): Promise<n
     ],
     pgEnv(url),
   );
-  return null;
+  return config;
 }
 
 /**
- * Appends the journal's events from `from` on to the restored log, in order, stopping at a gap.
- * The store re-encodes each event, so the stored bytes are checked against the journal's.
+ * The journal's events after the copy, replayed only as far as a witnessed checkpoint vouches for
+ * them: the copy's events followed by the journal's are run through the standalone verifier with
+ * every witness checkpoint, and only events below the largest checkpoint whose root they reproduce
+ * are appended (the journal's encoding has no key: a line written into the witness directory by
+ * anyone else would otherwise be replayed, and its erasures applied). Segments past that point are
+ * set aside (renamed, kept), so the restored log's journal continues cleanly. The store re-encodes
+ * each event; the stored bytes must equal the journal's.
  */
 async function replayJournal(
   config: Readonly<Config>,
   witness: CheckpointWitness,
   from: number,
-): Promise<{ events: AuditEvent[]; writes: LostWrite[]; unjournaled: number }> {
+  verifierKey: string,
+): Promise<{ events: AuditEvent[]; writes: LostWrite[]; unjournaled: number; unverified: number }> {
   const store: VaultStore =
     config.database.kind === 'sqlite'
       ? new SqliteVaultStore(config.database.file)
       : await PostgresVaultStore.connect({ url: config.database.url, schema: config.database.schema, poolSize: 2 });
   try {
     await store.migrate();
-    const events: AuditEvent[] = [];
-    const bytes: Buffer[] = [];
-    const writes: LostWrite[] = [];
-    let next = from;
-    for (const seg of (await witness.journalSegments?.()) ?? []) {
+    // The journal's lines after the copy, contiguous from its size (a gap ends them).
+    const lines: Buffer[] = [];
+    const segments = (await witness.journalSegments?.()) ?? [];
+    for (const seg of segments) {
+      const next = from + lines.length;
       if (seg.to <= next) continue;
-      if (seg.from > next) break; // a gap: nothing after it can be chained
-      const lines = (await witness.readJournal?.(seg.from, seg.to)) ?? [];
-      for (const line of lines.slice(next - seg.from)) {
-        const sealed = decodeEvent(line);
-        if (sealed.seq !== next) throw new IntegrityViolation(`journal event at ${next} carries seq ${sealed.seq}`);
-        events.push(sealed.event);
-        bytes.push(line);
-        if (WRITES.has(sealed.event.action) && sealed.event.outcome === 'allowed')
-          writes.push({
-            seq: sealed.seq,
-            time: sealed.event.time,
-            action: sealed.event.action,
-            tenant: sealed.event.tenant,
-            principal: sealed.event.principal.id,
-            request_id: sealed.event.origin.requestId,
-            patients: [...sealed.event.patients],
-            records: sealed.event.records,
-          });
-        next++;
-      }
+      if (seg.from > next) break;
+      lines.push(...((await witness.readJournal?.(seg.from, seg.to)) ?? []).slice(next - seg.from));
+    }
+    const checkpoints = await witness.list();
+    const copyPages = store.readAuditNdjson({ fast: false });
+    const check = await verifyLog({
+      events: (async function* () {
+        for await (const ndjson of copyPages) yield { ndjson };
+        for (const line of lines) yield line;
+      })(),
+      checkpoints,
+      verifierKey,
+    });
+    const upTo = Math.max(from, Math.min(check.verified_size, from + lines.length));
+    const vouched = lines.slice(0, upTo - from);
+    const events: AuditEvent[] = [];
+    const writes: LostWrite[] = [];
+    for (const line of vouched) {
+      const sealed = decodeEvent(line);
+      events.push(sealed.event);
+      if (WRITES.has(sealed.event.action) && sealed.event.outcome === 'allowed')
+        writes.push({
+          seq: sealed.seq,
+          time: sealed.event.time,
+          action: sealed.event.action,
+          tenant: sealed.event.tenant,
+          principal: sealed.event.principal.id,
+          request_id: sealed.event.origin.requestId,
+          patients: [...sealed.event.patients],
+          records: sealed.event.records,
+        });
     }
     for (let i = 0; i < events.length; i += 1000) await store.appendAudit(events.slice(i, i + 1000));
-    for await (const page of store.readAuditEvents(from, next)) {
+    for await (const page of store.readAuditEvents(from, upTo)) {
       for (const b of page) {
-        const expected = bytes[decodeEvent(b).seq - from];
+        const expected = vouched[decodeEvent(b).seq - from];
         if (!expected || !expected.equals(b)) throw new IntegrityViolation('the restored log does not reproduce the journal’s events');
       }
     }
-    const witnessed = (await witness.list()).reduce((n, w) => Math.max(n, Number(/(\d{16})\.checkpoint$/.exec(w.source)?.[1] ?? 0)), 0);
-    return { events, writes, unjournaled: Math.max(0, witnessed - next) };
+    // What the journal holds past the vouched point is kept, renamed, out of the journal's way.
+    const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+    for (const seg of segments) if (seg.to > upTo) await witness.setAsideJournal?.(seg.from, seg.to, stamp);
+    const witnessed = checkpoints.reduce((n, w) => Math.max(n, Number(/(\d{16})\.checkpoint$/.exec(w.source)?.[1] ?? 0)), 0);
+    return { events, writes, unjournaled: Math.max(0, witnessed - upTo), unverified: from + lines.length - upTo };
   } finally {
     await store.close();
   }

@@ -51,7 +51,7 @@ export async function benchBackup(o: { patients: number; log: (s: string) => voi
     const provider = await openKeyProvider(config, false);
     let restored;
     try {
-      restored = await restoreBackup(b.path, { config, provider, openVault: () => openVault(config), ctx: operator });
+      restored = await restoreBackup(b.path, { config, provider, openVault: (c) => openVault(c), ctx: operator });
     } finally {
       await provider.close();
     }

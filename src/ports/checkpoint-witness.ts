@@ -20,4 +20,6 @@ export interface CheckpointWitness {
   journalSegments?(): Promise<{ from: number; to: number }[]>;
   /** One segment's events (canonical bytes), as shipped. */
   readJournal?(from: number, to: number): Promise<Buffer[]>;
+  /** Renames a segment out of the journal (kept, no longer listed): a restore found nothing vouching for it. */
+  setAsideJournal?(from: number, to: number, stamp: string): Promise<void>;
 }

@@ -57,6 +57,11 @@ export class DirectoryWitness implements CheckpointWitness {
     return out;
   }
 
+  async setAsideJournal(from: number, to: number, stamp: string): Promise<void> {
+    const name = segmentName(from, to);
+    await fs.rename(path.join(this.location, name), path.join(this.location, `${name}.set-aside-${stamp}`));
+  }
+
   /** The directory's file names; none when it does not exist yet. */
   private async names(): Promise<string[]> {
     try {

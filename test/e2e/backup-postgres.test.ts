@@ -92,9 +92,7 @@ describe.skipIf(!pgUp && !PG_REQUIRED)('backup and restore (PostgreSQL)', () => 
       { LABVAULT_PG_SCHEMA: schema.schema, LABVAULT_DETECTION_MODE: 'off', LABVAULT_BACKUP_DIR: path.join(work, 'backups') },
     );
     const provider = await openKeyProvider(config, false);
-    const r = await restoreBackup(b.path, { config, provider, openVault: () => openVault(config), ctx: CTX }).finally(() =>
-      provider.close(),
-    );
+    const r = await restoreBackup(b.path, { config, provider, openVault: (c) => openVault(c), ctx: CTX }).finally(() => provider.close());
     expect(r).toMatchObject({ restored: true, verified: true, erasures_reapplied: 1, canaries_removed: 10 });
     expect(r.lost_writes.some((w) => w.action === 'patient.erase')).toBe(true);
     const v = await openVault(config);
@@ -106,7 +104,7 @@ describe.skipIf(!pgUp && !PG_REQUIRED)('backup and restore (PostgreSQL)', () => 
     }
     // Restoring over a database that already holds the vault is refused.
     const again = await openKeyProvider(config, false);
-    await expect(restoreBackup(b.path, { config, provider: again, openVault: () => openVault(config), ctx: CTX })).rejects.toThrow(
+    await expect(restoreBackup(b.path, { config, provider: again, openVault: (c) => openVault(c), ctx: CTX })).rejects.toThrow(
       /fresh database/,
     );
     await again.close();

@@ -18,6 +18,8 @@ import { BSN_SYSTEM } from '../../src/domain/bsn.js';
 import { NotFound } from '../../src/domain/errors.js';
 import { generateSyntheticLab } from '../../src/synth/generator.js';
 import { DirectoryWitness } from '../../src/witness/directory-witness.js';
+import { decodeEvent, encodeEvent } from '../../src/audit/event-codec.js';
+import { leafHash } from '../../src/audit/verifier/rfc6962.js';
 import { CTX } from '../support/context.js';
 import { ByteScanner, scanFiles } from '../support/scan-bytes.js';
 import { seededIdentifiers } from '../support/seeded-identifiers.js';
@@ -150,7 +152,7 @@ describe('backup and restore (SQLite)', () => {
       expect(v.ok, dir).toBe(false);
       expect(v.reason, dir).toMatch(reason);
       await expect(
-        restoreBackup(dir, { config: t.config, provider: t.vault.provider, openVault: () => openVault(t.config), ctx: CTX }),
+        restoreBackup(dir, { config: t.config, provider: t.vault.provider, openVault: (c) => openVault(c), ctx: CTX }),
       ).rejects.toThrow(new RegExp(`does not verify: .*${reason.source}`));
     }
     // Nothing was touched by the refused restores.
@@ -201,7 +203,22 @@ describe('backup and restore (SQLite)', () => {
     await generateSyntheticLab({ patients: 15, seed: 12, outDir: path.join(work, 'lab2') });
     const late = await t.vault.ingest.ingest(CTX, [path.join(work, 'lab2')], { worker: false });
     expect(late.rejected).toBe(0);
+    const [, victim] = await t.vault.store.listPatientIds('screening', '', 2);
+    const journal = new DirectoryWitness(t.config.audit.witnessDir, t.vault.audit.origin);
     await t.vault.close();
+    // A forged journal line after the witnessed ones (well-formed, chained to the last real line,
+    // unsigned): an erasure of a patient nobody erased. The restore must not replay it.
+    const segments = await journal.journalSegments();
+    const lastSeg = segments[segments.length - 1] as { from: number; to: number };
+    const lastLine = (await journal.readJournal(lastSeg.from, lastSeg.to)).at(-1) as Buffer;
+    const forged = encodeEvent(lastSeg.to, leafHash(lastLine), {
+      ...decodeEvent(lastLine).event,
+      action: 'patient.erase',
+      outcome: 'allowed',
+      tenant: 'screening',
+      patients: [victim as string],
+    });
+    await journal.journal(lastSeg.to, [forged]);
     // The data dir's database encrypted in place, its WAL gone.
     const dbFile = (t.config.database as { file: string }).file;
     const size = (await stat(dbFile)).size;
@@ -211,7 +228,7 @@ describe('backup and restore (SQLite)', () => {
     // journal still shreds the patient again.
     await rm(t.config.backup.erasureLedger);
     const provider = await freshProvider(t);
-    const r = await restoreBackup(b1.path, { config: t.config, provider, openVault: () => openVault(t.config), ctx: CTX }).finally(() =>
+    const r = await restoreBackup(b1.path, { config: t.config, provider, openVault: (c) => openVault(c), ctx: CTX }).finally(() =>
       provider.close(),
     );
     expect(r).toMatchObject({
@@ -221,6 +238,7 @@ describe('backup and restore (SQLite)', () => {
       erasures_reapplied: 1,
       canaries_removed: 10,
       unjournaled_events: 0,
+      unverified_journal_events: 1,
     });
     expect(r.quarantine).not.toBeNull();
     expect(r.events_after_backup).toBeGreaterThan(0);
@@ -231,6 +249,8 @@ describe('backup and restore (SQLite)', () => {
     expect(ingested.size).toBeGreaterThanOrEqual(15);
     const v = await t.reopen();
     expect((await v.store.getPatient('screening', erased as string))?.erasedAt).not.toBeNull();
+    expect((await v.store.getPatient('screening', victim as string))?.erasedAt).toBeNull();
+    expect(r.lost_writes.some((w) => w.patients.includes(victim as string) && w.action === 'patient.erase')).toBe(false);
     await expect(v.reader.patient(CTX, 'screening', erased as string)).rejects.toBeInstanceOf(NotFound);
     expect((await v.audit.verify()).ok).toBe(true);
     // The copy's canaries are not in the live vault after the restore.

@@ -74,7 +74,7 @@ export function registerBackup(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (dir: string, opts: { json?: boolean }, cmd: Command) => {
       await withProvider(cmd, async (config, provider) => {
-        const r = await restoreBackup(dir, { config, provider, openVault: () => openVault(config), ctx: cliContext(cmd) });
+        const r = await restoreBackup(dir, { config, provider, openVault: (c) => openVault(c), ctx: cliContext(cmd) });
         if (opts.json) printJson(r);
         else {
           process.stdout.write(
@@ -84,6 +84,14 @@ export function registerBackup(program: Command): void {
           for (const w of r.lost_writes)
             process.stdout.write(
               `  #${w.seq} ${w.time} ${w.action} ${w.tenant ?? '-'} ${w.records} records, request ${w.request_id ?? '-'}, by ${w.principal}\n`,
+            );
+          if (r.unjournaled_events > 0)
+            process.stdout.write(
+              `${r.unjournaled_events} witnessed events are not in the journal: lost without a list, audit verify will name the gap\n`,
+            );
+          if (r.unverified_journal_events > 0)
+            process.stdout.write(
+              `${r.unverified_journal_events} journal events no witnessed checkpoint vouches for were not replayed (set aside in the witness directory)\n`,
             );
           if (r.quarantine) process.stdout.write(`replaced files kept in ${r.quarantine}\n`);
         }
