@@ -6,6 +6,11 @@ import type { KeyProvider } from '../ports/key-provider.js';
 import { DirectoryWitness } from '../witness/directory-witness.js';
 import { verifyBackup } from './backup-verifier.js';
 import { DATABASE_FILE } from './backup-layout.js';
+import { ErasureLedger } from './erasure-ledger.js';
+import { erasuresToReapply, vouchedJournal } from './restore.js';
+import { SqliteVaultStore } from '../storage/sqlite/sqlite-vault-store.js';
+import { originOf } from '../audit/audit-log.js';
+import { formatVerifierKey } from '../audit/verifier/signed-note.js';
 
 /**
  * The store `serve --read-only --from-backup` runs on: a verified backup copied into its own
@@ -18,7 +23,7 @@ export async function degradedConfig(
   config: Readonly<Config>,
   backup: string,
   provider: KeyProvider,
-): Promise<{ config: Readonly<Config>; id: string; dir: string }> {
+): Promise<{ config: Readonly<Config>; id: string; dir: string; shredded: number }> {
   if (config.database.kind !== 'sqlite')
     throw new IntegrityViolation('--from-backup serves SQLite backups (a PostgreSQL backup restores into a fresh database)');
   const v = await verifyBackup(backup, { provider, witnessFor: (o) => new DirectoryWitness(config.audit.witnessDir, o) });
@@ -32,7 +37,26 @@ export async function degradedConfig(
   const file = path.join(dir, DATABASE_FILE);
   await fs.copyFile(path.join(backup, DATABASE_FILE), file, constants.COPYFILE_EXCL);
   await fs.chmod(file, 0o600);
+  // Patients erased since the copy was taken must not be served from it: the ledger's erasures and
+  // the vouched journal's are shredded in the private copy before it serves anything.
+  const store = new SqliteVaultStore(file);
+  let shredded = 0;
+  try {
+    const signer = await provider.auditSigner();
+    const origin = originOf(signer.publicKey);
+    const { vouched } = await vouchedJournal(
+      store,
+      new DirectoryWitness(config.audit.witnessDir, origin),
+      v.audit_size ?? 0,
+      formatVerifierKey(origin, signer.publicKey),
+    );
+    for (const e of await erasuresToReapply(new ErasureLedger(config.backup.erasureLedger), vouched))
+      if (await store.erasePatient(e.tenant, e.patient, e.at, () => [])) shredded++;
+  } finally {
+    await store.close();
+  }
   return {
+    shredded,
     id: v.id,
     dir,
     config: Object.freeze({

@@ -107,10 +107,7 @@ export async function restoreBackup(dir: string, deps: RestoreDeps): Promise<Res
       let erasures = 0;
       // Two sources, so neither alone can bring a patient back: the ledger (outside every backup,
       // written before each erasure commits) and the signed erasure events the journal re-applied.
-      const fromJournal = replay.events
-        .filter((e) => e.action === 'patient.erase' && e.outcome === 'allowed' && e.tenant !== null)
-        .flatMap((e) => e.patients.map((patient) => ({ tenant: e.tenant as string, patient, at: e.time })));
-      for (const e of [...(await new ErasureLedger(config.backup.erasureLedger).entries()), ...fromJournal]) {
+      for (const e of await erasuresToReapply(new ErasureLedger(config.backup.erasureLedger), replay.vouched)) {
         const row = await vault.store.getPatient(e.tenant, e.patient);
         if (!row || row.erasedAt) continue;
         await vault.store.erasePatient(e.tenant, e.patient, e.at, (changed) =>
@@ -254,34 +251,14 @@ async function replayJournal(
   witness: CheckpointWitness,
   from: number,
   verifierKey: string,
-): Promise<{ events: AuditEvent[]; writes: LostWrite[]; unjournaled: number; unverified: number }> {
+): Promise<{ events: AuditEvent[]; vouched: Buffer[]; writes: LostWrite[]; unjournaled: number; unverified: number }> {
   const store: VaultStore =
     config.database.kind === 'sqlite'
       ? new SqliteVaultStore(config.database.file)
       : await PostgresVaultStore.connect({ url: config.database.url, schema: config.database.schema, poolSize: 2 });
   try {
     await store.migrate();
-    // The journal's lines after the copy, contiguous from its size (a gap ends them).
-    const lines: Buffer[] = [];
-    const segments = (await witness.journalSegments?.()) ?? [];
-    for (const seg of segments) {
-      const next = from + lines.length;
-      if (seg.to <= next) continue;
-      if (seg.from > next) break;
-      lines.push(...((await witness.readJournal?.(seg.from, seg.to)) ?? []).slice(next - seg.from));
-    }
-    const checkpoints = await witness.list();
-    const copyPages = store.readAuditNdjson({ fast: false });
-    const check = await verifyLog({
-      events: (async function* () {
-        for await (const ndjson of copyPages) yield { ndjson };
-        for (const line of lines) yield line;
-      })(),
-      checkpoints,
-      verifierKey,
-    });
-    const upTo = Math.max(from, Math.min(check.verified_size, from + lines.length));
-    const vouched = lines.slice(0, upTo - from);
+    const { lines, vouched, upTo, segments, witnessedSize } = await vouchedJournal(store, witness, from, verifierKey);
     const events: AuditEvent[] = [];
     const writes: LostWrite[] = [];
     for (const line of vouched) {
@@ -309,11 +286,56 @@ async function replayJournal(
     // What the journal holds past the vouched point is kept, renamed, out of the journal's way.
     const stamp = new Date().toISOString().replace(/[-:.]/g, '');
     for (const seg of segments) if (seg.to > upTo) await witness.setAsideJournal?.(seg.from, seg.to, stamp);
-    const witnessed = checkpoints.reduce((n, w) => Math.max(n, Number(/(\d{16})\.checkpoint$/.exec(w.source)?.[1] ?? 0)), 0);
-    return { events, writes, unjournaled: Math.max(0, witnessed - upTo), unverified: from + lines.length - upTo };
+    return { events, vouched, writes, unjournaled: Math.max(0, witnessedSize - upTo), unverified: from + lines.length - upTo };
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The journal's lines after a copy of `from` events held by `store`, contiguous from that size (a
+ * gap ends them), and how many of them a witnessed checkpoint vouches for: the copy's events and
+ * these lines run through the standalone verifier with every witness checkpoint.
+ */
+export async function vouchedJournal(
+  store: VaultStore,
+  witness: CheckpointWitness,
+  from: number,
+  verifierKey: string,
+): Promise<{ lines: Buffer[]; vouched: Buffer[]; upTo: number; segments: { from: number; to: number }[]; witnessedSize: number }> {
+  const lines: Buffer[] = [];
+  const segments = (await witness.journalSegments?.()) ?? [];
+  for (const seg of segments) {
+    const next = from + lines.length;
+    if (seg.to <= next) continue;
+    if (seg.from > next) break;
+    lines.push(...((await witness.readJournal?.(seg.from, seg.to)) ?? []).slice(next - seg.from));
+  }
+  const checkpoints = await witness.list();
+  const copyPages = store.readAuditNdjson({ fast: false });
+  const check = await verifyLog({
+    events: (async function* () {
+      for await (const ndjson of copyPages) yield { ndjson };
+      for (const line of lines) yield line;
+    })(),
+    checkpoints,
+    verifierKey,
+  });
+  const upTo = Math.max(from, Math.min(check.verified_size, from + lines.length));
+  const witnessedSize = checkpoints.reduce((n, w) => Math.max(n, Number(/(\d{16})\.checkpoint$/.exec(w.source)?.[1] ?? 0)), 0);
+  return { lines, vouched: lines.slice(0, upTo - from), upTo, segments, witnessedSize };
+}
+
+/** Every erasure the ledger lists or a vouched journal event records: what a copy must shred again. */
+export async function erasuresToReapply(
+  ledger: ErasureLedger,
+  vouched: readonly Buffer[],
+): Promise<{ tenant: string; patient: string; at: string }[]> {
+  const fromJournal = vouched
+    .map((line) => decodeEvent(line).event)
+    .filter((e) => e.action === 'patient.erase' && e.outcome === 'allowed' && e.tenant !== null)
+    .flatMap((e) => e.patients.map((patient) => ({ tenant: e.tenant as string, patient, at: e.time })));
+  return [...(await ledger.entries()), ...fromJournal];
 }
 
 /** Shreds the copy's own canary patients out of the live vault and keeps their sealed registry rows. */

@@ -8,6 +8,8 @@ import { verifyBackup, openTrialCopy, checkManifest } from '../../src/backup/bac
 import { listBackups } from '../../src/backup/backup-list.js';
 import { copyDirOnce } from '../../src/backup/backup-files.js';
 import { restoreBackup } from '../../src/backup/restore.js';
+import { degradedConfig } from '../../src/backup/degraded-copy.js';
+import { SqliteVaultStore } from '../../src/storage/sqlite/sqlite-vault-store.js';
 import { backupId, manifestBytes, parseManifest } from '../../src/backup/backup-manifest.js';
 import type { BackupResult } from '../../src/backup/backup-service.js';
 import { openVault } from '../../src/compose.js';
@@ -204,6 +206,17 @@ describe('backup and restore (SQLite)', () => {
     const late = await t.vault.ingest.ingest(CTX, [path.join(work, 'lab2')], { worker: false });
     expect(late.rejected).toBe(0);
     const [, victim] = await t.vault.store.listPatientIds('screening', '', 2);
+    // Degraded service from the copy taken before the erasure does not serve the erased patient.
+    await t.vault.audit.checkpoint();
+    const degraded = await degradedConfig(t.config, b1.path, t.vault.provider);
+    expect(degraded.shredded).toBe(1);
+    const view = new SqliteVaultStore((degraded.config.database as { file: string }).file);
+    try {
+      expect((await view.getPatient('screening', erased as string))?.erasedAt).not.toBeNull();
+      expect((await view.getPatient('screening', victim as string))?.erasedAt).toBeNull();
+    } finally {
+      await view.close();
+    }
     const journal = new DirectoryWitness(t.config.audit.witnessDir, t.vault.audit.origin);
     await t.vault.close();
     // A forged journal line after the witnessed ones (well-formed, chained to the last real line,

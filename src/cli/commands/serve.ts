@@ -51,7 +51,9 @@ export function registerServe(program: Command): void {
             const degraded = await degradedConfig(config, opts.fromBackup, provider);
             config = degraded.config;
             readOnlyReason = `degraded service from backup ${degraded.id} while the primary store is restored; writes resume after the restore`;
-            process.stderr.write(`labvault: serving backup ${degraded.id} read-only from ${degraded.dir} (its reads are audited there)\n`);
+            process.stderr.write(
+              `labvault: serving backup ${degraded.id} read-only from ${degraded.dir} (its reads are audited there; ${degraded.shredded} patients erased since the backup shredded in it)\n`,
+            );
           } finally {
             await provider.close();
           }
