@@ -236,14 +236,7 @@ export class SqliteVaultStore implements VaultStore {
   }
 
   async close(): Promise<void> {
-    if (this.walSync) {
-      await this.walSync.close();
-      this.walSync = null;
-    }
-    if (this.checkpointer) {
-      await this.checkpointer.stop();
-      this.checkpointer = null;
-    }
+    await this.abandon();
     if (this.db.open) {
       // Fold the WAL back into the main file so no stale pages (e.g. an erased DEK) stay in -wal.
       this.db.pragma('wal_checkpoint(TRUNCATE)');
