@@ -82,7 +82,9 @@ export function nameBirthDateKey(family: string, birthDate: string): string {
   return `${normaliseFamilyName(family)}|${birthDate}`;
 }
 
+const CONTENT_PREFIX = Buffer.from('content:', 'utf8');
+
 /** Keyed MAC of a resource's canonical bytes: lets re-ingest recognise identical content without decrypting. */
 export function contentMac(key: Buffer, bytes: Buffer): Buffer {
-  return createHmac('sha256', key).update('content:').update(bytes).digest().subarray(0, BLIND_INDEX_BYTES);
+  return createHmac('sha256', key).update(CONTENT_PREFIX).update(bytes).digest().subarray(0, BLIND_INDEX_BYTES);
 }

@@ -14,9 +14,14 @@ const OVERHEAD = 1 + IV_BYTES + TAG_BYTES;
 
 /** Encrypts `plaintext` under a 32-byte key with `aad` bound. A fresh random IV per call. */
 export function seal(key: Buffer, plaintext: Buffer, aad: Buffer, iv: Buffer = randomBytes(IV_BYTES)): Buffer {
+  return sealInto(Buffer.allocUnsafe(plaintext.length + OVERHEAD), key, plaintext, aad, iv);
+}
+
+/** `seal` into `out`, which must be exactly `sealedLength(plaintext.length)` bytes (a caller's arena). */
+export function sealInto(out: Buffer, key: Buffer, plaintext: Buffer, aad: Buffer, iv: Buffer): Buffer {
+  if (out.length !== plaintext.length + OVERHEAD || iv.length !== IV_BYTES) throw new RangeError('envelope size mismatch');
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const out = Buffer.allocUnsafe(plaintext.length + OVERHEAD);
   out[0] = FORMAT_V1;
   iv.copy(out, 1);
   let n = 1 + IV_BYTES;
@@ -24,6 +29,11 @@ export function seal(key: Buffer, plaintext: Buffer, aad: Buffer, iv: Buffer = r
   n += cipher.final().copy(out, n);
   cipher.getAuthTag().copy(out, n);
   return out;
+}
+
+/** Bytes of the envelope of a plaintext of `plaintextLength` bytes. */
+export function sealedLength(plaintextLength: number): number {
+  return plaintextLength + OVERHEAD;
 }
 
 /** Decrypts a `seal` envelope; any mismatch (key, AAD, tampering, truncation) → DecryptionFailed. */

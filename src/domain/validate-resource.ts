@@ -75,9 +75,14 @@ export function bsnFreeId(draw: () => string): string {
   }
 }
 
-function checkId(id: string, where: string): void {
-  if (!FHIR_ID.test(id)) fail(`${where} is missing or not a valid FHIR id`);
-  if (containsBsnLike(id)) fail(`${where} looks like a BSN; use a pseudonymous id`);
+/** Where a value sits, as a reason names it: `field` or `field[index]`; built only for a reason (this runs per record). */
+function at(field: string, index: number): string {
+  return index < 0 ? field : `${field}[${index}]`;
+}
+
+function checkId(id: string, field: string, index = -1): void {
+  if (!FHIR_ID.test(id)) fail(`${at(field, index)} is missing or not a valid FHIR id`);
+  if (containsBsnLike(id)) fail(`${at(field, index)} looks like a BSN; use a pseudonymous id`);
 }
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -91,9 +96,9 @@ function fail(reason: string): never {
   throw new InvalidInput(reason);
 }
 
-function str(o: Obj, field: string, where: string): string {
+function str(o: Obj, field: string, type: string): string {
   const v = o[field];
-  if (typeof v !== 'string' || v.length === 0) fail(`${where}.${field} is required`);
+  if (typeof v !== 'string' || v.length === 0) fail(`${type}.${field} is required`);
   return v;
 }
 
@@ -110,32 +115,43 @@ function isRealDate(s: string): boolean {
   return d <= days;
 }
 
-function ref(v: unknown, where: string, allowed: VaultResourceType): Reference {
-  if (!isObj(v) || typeof v.reference !== 'string') fail(`${where} must be a reference`);
+/** Only the keys a reference to a Patient may hold. */
+function onlyReferenceKeys(v: Obj): boolean {
+  for (const k in v) if (k !== 'reference' && k !== 'type') return false;
+  return true;
+}
+
+function ref(v: unknown, field: string, allowed: VaultResourceType, index = -1): Reference {
+  if (!isObj(v) || typeof v.reference !== 'string') fail(`${at(field, index)} must be a reference`);
   // A reference to a Patient is only its pseudonymous id: a display (name) or identifier (BSN)
   // here would put identity into a clinical record, outside the masked and audited section.
-  if (allowed === 'Patient' && Object.keys(v).some((k) => k !== 'reference' && k !== 'type')) {
-    fail(`${where} may hold only "reference" (no display or identifier: identity belongs in the Patient)`);
+  if (allowed === 'Patient' && !onlyReferenceKeys(v)) {
+    fail(`${at(field, index)} may hold only "reference" (no display or identifier: identity belongs in the Patient)`);
   }
-  const [type, id, ...rest] = v.reference.split('/');
-  if (rest.length > 0 || type !== allowed || id === undefined || !FHIR_ID.test(id)) {
-    fail(`${where} must be a relative reference to a ${allowed} (${allowed}/id)`);
+  const reference = v.reference;
+  const slash = reference.indexOf('/');
+  const id = slash < 0 ? '' : reference.slice(slash + 1);
+  if (slash < 0 || reference.slice(0, slash) !== allowed || id.includes('/') || !FHIR_ID.test(id)) {
+    fail(`${at(field, index)} must be a relative reference to a ${allowed} (${allowed}/id)`);
   }
-  checkId(id, where);
+  checkId(id, field, index);
   return { type: allowed, id };
 }
 
-function refList(v: unknown, where: string, allowed: VaultResourceType): Reference[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) fail(`${where} must be an array`);
-  return v.map((x, i) => ref(x, `${where}[${i}]`, allowed));
+/** Appends the references of an optional array field to `out`. */
+function refList(out: Reference[], v: unknown, field: string, allowed: VaultResourceType): Reference[] {
+  if (v === undefined) return out;
+  if (!Array.isArray(v)) fail(`${field} must be an array`);
+  for (let i = 0; i < v.length; i++) out.push(ref(v[i], field, allowed, i));
+  return out;
 }
 
-function firstCode(v: unknown, where: string, required: boolean): string | null {
-  const coding = isObj(v) && Array.isArray(v.coding) ? (v.coding as unknown[]) : [];
-  const first = coding.find((c): c is Obj => isObj(c) && typeof c.code === 'string');
-  if (!first && required) fail(`${where}.coding[0].code is required`);
-  return first ? (first.code as string) : null;
+function firstCode(v: unknown, field: string, required: boolean): string | null {
+  if (isObj(v) && Array.isArray(v.coding)) {
+    for (const c of v.coding as unknown[]) if (isObj(c) && typeof c.code === 'string') return c.code;
+  }
+  if (required) fail(`${field}.coding[0].code is required`);
+  return null;
 }
 
 function dateOf(v: unknown): string | null {
@@ -147,18 +163,43 @@ function dateOf(v: unknown): string | null {
 function tenantOf(r: Obj, type: string): string {
   const meta = r.meta;
   const tags = isObj(meta) && Array.isArray(meta.tag) ? (meta.tag as unknown[]) : [];
-  const tenantTags = tags.filter((t): t is Obj => isObj(t) && t.system === TENANT_TAG_SYSTEM);
-  if (tenantTags.length !== 1) fail(`${type}.meta.tag must carry exactly one tenant tag (${TENANT_TAG_SYSTEM})`);
-  const code = tenantTags[0]?.code;
+  let tenantTag: Obj | null = null;
+  let count = 0;
+  for (const t of tags) {
+    if (isObj(t) && t.system === TENANT_TAG_SYSTEM) {
+      tenantTag = t;
+      count++;
+    }
+  }
+  if (count !== 1) fail(`${type}.meta.tag must carry exactly one tenant tag (${TENANT_TAG_SYSTEM})`);
+  const code = tenantTag?.code;
   if (typeof code !== 'string' || !isValidTenantId(code) || containsBsnLike(code)) fail(`${type}.meta.tag tenant code is malformed`);
   return code;
+}
+
+const TYPES: ReadonlySet<string> = new Set(INGEST_ORDER);
+
+/** A validated record; every case builds it with the same fields in the same order (one object shape). */
+function record(
+  type: VaultResourceType,
+  id: string,
+  tenantId: string,
+  resource: Obj,
+  patientId: string,
+  refs: Reference[],
+  status: string | null,
+  code: string | null,
+  effectiveDate: string | null,
+  identity: ValidRecord['identity'],
+): ValidRecord {
+  return { type, id, tenantId, patientId, refs, status, code, effectiveDate, identity, resource };
 }
 
 /** Validates one resource; throws InvalidInput with a value-free reason. */
 export function validateResource(input: unknown): ValidRecord {
   if (!isObj(input)) fail('resource must be a JSON object');
   const type = input.resourceType;
-  if (typeof type !== 'string' || !(INGEST_ORDER as readonly string[]).includes(type)) {
+  if (typeof type !== 'string' || !TYPES.has(type)) {
     fail(`unsupported resourceType (expected one of ${INGEST_ORDER.join(', ')})`);
   }
   const t = type as VaultResourceType;
@@ -166,7 +207,6 @@ export function validateResource(input: unknown): ValidRecord {
   if (typeof id !== 'string') fail(`${t}.id is missing or not a valid FHIR id`);
   checkId(id, `${t}.id`);
   const tenantId = tenantOf(input, t);
-  const base = { type: t, id, tenantId, resource: input };
   // Identity lives in the Patient only: it is the section that is masked per role and audited as
   // identity. A clinical record carrying a contained Patient would smuggle it past both.
   if (t !== 'Patient' && input.contained !== undefined) fail(`${t}.contained is not accepted: send the Patient as its own resource`);
@@ -174,9 +214,15 @@ export function validateResource(input: unknown): ValidRecord {
   switch (t) {
     case 'Patient': {
       const ids = Array.isArray(input.identifier) ? (input.identifier as unknown[]) : [];
-      const bsnIds = ids.filter((x): x is Obj => isObj(x) && x.system === BSN_SYSTEM);
-      if (bsnIds.length !== 1) fail('Patient.identifier must hold exactly one BSN');
-      const raw = bsnIds[0]?.value;
+      let raw: unknown;
+      let bsnIds = 0;
+      for (const x of ids) {
+        if (isObj(x) && x.system === BSN_SYSTEM) {
+          raw = x.value;
+          bsnIds++;
+        }
+      }
+      if (bsnIds !== 1) fail('Patient.identifier must hold exactly one BSN');
       const bsn = typeof raw === 'string' ? normaliseBsn(raw) : null;
       if (bsn === null || !isValidBsn(bsn)) fail('Patient.identifier BSN is not a valid BSN (11-proof)');
       const names = Array.isArray(input.name) ? (input.name as unknown[]) : [];
@@ -184,72 +230,43 @@ export function validateResource(input: unknown): ValidRecord {
       if (!name || typeof name.family !== 'string' || name.family.trim() === '') fail('Patient.name[0].family is required');
       const birthDate = input.birthDate;
       if (typeof birthDate !== 'string' || !isRealDate(birthDate)) fail('Patient.birthDate is required as yyyy-mm-dd');
-      return {
-        ...base,
-        patientId: id,
-        refs: [],
-        status: null,
-        code: null,
-        effectiveDate: null,
-        identity: { bsn, family: name.family, birthDate },
-      };
+      return record(t, id, tenantId, input, id, [], null, null, null, { bsn, family: name.family, birthDate });
     }
     case 'ServiceRequest': {
       const subject = ref(input.subject, 'ServiceRequest.subject', 'Patient');
       const status = str(input, 'status', t);
       str(input, 'intent', t);
-      return {
-        ...base,
-        patientId: subject.id,
-        refs: [subject],
-        status,
-        code: firstCode(input.code, 'ServiceRequest.code', true),
-        effectiveDate: dateOf(input.authoredOn),
-        identity: null,
-      };
+      const code = firstCode(input.code, 'ServiceRequest.code', true);
+      return record(t, id, tenantId, input, subject.id, [subject], status, code, dateOf(input.authoredOn), null);
     }
     case 'Specimen': {
       const subject = ref(input.subject, 'Specimen.subject', 'Patient');
       const collection = isObj(input.collection) ? input.collection : {};
-      return {
-        ...base,
-        patientId: subject.id,
-        refs: [subject, ...refList(input.request, 'Specimen.request', 'ServiceRequest')],
-        status: typeof input.status === 'string' ? input.status : null,
-        code: firstCode(input.type, 'Specimen.type', false),
-        effectiveDate: dateOf(input.receivedTime) ?? dateOf(collection.collectedDateTime),
-        identity: null,
-      };
+      const refs = refList([subject], input.request, 'Specimen.request', 'ServiceRequest');
+      const status = typeof input.status === 'string' ? input.status : null;
+      const code = firstCode(input.type, 'Specimen.type', false);
+      const date = dateOf(input.receivedTime) ?? dateOf(collection.collectedDateTime);
+      return record(t, id, tenantId, input, subject.id, refs, status, code, date, null);
     }
     case 'Observation': {
       const subject = ref(input.subject, 'Observation.subject', 'Patient');
-      const specimen = input.specimen === undefined ? [] : [ref(input.specimen, 'Observation.specimen', 'Specimen')];
-      return {
-        ...base,
-        patientId: subject.id,
-        refs: [subject, ...refList(input.basedOn, 'Observation.basedOn', 'ServiceRequest'), ...specimen],
-        status: str(input, 'status', t),
-        code: firstCode(input.code, 'Observation.code', true),
-        effectiveDate: dateOf(input.effectiveDateTime) ?? dateOf(input.issued),
-        identity: null,
-      };
+      const specimen = input.specimen === undefined ? null : ref(input.specimen, 'Observation.specimen', 'Specimen');
+      const refs = refList([subject], input.basedOn, 'Observation.basedOn', 'ServiceRequest');
+      if (specimen) refs.push(specimen);
+      const status = str(input, 'status', t);
+      const code = firstCode(input.code, 'Observation.code', true);
+      const date = dateOf(input.effectiveDateTime) ?? dateOf(input.issued);
+      return record(t, id, tenantId, input, subject.id, refs, status, code, date, null);
     }
     case 'DiagnosticReport': {
       const subject = ref(input.subject, 'DiagnosticReport.subject', 'Patient');
-      return {
-        ...base,
-        patientId: subject.id,
-        refs: [
-          subject,
-          ...refList(input.basedOn, 'DiagnosticReport.basedOn', 'ServiceRequest'),
-          ...refList(input.specimen, 'DiagnosticReport.specimen', 'Specimen'),
-          ...refList(input.result, 'DiagnosticReport.result', 'Observation'),
-        ],
-        status: str(input, 'status', t),
-        code: firstCode(input.code, 'DiagnosticReport.code', true),
-        effectiveDate: dateOf(input.effectiveDateTime) ?? dateOf(input.issued),
-        identity: null,
-      };
+      const refs = refList([subject], input.basedOn, 'DiagnosticReport.basedOn', 'ServiceRequest');
+      refList(refs, input.specimen, 'DiagnosticReport.specimen', 'Specimen');
+      refList(refs, input.result, 'DiagnosticReport.result', 'Observation');
+      const status = str(input, 'status', t);
+      const code = firstCode(input.code, 'DiagnosticReport.code', true);
+      const date = dateOf(input.effectiveDateTime) ?? dateOf(input.issued);
+      return record(t, id, tenantId, input, subject.id, refs, status, code, date, null);
     }
   }
 }

@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { InvalidInput } from '../domain/errors.js';
 import { INGEST_ORDER } from '../domain/resource-type.js';
 import { validateResource, type ValidRecord } from '../domain/validate-resource.js';
-import { blindIndex, contentMac, nameBirthDateKey } from '../crypto/blind-index.js';
+import { BLIND_INDEX_BYTES, blindIndexBatch, contentMac, nameBirthDateKey } from '../crypto/blind-index.js';
 import { bundleEntries } from './bundle-entries.js';
 import { readLines } from './ingest-files.js';
+import { UnitArena } from './unit-arena.js';
 
 /**
  * The CPU-bound first stage of ingest: read lines, parse, validate, canonicalise, and compute the
@@ -51,30 +52,51 @@ export interface ParseOptions {
   batchSize: number;
   /** Unwrapped blind-index keys of the known tenants. */
   indexKeys: ReadonlyMap<string, Buffer>;
-  /** Encrypts what it can of a unit before it is packed (unit-sealer.ts); none when absent. */
-  seal?: (items: readonly ParsedItem[]) => void;
+  /** Encrypts what it can of a unit, into its arena, before it is packed (unit-sealer.ts); none when absent. */
+  seal?: (items: readonly ParsedItem[], arena: UnitArena) => void;
+}
+
+/**
+ * A unit being built: its arena, and the Patients whose blind indexes are still to be computed
+ * (in one batch per tenant when the unit is packed: a block-cipher call per value cost ~20 µs).
+ */
+interface UnitDraft {
+  arena: UnitArena;
+  identities: { record: ParsedRecord; key: Buffer; bsn: string; name: string }[];
+}
+
+function draft(capacity: number): UnitDraft {
+  return { arena: new UnitArena(capacity), identities: [] };
+}
+
+/** Arena size of the next unit: the last one's with room to spare, so a unit seldom has to move. */
+function nextCapacity(d: UnitDraft): number {
+  return Math.max(1 << 16, Math.ceil(d.arena.bytesUsed * 1.125));
 }
 
 export async function* parseUnits(files: readonly string[], opts: ParseOptions): AsyncGenerator<ParsedUnit> {
   let before = 0;
+  let capacity = 1 << 20;
   for (const file of files) {
     if (/\.json$/i.test(file)) {
       // A .json file is one document (usually a pretty-printed transaction Bundle), not NDJSON.
       const text = await readFile(file, 'utf8');
       before += Buffer.byteLength(text);
       let parsed: unknown;
+      const d = draft(Buffer.byteLength(text) * 2);
       try {
         parsed = JSON.parse(text);
       } catch {
-        yield packUnit([{ file, line: 1, error: 'malformed JSON' }], false, before, opts);
+        yield packUnit([{ file, line: 1, error: 'malformed JSON' }], false, before, opts, d);
         continue;
       }
       yield isBundle(parsed)
-        ? packUnit(unpackBundle(parsed, file, 1, opts), true, before, opts)
-        : packUnit([toItem(parsed, file, 1, opts)], false, before, opts);
+        ? packUnit(unpackBundle(parsed, file, 1, opts, d), true, before, opts, d)
+        : packUnit([toItem(parsed, file, 1, opts, d)], false, before, opts, d);
       continue;
     }
     let items: ParsedItem[] = [];
+    let d = draft(capacity);
     let fileBytes = 0;
     for await (const { line, text, bytes } of readLines(file)) {
       fileBytes = bytes;
@@ -86,19 +108,23 @@ export async function* parseUnits(files: readonly string[], opts: ParseOptions):
         continue;
       }
       if (isBundle(parsed)) {
-        if (items.length > 0) yield packUnit(items, false, before + fileBytes, opts);
+        if (items.length > 0) yield packUnit(items, false, before + fileBytes, opts, d);
         items = [];
-        yield packUnit(unpackBundle(parsed, file, line, opts), true, before + fileBytes, opts);
+        const b = draft(text.length * 2);
+        yield packUnit(unpackBundle(parsed, file, line, opts, b), true, before + fileBytes, opts, b);
+        d = draft(capacity);
         continue;
       }
-      items.push(toItem(parsed, file, line, opts));
+      items.push(toItem(parsed, file, line, opts, d));
       if (items.length >= opts.batchSize) {
-        yield packUnit(items, false, before + fileBytes, opts);
+        yield packUnit(items, false, before + fileBytes, opts, d);
+        capacity = nextCapacity(d);
         items = [];
+        d = draft(capacity);
       }
     }
     before += fileBytes;
-    if (items.length > 0) yield packUnit(items, false, before, opts);
+    if (items.length > 0) yield packUnit(items, false, before, opts, d);
   }
 }
 
@@ -107,8 +133,9 @@ export async function* parseUnits(files: readonly string[], opts: ParseOptions):
  * unit the database stage stores all-or-nothing. `label` stands in for a file name in errors.
  */
 export function parseDocument(parsed: unknown, label: string, opts: ParseOptions): ParsedUnit {
-  const items = isBundle(parsed) ? unpackBundle(parsed, label, 1, opts) : [toItem(parsed, label, 1, opts)];
-  return packUnit(items, true, 0, opts);
+  const d = draft(1 << 16);
+  const items = isBundle(parsed) ? unpackBundle(parsed, label, 1, opts, d) : [toItem(parsed, label, 1, opts, d)];
+  return packUnit(items, true, 0, opts, d);
 }
 
 function isBundle(v: unknown): v is Record<string, unknown> {
@@ -120,37 +147,42 @@ function isBundle(v: unknown): v is Record<string, unknown> {
  * with other whitespace has the same bytes and MAC (re-ingest finds it unchanged). Key order still
  * counts: a sender that reorders keys sends a conflicting version.
  */
-function toItem(parsed: unknown, file: string, line: number, opts: ParseOptions): ParsedItem {
+function toItem(parsed: unknown, file: string, line: number, opts: ParseOptions, d: UnitDraft): ParsedItem {
   let r: ValidRecord;
   try {
     r = validateResource(parsed);
   } catch (e) {
     return { file, line, error: e instanceof InvalidInput ? e.message : 'invalid resource' };
   }
-  const json = Buffer.from(JSON.stringify(r.resource), 'utf8');
   const key = opts.indexKeys.get(r.tenantId);
   const identity = r.identity;
-  return {
-    file,
-    line,
-    record: {
-      type: r.type,
-      id: r.id,
-      tenantId: r.tenantId,
-      patientId: r.patientId,
-      refs: r.refs,
-      status: r.status,
-      code: r.code,
-      effectiveDate: r.effectiveDate,
-      json,
-      mac: key ? contentMac(key, json) : null,
-      bsnIndex: key && identity ? blindIndex(key, 'bsn', identity.bsn) : null,
-      nameIndex: key && identity ? blindIndex(key, 'name-birthdate', nameBirthDateKey(identity.family, identity.birthDate)) : null,
-    },
+  const record: ParsedRecord = {
+    type: r.type,
+    id: r.id,
+    tenantId: r.tenantId,
+    patientId: r.patientId,
+    refs: r.refs,
+    status: r.status,
+    code: r.code,
+    effectiveDate: r.effectiveDate,
+    json: EMPTY,
+    mac: null,
+    bsnIndex: null,
+    nameIndex: null,
   };
+  const json = d.arena.claimString(record, 'json', JSON.stringify(r.resource));
+  if (key) {
+    d.arena.claimCopy(record, 'mac', contentMac(key, json));
+    if (identity) {
+      d.identities.push({ record, key, bsn: identity.bsn, name: nameBirthDateKey(identity.family, identity.birthDate) });
+    }
+  }
+  return { file, line, record };
 }
 
-function unpackBundle(bundle: Record<string, unknown>, file: string, line: number, opts: ParseOptions): ParsedItem[] {
+const EMPTY = new Uint8Array(0);
+
+function unpackBundle(bundle: Record<string, unknown>, file: string, line: number, opts: ParseOptions, d: UnitDraft): ParsedItem[] {
   let entries: unknown[];
   try {
     entries = bundleEntries(bundle);
@@ -158,7 +190,7 @@ function unpackBundle(bundle: Record<string, unknown>, file: string, line: numbe
     return [{ file, line, error: e instanceof InvalidInput ? e.message : 'invalid Bundle' }];
   }
   const items = entries.map((e, i) => {
-    const item = toItem(e, file, line, opts);
+    const item = toItem(e, file, line, opts, d);
     return item.error ? { ...item, error: `Bundle.entry[${i}]: ${item.error}` } : item;
   });
   // Entries of a transaction have no order; resolve dependencies by processing referenced types first.
@@ -167,34 +199,34 @@ function unpackBundle(bundle: Record<string, unknown>, file: string, line: numbe
 }
 
 /**
- * Seals what it can (opts.seal), then copies the byte arrays of a unit (JSON, MAC, blind indexes,
- * ciphertexts) into one buffer and points the
- * records at views of it. Sent to the main thread, the unit then costs one ArrayBuffer instead of
- * one per field: per-record ArrayBuffers made garbage collection the main thread's largest cost.
+ * Computes the unit's blind indexes (one batch per tenant and domain) and seals what it can
+ * (opts.seal), all into the unit's arena. Sent to the main thread, the unit then costs one
+ * ArrayBuffer instead of one per field: per-record ArrayBuffers made garbage collection the main
+ * thread's largest cost.
  */
-function packUnit(items: ParsedItem[], allOrNothing: boolean, bytesDone: number, opts: ParseOptions): ParsedUnit {
-  opts.seal?.(items);
-  let total = 0;
-  for (const { record: r } of items) {
-    if (!r) continue;
-    total += r.json.length + (r.mac?.length ?? 0) + (r.bsnIndex?.length ?? 0) + (r.nameIndex?.length ?? 0);
-    total += (r.sealedBody?.length ?? 0) + (r.sealedDek?.length ?? 0);
+function packUnit(items: ParsedItem[], allOrNothing: boolean, bytesDone: number, opts: ParseOptions, d: UnitDraft): ParsedUnit {
+  const byKey = new Map<Buffer, UnitDraft['identities']>();
+  for (const p of d.identities) {
+    const list = byKey.get(p.key);
+    if (list) list.push(p);
+    else byKey.set(p.key, [p]);
   }
-  const buf = Buffer.allocUnsafeSlow(total);
-  let at = 0;
-  const place = (src: Uint8Array): Uint8Array => {
-    buf.set(src, at);
-    at += src.length;
-    return buf.subarray(at - src.length, at);
-  };
-  for (const { record: r } of items) {
-    if (!r) continue;
-    r.json = place(r.json);
-    if (r.mac) r.mac = place(r.mac);
-    if (r.bsnIndex) r.bsnIndex = place(r.bsnIndex);
-    if (r.nameIndex) r.nameIndex = place(r.nameIndex);
-    if (r.sealedBody) r.sealedBody = place(r.sealedBody);
-    if (r.sealedDek) r.sealedDek = place(r.sealedDek);
+  for (const [key, list] of byKey) {
+    const bsn = blindIndexBatch(
+      key,
+      'bsn',
+      list.map((p) => p.bsn),
+    );
+    const name = blindIndexBatch(
+      key,
+      'name-birthdate',
+      list.map((p) => p.name),
+    );
+    list.forEach((p, i) => {
+      d.arena.claimCopy(p.record, 'bsnIndex', bsn.subarray(i * BLIND_INDEX_BYTES, (i + 1) * BLIND_INDEX_BYTES));
+      d.arena.claimCopy(p.record, 'nameIndex', name.subarray(i * BLIND_INDEX_BYTES, (i + 1) * BLIND_INDEX_BYTES));
+    });
   }
-  return { buffer: buf.buffer, allOrNothing, items, bytesDone };
+  opts.seal?.(items, d.arena);
+  return { buffer: d.arena.finish(), allOrNothing, items, bytesDone };
 }

@@ -106,7 +106,7 @@ export class IngestService {
     }
     const sealer = new UnitSealer(keks);
     try {
-      const unit = parseDocument(document, label, { batchSize: 1, indexKeys, seal: (items) => sealer.seal(items) });
+      const unit = parseDocument(document, label, { batchSize: 1, indexKeys, seal: (items, arena) => sealer.seal(items, arena) });
       const clock = stamp ? { now: () => new Date(stamp) } : this.clock;
       const run = new IngestRun(this.store, this.keys, clock, result, 100, new Set(tenants), this.audit, ctx, undefined, eventsOf);
       await run.processUnit(unit.items, true);

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseUnits, type ParsedItem } from './ingest-parse.js';
 import { encodeUnit, type WireUnit } from './unit-wire.js';
 import { UnitSealer, type TenantKek } from './unit-sealer.js';
+import type { UnitArena } from './unit-arena.js';
 
 /**
  * Worker-thread entry for the parse stage. Flow control by credits: the main thread grants one
@@ -43,7 +44,7 @@ port.on('message', (m: MainMessage) => {
 
 const indexKeys = new Map(data.indexKeys.map(([t, k]) => [t, Buffer.from(k)]));
 try {
-  const opts = { batchSize: data.batchSize, indexKeys, seal: (items: readonly ParsedItem[]) => sealer.seal(items) };
+  const opts = { batchSize: data.batchSize, indexKeys, seal: (items: readonly ParsedItem[], arena: UnitArena) => sealer.seal(items, arena) };
   for await (const unit of parseUnits(data.files, opts)) {
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;

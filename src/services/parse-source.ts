@@ -20,6 +20,13 @@ const WORKER_URL = new URL('./ingest-worker.js', import.meta.url);
  */
 const PARTS = 5;
 
+/**
+ * The worker's young generation. Parsing leaves tens of short-lived objects per record; a larger
+ * young generation lets more of them die before a scavenge has to copy them. Measured on 30k
+ * persons: worker GC 1.84 → 1.27 s, ingest 11.3 → 10.5 s; 256 was no better than 128.
+ */
+const YOUNG_GENERATION_MB = 128;
+
 export function workerAvailable(): boolean {
   return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
 }
@@ -42,7 +49,7 @@ export function openParseSource(
   if (!useWorker) {
     // The same sealing in-process, so both paths run (and tests exercise) the same code.
     const sealer = new UnitSealer(keks);
-    const gen = parseUnits(files, { ...opts, seal: (items) => sealer.seal(items) });
+    const gen = parseUnits(files, { ...opts, seal: (items, arena) => sealer.seal(items, arena) });
     return {
       [Symbol.asyncIterator]: () => gen,
       ack: () => undefined,
@@ -64,7 +71,7 @@ export function openParseSource(
     // Two units ahead, as parts: one being merged here while the next is parsed.
     credits: 2 * PARTS,
   };
-  const worker = new Worker(WORKER_URL, { workerData: data });
+  const worker = new Worker(WORKER_URL, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
   // workerData was serialised by the constructor: these copies of key material are no longer needed.
   for (const [, k] of data.keks) k.key.fill(0);
   for (const [, k] of data.indexKeys) k.fill(0);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Section, dekAad, recordAad } from '../crypto/aad.js';
-import { ENVELOPE_IV_BYTES, seal } from '../crypto/envelope.js';
-import type { ParsedItem } from './ingest-parse.js';
+import { ENVELOPE_IV_BYTES, seal, sealInto, sealedLength } from '../crypto/envelope.js';
+import type { ParsedItem, ParsedRecord } from './ingest-parse.js';
+import type { UnitArena } from './unit-arena.js';
 
 /** A tenant's active KEK as the parse stage receives it (a copy; the sealer zeroes it when done). */
 export interface TenantKek {
@@ -59,8 +60,11 @@ export class UnitSealer {
     this.keks.set(tenantId, { version: kek.version, key: Buffer.from(kek.key) });
   }
 
-  /** Sets `sealedBody`, `sealedDek` and `sealedKekVersion` on the records it can encrypt. */
-  seal(items: readonly ParsedItem[]): void {
+  /**
+   * Sets `sealedBody`, `sealedDek` and `sealedKekVersion` on the records it can encrypt, written
+   * into the unit's arena when one is given.
+   */
+  seal(items: readonly ParsedItem[], arena?: UnitArena): void {
     let patients = 0;
     let clinical = 0;
     for (const { record: r } of items) {
@@ -87,17 +91,13 @@ export class UnitSealer {
         entry = { dek, wrapped: seal(kek.key, dek, dekAad(r.tenantId, r.id, kek.version), iv()), kekVersion: kek.version };
         this.remember(key, entry);
       }
-      r.sealedKekVersion = entry.kekVersion;
-      r.sealedDek = entry.wrapped;
-      r.sealedBody = seal(entry.dek, bytes(r.json), recordAad(r.tenantId, 'Patient', r.id, 1, Section.Identity), iv());
+      place(r, entry, recordAad(r.tenantId, 'Patient', r.id, 1, Section.Identity), iv(), arena);
     }
     for (const { record: r } of items) {
       if (!r?.mac || r.type === 'Patient') continue;
       const entry = this.deks.get(`${r.tenantId}\u0000${r.patientId}`);
       if (!entry) continue;
-      r.sealedKekVersion = entry.kekVersion;
-      r.sealedDek = entry.wrapped;
-      r.sealedBody = seal(entry.dek, bytes(r.json), recordAad(r.tenantId, r.type, r.id, 1, Section.Body), iv());
+      place(r, entry, recordAad(r.tenantId, r.type, r.id, 1, Section.Body), iv(), arena);
     }
   }
 
@@ -117,6 +117,18 @@ export class UnitSealer {
     for (const e of this.deks.values()) e.dek.fill(0);
     this.deks.clear();
   }
+}
+
+function place(r: ParsedRecord, entry: PatientDek, aad: Buffer, iv: Buffer, arena: UnitArena | undefined): void {
+  r.sealedKekVersion = entry.kekVersion;
+  const plaintext = bytes(r.json);
+  if (!arena) {
+    r.sealedDek = entry.wrapped;
+    r.sealedBody = seal(entry.dek, plaintext, aad, iv);
+    return;
+  }
+  arena.claimCopy(r, 'sealedDek', entry.wrapped);
+  sealInto(arena.claim(r, 'sealedBody', sealedLength(plaintext.length)), entry.dek, plaintext, aad, iv);
 }
 
 function bytes(u: Uint8Array): Buffer {
