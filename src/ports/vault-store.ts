@@ -78,6 +78,11 @@ export interface WriteBatch {
   resources: ResourceRow[];
   /** Audit events committed in the same transaction (fail closed). */
   audit: readonly AuditEvent[];
+  /**
+   * The erasure count (`erasureEpoch()`) the writer's view of the patients rests on: if a patient
+   * has been erased since, the batch is refused with Conflict and nothing is written.
+   */
+  erasureEpoch?: number;
 }
 
 export interface RewrapUpdate {
@@ -135,6 +140,8 @@ export interface VaultStore extends AuditStore, AccessStore, DetectionStore {
    * exists are left untouched and returned as skipped.
    */
   writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }>;
+  /** How many patients have been erased so far (migration 8): changes with every erasure. */
+  erasureEpoch(): Promise<number>;
 
   getPatient(tenantId: string, id: string): Promise<PatientRow | null>;
   findPatientsByBsnIndex(tenantId: string, index: Buffer): Promise<PatientRow[]>;

@@ -42,6 +42,16 @@ interface Accepted {
 export class IngestRun {
   /** Clinical records this run has stored (or found stored): references to them need no look-up. */
   private readonly written = new KeySet();
+  /**
+   * Patients this run has written, with what a look-up would return, so their records need no
+   * look-up (measured at 100k persons: 2.1 s of the database stage's 26.6 s went to those
+   * look-ups). Bounded; the oldest written goes first. Valid while no patient has been erased:
+   * `knownEpoch` is the erasure count they rest on, checked per unit, and the store refuses a
+   * batch prepared on an older count (so an erasure that lands after the check is caught too).
+   * A rewrap keeps the DEK, so records sealed under a remembered one stay readable.
+   */
+  private readonly known = new Map<string, PatientKeyInfo>();
+  private knownEpoch = -1;
   /** KEK version last announced per tenant to the parse stage (which encrypts ahead under it). */
   private readonly announcedKek = new Map<string, number>();
 
@@ -76,6 +86,11 @@ export class IngestRun {
   }
 
   private async attempt(items: ParsedItem[], allOrNothing: boolean): Promise<void> {
+    const epoch = await this.store.erasureEpoch();
+    if (epoch !== this.knownEpoch) {
+      this.known.clear();
+      this.knownEpoch = epoch;
+    }
     const patients = await this.lookupPatients(items);
     const { accepted, errors, unchanged } = await this.classify(items, patients, allOrNothing);
     if (allOrNothing && errors.length > 0) {
@@ -87,7 +102,7 @@ export class IngestRun {
       }
       return;
     }
-    const skipped = accepted.length > 0 ? await this.write(accepted, patients) : [];
+    const skipped = accepted.length > 0 ? await this.write(accepted, patients, epoch) : [];
     // Only now, with the unit committed, do its outcomes count.
     for (const e of errors) this.reject(e.item, e.reason);
     this.result.unchanged += unchanged;
@@ -109,12 +124,15 @@ export class IngestRun {
       if (!ids) byTenant.set(tenant, (ids = new Set()));
       ids.add(id);
     };
+    const out = new Map<string, PatientKeyInfo>();
     for (const { record: r } of items) {
       if (!r || !this.tenants.has(r.tenantId)) continue;
-      if (r.type === 'Patient') want(r.tenantId, r.id);
-      else want(r.tenantId, r.patientId);
+      const id = r.type === 'Patient' ? r.id : r.patientId;
+      const key = resourceKeyString({ tenantId: r.tenantId, type: 'Patient', id });
+      const known = this.known.get(key);
+      if (known) out.set(key, known);
+      else want(r.tenantId, id);
     }
-    const out = new Map<string, PatientKeyInfo>();
     for (const [tenant, ids] of byTenant) for (const [k, v] of await this.store.findPatientKeys(tenant, [...ids])) out.set(k, v);
     return out;
   }
@@ -183,7 +201,7 @@ export class IngestRun {
    * clinical record's under the DEK the store holds (or this batch writes) for its patient, as
    * shown by a byte-identical wrapped DEK. Anything else is encrypted here, as before.
    */
-  private async write(accepted: Accepted[], patients: Map<string, PatientKeyInfo>): Promise<ResourceKey[]> {
+  private async write(accepted: Accepted[], patients: Map<string, PatientKeyInfo>, erasureEpoch: number): Promise<ResourceKey[]> {
     const now = this.clock.now().toISOString();
     const patientRows: PatientRow[] = [];
     const resourceRows: ResourceRow[] = [];
@@ -261,9 +279,25 @@ export class IngestRun {
     }
     sortForInsert(patientRows, resourceRows);
     const audit = this.eventsOf(patientRows, resourceRows);
-    const { skippedResources } = await this.store.writeBatch({ patients: patientRows, resources: resourceRows, audit });
+    const { skippedResources } = await this.store.writeBatch({ patients: patientRows, resources: resourceRows, audit, erasureEpoch });
     await this.audit.committed();
+    for (const p of patientRows) this.remember(p);
     return skippedResources;
+  }
+
+  private remember(p: PatientRow): void {
+    const key = resourceKeyString({ tenantId: p.tenantId, type: 'Patient', id: p.id });
+    // Copies: the rows' bytes are views of a whole unit's buffer, which a view would keep alive.
+    this.known.set(key, {
+      kekVersion: p.kekVersion,
+      wrappedDek: p.wrappedDek ? Buffer.from(p.wrappedDek) : null,
+      erased: false,
+      contentMac: p.contentMac ? Buffer.from(p.contentMac) : null,
+    });
+    if (this.known.size > KNOWN_PATIENTS) {
+      const oldest = this.known.keys().next();
+      if (!oldest.done) this.known.delete(oldest.value);
+    }
   }
 
   private announce(tenantId: string, kek: ActiveKek): void {
@@ -284,6 +318,9 @@ export class IngestRun {
     }
   }
 }
+
+/** Patients remembered per run: ~200 bytes each, so ~40 MB at most. */
+const KNOWN_PATIENTS = 200_000;
 
 function patientPrior(info: PatientKeyInfo | undefined): Buffer | null | undefined {
   if (!info) return undefined;

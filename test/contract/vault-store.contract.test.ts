@@ -303,6 +303,31 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         expect(await store.getResource(T1, 'Observation', 'o9')).toBeNull();
       });
 
+      it('counts erasures, and refuses with Conflict a batch prepared before the latest one (migration 8)', async () => {
+        await seedTenant(store, T1);
+        await store.writeBatch({ patients: [patient(T1, 'p1'), patient(T1, 'p2')], resources: [], audit: [] });
+        const before = await store.erasureEpoch();
+        await store.erasePatient(T1, 'p2', AT, []);
+        expect(await store.erasureEpoch()).toBe(before + 1);
+        // Erasing again changes nothing, the count neither.
+        await store.erasePatient(T1, 'p2', AT, []);
+        expect(await store.erasureEpoch()).toBe(before + 1);
+        const err = await store
+          .writeBatch({
+            patients: [patient(T1, 'p3')],
+            resources: [resource(T1, 'Observation', 'o1', 'p1'), resource(T1, 'Observation', 'o2', 'p2')],
+            audit: [],
+            erasureEpoch: before,
+          })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(Conflict);
+        expect(await store.getPatient(T1, 'p3')).toBeNull();
+        expect(await store.getResource(T1, 'Observation', 'o1')).toBeNull();
+        expect(await store.getResource(T1, 'Observation', 'o2')).toBeNull();
+        await store.writeBatch({ patients: [], resources: [resource(T1, 'Observation', 'o1', 'p1')], audit: [], erasureEpoch: before + 1 });
+        expect(await store.getResource(T1, 'Observation', 'o1')).not.toBeNull();
+      });
+
       it('keeps the first occurrence of a clinical id repeated within one batch', async () => {
         await seedTenant(store, T1);
         const first = patient(T1, 'p1');

@@ -353,6 +353,15 @@ export class PostgresVaultStore implements VaultStore {
     if (!enabled) await this.run('SELECT txid_current()');
   }
 
+  async erasureEpoch(): Promise<number> {
+    try {
+      const { rows } = await this.pool.query<{ n: string }>('SELECT n FROM erasure_epoch WHERE id = 1');
+      return Number(rows[0]?.n);
+    } catch (cause) {
+      throw mapError(cause);
+    }
+  }
+
   async writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }> {
     const { patients: ps, resources: rs } = batch;
     if (ps.length === 0 && rs.length === 0 && batch.audit.length === 0) return { skippedResources: [] };
@@ -363,6 +372,11 @@ export class PostgresVaultStore implements VaultStore {
         batch.audit,
         async (c) => {
           inserted.clear();
+          if (batch.erasureEpoch !== undefined) {
+            // FOR SHARE: an erasure (which bumps this row) waits for this transaction, or has committed and is seen.
+            const { rows } = await c.query<{ n: string }>('SELECT n FROM erasure_epoch WHERE id = 1 FOR SHARE');
+            if (Number(rows[0]?.n) !== batch.erasureEpoch) throw new Conflict('a patient was erased while the batch was prepared; retry');
+          }
           if (ps.length > 0) {
             const res = await c.query(`${INSERT_PATIENTS.sql} RETURNING id`, INSERT_PATIENTS.values(ps));
             // The caller encrypted this batch under fresh DEKs for these patients; if another writer

@@ -350,10 +350,21 @@ export class SqliteVaultStore implements VaultStore {
     if (!enabled) this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
+  async erasureEpoch(): Promise<number> {
+    return this.epochNow();
+  }
+
+  private epochNow(): number {
+    return (this.s.erasureEpoch.get() as { n: number }).n;
+  }
+
   async writeBatch(batch: WriteBatch): Promise<{ skippedResources: ResourceKey[] }> {
     const { insertPatient, insertResource } = this.s;
     try {
       return await this.audit.write(batch.audit, () => {
+        if (batch.erasureEpoch !== undefined && this.epochNow() !== batch.erasureEpoch) {
+          throw new Conflict('a patient was erased while the batch was prepared; retry');
+        }
         const skippedResources: ResourceKey[] = [];
         for (const p of batch.patients) {
           const { changes } = insertPatient.run(
@@ -564,6 +575,7 @@ function prepare(db: Database.Database) {
     resourceMacs: db.prepare(
       'SELECT tenant_id, type, id, content_mac FROM resources WHERE (tenant_id, type, id) IN (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?))',
     ),
+    erasureEpoch: db.prepare('SELECT n FROM erasure_epoch WHERE id = 1'),
     patientKeys: db.prepare(
       'SELECT id, kek_version, wrapped_dek, erased_at, content_mac FROM patients WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))',
     ),
