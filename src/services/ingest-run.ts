@@ -319,7 +319,7 @@ export class IngestRun {
   }
 }
 
-/** Patients remembered per run: ~200 bytes each, so ~40 MB at most. */
+/** Patients remembered per run: ~300 bytes each (key, entry, two small copies), so ~60 MB at most. */
 const KNOWN_PATIENTS = 200_000;
 
 function patientPrior(info: PatientKeyInfo | undefined): Buffer | null | undefined {
