@@ -86,3 +86,72 @@ describe('identity stays in the Patient', () => {
     expect((err as Error).message).not.toMatch(/Jansen|123456782/);
   });
 });
+
+describe('reasons name where the input is wrong', () => {
+  const base = { meta: tag, status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '4548-4' }] } };
+  const obs = (over: Record<string, unknown>) => ({
+    resourceType: 'Observation',
+    id: 'obs-1',
+    subject: { reference: 'Patient/pat-1' },
+    ...base,
+    ...over,
+  });
+  const report = (over: Record<string, unknown>) => ({
+    resourceType: 'DiagnosticReport',
+    id: 'dr-1',
+    subject: { reference: 'Patient/pat-1' },
+    ...base,
+    ...over,
+  });
+
+  it.each([
+    [
+      'a reference with two slashes',
+      obs({ subject: { reference: 'Patient/a/b' } }),
+      'Observation.subject must be a relative reference to a Patient (Patient/id)',
+    ],
+    [
+      'a reference without an id',
+      obs({ subject: { reference: 'Patient' } }),
+      'Observation.subject must be a relative reference to a Patient (Patient/id)',
+    ],
+    [
+      'a reference with an empty id',
+      obs({ subject: { reference: 'Patient/' } }),
+      'Observation.subject must be a relative reference to a Patient (Patient/id)',
+    ],
+    [
+      'a reference of another type',
+      obs({ subject: { reference: 'Group/g1' } }),
+      'Observation.subject must be a relative reference to a Patient (Patient/id)',
+    ],
+    ['no reference at all', obs({ subject: 'Patient/pat-1' }), 'Observation.subject must be a reference'],
+    ['basedOn that is not an array', obs({ basedOn: { reference: 'ServiceRequest/sr-1' } }), 'Observation.basedOn must be an array'],
+    [
+      'the third result of a report',
+      report({ result: [{ reference: 'Observation/o1' }, { reference: 'Observation/o2' }, { reference: 'Specimen/s1' }] }),
+      'DiagnosticReport.result[2] must be a relative reference to a Observation (Observation/id)',
+    ],
+    [
+      'a specimen list item without a reference',
+      report({ specimen: [{ display: 'x' }] }),
+      'DiagnosticReport.specimen[0] must be a reference',
+    ],
+    ['a missing status', obs({ status: undefined }), 'Observation.status is required'],
+    ['a code without coding', obs({ code: { text: 'hrHPV' } }), 'Observation.code.coding[0].code is required'],
+    [
+      'two tenant tags',
+      obs({ meta: { tag: [...tag.tag, ...tag.tag] } }),
+      'Observation.meta.tag must carry exactly one tenant tag (https://labvault.dev/tenant)',
+    ],
+  ])('%s', (_what, input, reason) => {
+    expect(() => validateResource(input)).toThrow(new InvalidInput(reason));
+  });
+
+  it('checks the specimen of an Observation before its basedOn, as before', () => {
+    const input = obs({ basedOn: [{ reference: 'Specimen/x' }], specimen: { reference: 'ServiceRequest/y' } });
+    expect(() => validateResource(input)).toThrow(
+      new InvalidInput('Observation.specimen must be a relative reference to a Specimen (Specimen/id)'),
+    );
+  });
+});

@@ -73,13 +73,24 @@ export class IngestRun {
   async processUnit(items: ParsedItem[], allOrNothing: boolean): Promise<void> {
     // Decisions rest on a snapshot of the store. If it moved under us (a patient created by a
     // concurrent writer, or a KEK rotated away), nothing was written: decide again, a few times.
-    for (let attempt = 1; ; attempt++) {
+    // Erasures that land while a batch is prepared do not count towards those few: each one is
+    // a single event, and a series of them (a list of erasure requests) must not abort a load.
+    let attempt = 0;
+    for (let erasures = 0; ;) {
       try {
         await this.attempt(items, allOrNothing);
         return;
       } catch (e) {
         const retriable = e instanceof Conflict || e instanceof DecryptionFailed;
-        if (!retriable || attempt >= 3) throw e;
+        if (!retriable) throw e;
+        // The erasure count this attempt decided on (attempt() sets it first).
+        const epoch = this.knownEpoch;
+        // What the run remembered may be what failed (a DEK wrapped under a KEK rotated away since).
+        this.known.clear();
+        this.knownEpoch = -1;
+        const erased = e instanceof Conflict && (await this.store.erasureEpoch()) !== epoch;
+        if (erased && ++erasures <= MAX_ERASURE_RETRIES) continue;
+        if (++attempt >= 3) throw e;
         for (const t of new Set(items.flatMap((i) => (i.record ? [i.record.tenantId] : [])))) this.keys.forget(t);
       }
     }
@@ -318,6 +329,9 @@ export class IngestRun {
     }
   }
 }
+
+/** Erasures a batch may meet while it is prepared before the run gives up (a livelock guard, not a limit in practice). */
+const MAX_ERASURE_RETRIES = 1000;
 
 /** Patients remembered per run: ~300 bytes each (key, entry, two small copies), so ~60 MB at most. */
 const KNOWN_PATIENTS = 200_000;

@@ -27,4 +27,13 @@ describe('UnitArena', () => {
     expect(Buffer.from(h.json).toString('utf8')).toBe(s);
     expect(h.json.length).toBe(1200);
   });
+
+  it('zeroes the unused tail of the buffer it hands over (it was allocated uninitialised)', () => {
+    const arena = new UnitArena(1 << 16);
+    const h = { json: new Uint8Array(0) };
+    arena.claimString(h, 'json', '{"resourceType":"Patient"}');
+    const buffer = new Uint8Array(arena.finish());
+    expect(buffer.length).toBe(1 << 16);
+    expect(buffer.subarray(arena.bytesUsed).every((b) => b === 0)).toBe(true);
+  });
 });

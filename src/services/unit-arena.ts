@@ -48,8 +48,13 @@ export class UnitArena {
     return view;
   }
 
-  /** The arena's buffer, to be transferred: every claimed view is a view of it. */
+  /**
+   * The arena's buffer, to be transferred: every claimed view is a view of it. The unused tail is
+   * zeroed first: the buffer was allocated uninitialised, and freed memory of this thread (earlier
+   * plaintext, evicted keys) must not cross with it.
+   */
   finish(): ArrayBuffer {
+    this.buf.fill(0, this.used);
     return this.buf.buffer as ArrayBuffer;
   }
 

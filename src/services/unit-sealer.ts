@@ -105,8 +105,11 @@ export class UnitSealer {
     this.deks.delete(key);
     this.deks.set(key, entry);
     if (this.deks.size > this.dekCacheSize) {
-      const oldest = this.deks.keys().next();
-      if (!oldest.done) this.deks.delete(oldest.value);
+      const oldest = this.deks.entries().next();
+      if (!oldest.done) {
+        oldest.value[1].dek.fill(0);
+        this.deks.delete(oldest.value[0]);
+      }
     }
   }
 

@@ -87,4 +87,37 @@ describe('a patient erased while an ingest run holds it', () => {
     // The first attempt used what the run remembered (no look-up); only the retry asked the store.
     expect(lookedUp).toStrictEqual([['p1', 'p2']]);
   });
+
+  it('a series of erasures while one batch is prepared delays it but does not abort the run', async () => {
+    const file = path.join(dir, 'lab.ndjson');
+    const ids = Array.from({ length: 10 }, (_, i) => `p${i + 1}`);
+    await writeFile(
+      file,
+      ndjson([...ids.map((id) => patient('screening', id)), observation('screening', 'o1', 'p1'), observation('screening', 'o2', 'p2')]),
+    );
+    const other = await tv.reopen();
+    const store = tv.vault.store;
+    const write = store.writeBatch.bind(store);
+    const epoch = store.erasureEpoch.bind(store);
+    let patientsWritten = false;
+    const toErase = ids.slice(2);
+    store.erasureEpoch = async () => {
+      const n = await epoch();
+      // An erasure after each read of the count, eight times: attempt after attempt at the observations is refused.
+      const next = patientsWritten ? toErase.shift() : undefined;
+      if (next) await other.keyAdmin.erasePatient(CTX, 'screening', next);
+      return n;
+    };
+    store.writeBatch = async (batch) => {
+      const r = await write(batch);
+      if (batch.patients.length > 0) patientsWritten = true;
+      return r;
+    };
+    const r = await tv.vault.ingest.ingest(CTX, [file], { worker: false, batchSize: 10 });
+    expect(toErase).toStrictEqual([]);
+    expect(r.rejected).toBe(0);
+    expect(r.ingested.Observation).toBe(2);
+    const fresh = await tv.reopen();
+    expect((await fresh.reader.resource(CTX, 'screening', 'Observation', 'o2')).id).toBe('o2');
+  });
 });

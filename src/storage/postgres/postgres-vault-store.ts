@@ -648,5 +648,8 @@ function quoteIdent(name: string): string {
 function mapError(cause: unknown, message = 'storage operation failed'): Error {
   if (cause instanceof VaultError) return cause;
   if (staleKekError(cause)) return new Conflict('key-encryption key was rotated during the write; retry', { cause });
+  // A serialisation failure or deadlock (a server run at REPEATABLE READ or SERIALIZABLE): nothing was written, decide again.
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (code === '40001' || code === '40P01') return new Conflict('concurrent transaction; retry', { cause });
   return new StorageError(message, { cause });
 }
