@@ -16,6 +16,7 @@ const MAX_COLUMNS = 256;
 
 export class DelimitedScanner implements FormatScanner {
   lines = 0;
+  endsInsideRecord = false;
   private readonly roles = new Uint8Array(MAX_COLUMNS);
   /** Columns whose words may be the family name (a family-name or whole-name column). */
   private readonly nameColumn = new Uint8Array(MAX_COLUMNS + 1);
@@ -131,7 +132,10 @@ export class DelimitedScanner implements FormatScanner {
       this.inQuoteAtCut = inQ;
       this.columnAtCut = col;
       c.end(buf, to);
-    } else if (recStart < to) this.endRecord(buf, recStart, fieldStart, to, col);
+    } else {
+      if (recStart < to) this.endRecord(buf, recStart, fieldStart, to, col);
+      if (mode === ScanMode.End) this.endsInsideRecord = inQ;
+    }
     this.lines = line;
     return to;
   }

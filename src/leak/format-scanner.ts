@@ -26,6 +26,11 @@ export interface FormatScanner {
    * (a CSV header, the COPY statement of the block the range starts in), read apart.
    */
   useHeader?(buf: Buffer, s: number, e: number): void;
+  /**
+   * After End: the bytes ended inside a record (an open quoted field, an SQL tuple not closed), so
+   * a byte range that starts where these bytes end does not start at a record boundary.
+   */
+  readonly endsInsideRecord?: boolean;
 }
 
 /** Line feed, carriage return. */

@@ -234,4 +234,38 @@ describe('scanLeak', () => {
     );
     expect(whole.hits.filter((h) => h.file.endsWith('big.sql')).map((h) => `${h.patient}@${h.line}x${h.count}`)).toEqual(['2@702x4']);
   });
+
+  it('gives the same result when a split falls inside a quoted field or an SQL tuple that spans lines', async () => {
+    // Every row starts with a two-line quoted note holding a delimiter: a range that starts after
+    // the note's first line would read its columns shifted by one (the family name in the date
+    // column): no name + birth date match there, and no BSN role for the 8-digit number.
+    const big = path.join(dir, 'quoted');
+    await mkdir(big);
+    const rows: string[] = ['opmerking;bsn;achternaam;geboortedatum'];
+    const tuples: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const p = P[i % 5] as (typeof P)[number];
+      const [y, m, d] = p.date.split('-');
+      const bsn = i % 400 === 7 ? '12345672' : (decoys[i % 300] as string);
+      rows.push(`"eerste regel\nregel; ${i}";${bsn};${p.family};${d}-${m}-${y}`);
+      tuples.push(`('notitie\nregel ${i}', '${bsn}', '${p.family}', '${p.date}')`);
+    }
+    await writeFile(path.join(big, 'notes.csv'), rows.join('\r\n'));
+    await writeFile(
+      path.join(big, 'notes.sql'),
+      `INSERT INTO p (opmerking, bsn, achternaam, geboortedatum) VALUES\n${tuples.join(',\n')};\n`,
+    );
+    const whole = await scanLeak({ paths: [big], matcher });
+    const split = await scanLeak({ paths: [big], matcher, rangeBytes: 4096 });
+    expect(split.hits).toEqual(whole.hits);
+    expect(split.unmatchedValidBsns).toBe(whole.unmatchedValidBsns);
+    expect(split.candidates).toBe(whole.candidates);
+    // Row i sits on lines 2 + 2i and 3 + 2i; each family name and date is on every fifth row.
+    const csv = whole.hits.filter((h) => h.file.endsWith('notes.csv'));
+    const namesakes = new Set(Object.values(NAMESAKE));
+    expect(
+      csv.filter((h) => h.kind === 'name-date' && !namesakes.has(h.patient)).map((h) => `${h.tenant}/${h.patient}@${h.line}x${h.count}`),
+    ).toEqual(P.map((p, k) => `${p.tenant}/${p.patient}@${3 + 2 * k}x400`));
+    expect(csv.filter((h) => h.kind === 'bsn').map((h) => `${h.patient}@${h.line}x${h.count}`)).toEqual(['2@17x5']);
+  });
 });

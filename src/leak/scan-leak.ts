@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DistinctCounter } from './distinct-counter.js';
 import { planUnits } from './plan-units.js';
+import { rejoinRanges } from './rejoin-ranges.js';
 import { runUnits } from './run-units.js';
 import type { HitRecord, LeakScanResult, ScanLeakOptions, SkippedFile } from './scan-types.js';
 import type { UnitResult, WorkUnit } from './work-unit.js';
@@ -26,17 +27,28 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
     opts.onProgress?.(done, total);
   };
   const results = new Map<number, UnitResult>();
+  const workers = opts.workers ?? availableParallelism();
   await runUnits({
     units: plan.units,
     matcher: opts.matcher,
-    workers: opts.workers ?? availableParallelism(),
+    workers,
     onResult: (r) => {
       results.set(r.id, r);
       report(r.id, plan.units[r.id]?.size ?? 0);
     },
     onProgress: report,
   });
-  const r = assemble(plan.units, results, plan.skipped);
+  // Ranges that turned out to start mid-record are joined to the one before and scanned again
+  // (rejoin-ranges.ts); progress stays at the total meanwhile.
+  let units: readonly WorkUnit[] = plan.units;
+  for (let nextId = plan.units.length; ;) {
+    const { units: joined, rescan } = rejoinRanges(units, results, nextId);
+    if (rescan.length === 0) break;
+    nextId += rescan.length;
+    units = joined;
+    await runUnits({ units: rescan, matcher: opts.matcher, workers, onResult: (r) => results.set(r.id, r), onProgress: () => undefined });
+  }
+  const r = assemble(units, results, plan.skipped);
   return { ...r, seconds: (performance.now() - started) / 1000 };
 }
 

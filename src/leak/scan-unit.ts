@@ -37,6 +37,7 @@ export async function scanUnit(
     hits: [],
     unmatched: new Uint32Array(0),
     skipped: null,
+    endsInsideRecord: false,
   };
   let source: ByteSource | null = null;
   try {
@@ -69,6 +70,7 @@ export async function scanUnit(
     });
     result.bytes = scanned.bytes;
     result.lines = scanner.lines;
+    result.endsInsideRecord = scanned.error === undefined && scanner.endsInsideRecord === true;
     // Damaged data: what came before the damage was scanned above; the file is listed as skipped.
     if (scanned.error !== undefined) result.skipped = reason(scanned.error, result.bytes);
   } catch (e) {

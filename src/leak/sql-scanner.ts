@@ -23,6 +23,7 @@ const SET = new ByteSet([TAB, LF, CR, 0x28, 0x29, 0x2c, QUOTE, BACKSLASH, 0x3b])
 
 export class SqlScanner implements FormatScanner {
   lines = 0;
+  endsInsideRecord = false;
   private mode = LINE;
   private roles = new Uint8Array(MAX_COLUMNS);
   private hasFamily = false;
@@ -180,6 +181,7 @@ export class SqlScanner implements FormatScanner {
       return recStart;
     }
     c.end(buf, to);
+    if (mode === ScanMode.End) this.endsInsideRecord = this.mode === INSERT && (depth > 0 || inStr);
     this.lines = line;
     return to;
   }

@@ -44,4 +44,6 @@ export interface UnitResult {
   unmatched: Uint32Array;
   /** Why the unit was not scanned (to its end), or null. */
   skipped: string | null;
+  /** The bytes ended inside a record (see FormatScanner.endsInsideRecord): the next range of the file started mid-record. */
+  endsInsideRecord: boolean;
 }
