@@ -2,11 +2,14 @@ import type { CachedMatcher } from './cached-matcher.js';
 import type { CandidateCollector } from './candidate-collector.js';
 import { recordCategories } from './record-categories.js';
 import { DataCategory, type Hit } from './scan-types.js';
-import type { DistinctValues, UnitHits } from './unit-hits.js';
+import { UnitHits, type DistinctValues } from './unit-hits.js';
 
 let categoriesOfRecord = new Int32Array(1024);
 let bsnIds = new Int32Array(1024);
 let keyIds = new Int32Array(1024);
+/** Per record of the chunk: the patients its BSN named (reused; reset after each chunk). */
+const namedOf: (readonly Hit[] | undefined)[] = [];
+const namedRecords: number[] = [];
 
 /**
  * Matches a scanned chunk's candidates and books the hits, with the data categories of the records
@@ -43,8 +46,9 @@ export function matchChunk(
     }
     return k;
   };
-  // Records whose BSN named a patient: their name + birth date pairs are about that patient.
-  const bsnHitsOf = new Map<number, readonly Hit[]>();
+  // Records whose BSN named a patient: their name + birth date pairs are about that patient. An
+  // array by record number, not a Map: when the leak is the lab's own data most records are hits.
+  while (namedOf.length < records) namedOf.push(undefined);
   for (let i = 0; i < nb; i++) {
     const id = bsnIds[i] as number;
     const found = m.bsns.hits(id);
@@ -53,26 +57,42 @@ export function matchChunk(
       continue;
     }
     const rec = c.bsnRecord.get(i);
-    const before = bsnHitsOf.get(rec);
-    bsnHitsOf.set(rec, before ? [...before, ...found] : found);
-    for (const h of found) {
-      const cats = hits.wantsCategories(h.tenant, h.patient, 0) ? categories(rec) : c.recordHint.get(rec);
-      hits.add(h.tenant, h.patient, 0, c.bsnLine.get(i), cats | DataCategory.NationalId);
+    const before = namedOf[rec];
+    if (!before) namedRecords.push(rec);
+    namedOf[rec] = before ? before.concat(found) : found;
+    const line = c.bsnLine.get(i);
+    for (let j = 0; j < found.length; j++) {
+      const h = found[j] as Hit;
+      const e = hits.entry(h.tenant, h.patient, 0);
+      UnitHits.occur(e, line, (UnitHits.wantsCategories(e) ? categories(rec) : c.recordHint.get(rec)) | DataCategory.NationalId);
     }
   }
   for (let i = 0; i < nk; i++) {
     const found = m.keys.hits(keyIds[i] as number);
     if (found.length === 0) continue;
     const rec = c.keys.record.get(i);
-    const named = bsnHitsOf.get(rec);
-    for (const h of found) {
+    const named = namedOf[rec];
+    const line = c.keys.line.get(i);
+    for (let j = 0; j < found.length; j++) {
+      const h = found[j] as Hit;
       // Namesakes born the same day share a key; a BSN in the record tells which one it is.
-      if (named && !named.some((b) => b.tenant === h.tenant && b.patient === h.patient)) continue;
-      const cats = hits.wantsCategories(h.tenant, h.patient, 1) ? categories(rec) : c.recordHint.get(rec);
-      hits.add(h.tenant, h.patient, 1, c.keys.line.get(i), cats | DataCategory.Names | DataCategory.BirthDates);
+      if (named && !includes(named, h)) continue;
+      const e = hits.entry(h.tenant, h.patient, 1);
+      const cats = UnitHits.wantsCategories(e) ? categories(rec) : c.recordHint.get(rec);
+      UnitHits.occur(e, line, cats | DataCategory.Names | DataCategory.BirthDates);
     }
   }
+  for (const r of namedRecords) namedOf[r] = undefined;
+  namedRecords.length = 0;
   c.clearChunk();
   m.trim();
   return nb + nk;
+}
+
+function includes(hits: readonly Hit[], h: Hit): boolean {
+  for (let i = 0; i < hits.length; i++) {
+    const b = hits[i] as Hit;
+    if (b.tenant === h.tenant && b.patient === h.patient) return true;
+  }
+  return false;
 }

@@ -10,7 +10,11 @@ export interface UnitHit {
   count: number;
 }
 
-interface Entry {
+/** A patient's occurrences so far in one unit by one kind of evidence. */
+export interface HitEntry {
+  readonly tenant: number;
+  readonly patient: number;
+  readonly kind: 0 | 1;
   line: number;
   categories: number;
   count: number;
@@ -24,25 +28,32 @@ interface Entry {
  */
 export const CATEGORY_SAMPLES = 8;
 
-/** Hits of a work unit, one entry per (tenant, patient, kind): bounded by the patients found, not by occurrences. */
-export class UnitHits {
-  private readonly byTenant = new Map<number, Map<number, Entry>>();
+/** A key packs tenant (< 2^20), patient (< 2^32) and kind into 53 bits. */
+const TENANTS = 1 << 20;
 
-  /** Whether the next occurrence of this patient should have its record read for categories. */
-  wantsCategories(tenant: number, patient: number, kind: 0 | 1): boolean {
-    const e = this.byTenant.get(tenant)?.get(patient * 2 + kind);
-    return e === undefined || e.count < CATEGORY_SAMPLES;
+/**
+ * Hits of a work unit, one entry per (tenant, patient, kind): bounded by the patients found, not by
+ * occurrences. When the leak is the lab's own data nearly every record is a hit, so an occurrence
+ * costs one look-up in one Map (entry(), then occur()).
+ */
+export class UnitHits {
+  private readonly entries = new Map<number, HitEntry>();
+
+  /** The entry of (tenant, patient, kind), made with no occurrences on first use. */
+  entry(tenant: number, patient: number, kind: 0 | 1): HitEntry {
+    if (tenant < 0 || tenant >= TENANTS) throw new RangeError(`tenant ordinal ${tenant} out of range`);
+    const key = (patient * TENANTS + tenant) * 2 + kind;
+    let e = this.entries.get(key);
+    if (!e) this.entries.set(key, (e = { tenant, patient, kind, line: Number.MAX_SAFE_INTEGER, categories: 0, count: 0 }));
+    return e;
   }
 
-  add(tenant: number, patient: number, kind: 0 | 1, line: number, categories: number): void {
-    let m = this.byTenant.get(tenant);
-    if (!m) this.byTenant.set(tenant, (m = new Map<number, Entry>()));
-    const key = patient * 2 + kind;
-    const e = m.get(key);
-    if (!e) {
-      m.set(key, { line, categories, count: 1 });
-      return;
-    }
+  /** Whether this occurrence of the entry's patient should have its record read for categories. */
+  static wantsCategories(e: HitEntry): boolean {
+    return e.count < CATEGORY_SAMPLES;
+  }
+
+  static occur(e: HitEntry, line: number, categories: number): void {
     if (line < e.line) e.line = line;
     e.categories |= categories;
     e.count++;
@@ -50,12 +61,12 @@ export class UnitHits {
 
   list(): UnitHit[] {
     const out: UnitHit[] = [];
-    for (const [tenant, m] of this.byTenant)
-      for (const [key, e] of m)
+    for (const e of this.entries.values())
+      if (e.count > 0)
         out.push({
-          tenant,
-          patient: Math.floor(key / 2),
-          kind: key % 2 === 0 ? 'bsn' : 'name-date',
+          tenant: e.tenant,
+          patient: e.patient,
+          kind: e.kind === 0 ? 'bsn' : 'name-date',
           line: e.line,
           categories: e.categories,
           count: e.count,
