@@ -9,7 +9,9 @@ import { runEnd } from './run-end.js';
  * JSON: NDJSON (a record per top-level value) and documents, pretty-printed or on one line. In a
  * document the records are the objects of the list that holds the data — the shallowest array of
  * two or more objects, learned from the first chunk (json-list-depth.ts): `[{…},{…}]`,
- * `{"patients":[…]}`, a FHIR Bundle's `entry`. Everything of one record stays together however
+ * `{"patients":[…]}`, a FHIR Bundle's `entry`. An object in a deeper array met outside any record
+ * is a record too, so a document whose first list is a header (`{"sources":[…],"data":{"patients":
+ * […]}}`) still has its patients as records. Everything of one record stays together however
  * deeply nested (a FHIR Patient's identifier, name and birthDate); what lies between records (a
  * Bundle's header) is a record of its own. Fields are named by their key (values in an array by
  * the array's key); roles are looked up only where they matter, so keys cost no strings.
@@ -33,6 +35,8 @@ export class JsonScanner implements FormatScanner {
   private readonly keyStart = new Int32Array(MAX_DEPTH + 1);
   private readonly keyEnd = new Int32Array(MAX_DEPTH + 1);
   private inRecord = false;
+  /** Depth at which the current record's value opened (its close ends the record). */
+  private recordDepth = 0;
   /** String values of the current record that may be names: key span, value span. */
   private readonly fields = new Int32Array(4 * MAX_FIELDS);
   private fieldCount = 0;
@@ -113,7 +117,10 @@ export class JsonScanner implements FormatScanner {
       else if (b === 0x2c) expect[this.depth] = kinds[this.depth] === OBJ ? 1 : 0;
       else if (b === 0x7b || b === 0x5b) {
         const d = this.depth;
-        if (!this.inRecord && (list === ROOT_VALUES ? d === 0 : d === list && kinds[d] === ARR)) {
+        // A record: a value of the record list (at the learned depth), or an object of a deeper
+        // array met outside any record (a document whose first list was not its records).
+        const starts = list === ROOT_VALUES ? d === 0 : kinds[d] === ARR && (d === list || (d > list && b === 0x7b));
+        if (!this.inRecord && starts) {
           this.endRecord(buf, pos);
           recStart = pos;
           recLine = line;
@@ -122,6 +129,7 @@ export class JsonScanner implements FormatScanner {
           recIn = false;
           recStr = false;
           this.inRecord = true;
+          this.recordDepth = d;
           c.begin(pos, line + 1);
         }
         if (d < MAX_DEPTH) {
@@ -135,7 +143,7 @@ export class JsonScanner implements FormatScanner {
       } else {
         // } or ]
         if (this.depth > 0) this.depth--;
-        if (this.inRecord && this.depth === (list === ROOT_VALUES ? 0 : list)) {
+        if (this.inRecord && this.depth === this.recordDepth) {
           this.endRecord(buf, pos + 1);
           this.inRecord = false;
           recStart = pos + 1;

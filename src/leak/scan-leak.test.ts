@@ -235,6 +235,34 @@ describe('scanLeak', () => {
     expect(whole.hits.filter((h) => h.file.endsWith('big.sql')).map((h) => `${h.patient}@${h.line}x${h.count}`)).toEqual(['2@702x4']);
   });
 
+  it('finds records in a JSON or XML document whose first lists are not its records', async () => {
+    // A header list of two objects comes first and sits shallower than the patients: the records
+    // are still the patients, one by one (no BSNs here: only name + birth date can find them).
+    const docs = path.join(dir, 'nested');
+    await mkdir(docs);
+    const patients = [...P, ...P].map((p, i) => ({ nr: i, naam: { achternaam: p.family }, geboortedatum: p.date }));
+    const filler = Array.from({ length: 300 }, (_, i) => ({ nr: 100 + i, naam: { achternaam: 'Anders' }, geboortedatum: '1950-05-05' }));
+    await writeFile(
+      path.join(docs, 'export.json'),
+      JSON.stringify({ bron: [{ systeem: 'LIS' }, { systeem: 'HIS' }], gegevens: { patienten: [...filler, ...patients] } }, null, 1),
+    );
+    const xml = [...filler, ...patients]
+      .map((p) => `<patient><achternaam>${p.naam.achternaam}</achternaam><geboortedatum>${p.geboortedatum}</geboortedatum></patient>`)
+      .join('\n');
+    await writeFile(
+      path.join(docs, 'export.xml'),
+      `<export><bron><s>LIS</s></bron><bron><s>HIS</s></bron><gegevens>\n${xml}\n</gegevens></export>\n`,
+    );
+    const r = await scanLeak({ paths: [docs], matcher });
+    for (const file of ['export.json', 'export.xml']) {
+      const found = r.hits.filter((h) => h.file.endsWith(file) && h.kind === 'name-date');
+      // Each planted patient twice (and the namesakes of two of them, who share their keys).
+      expect(found.map((h) => `${h.tenant}/${h.patient}x${h.count}`).sort(), file).toEqual(
+        ['0/0x2', '0/1x2', '0/2x2', '0/3x2', '0/8x2', '0/9x2', '1/7x2'].sort(),
+      );
+    }
+  });
+
   it('gives the same result when a split falls inside a quoted field or an SQL tuple that spans lines', async () => {
     // Every row starts with a two-line quoted note holding a delimiter: a range that starts after
     // the note's first line would read its columns shifted by one (the family name in the date

@@ -2,10 +2,15 @@
  * Where the records of an XML document are: the shallowest depth (root element = 1) at which an
  * element with child elements is followed by a sibling of the same name — `<patient>` in
  * `<patients><patient>…</patient><patient>…`, `<entry>` in a FHIR Bundle — learned from the first
- * chunk. Without such a repetition the whole document is one record when the chunk holds all of
- * it, else the root's children are the records.
+ * chunk; unless a deeper run of such siblings is far longer (at least DEEPER_RUN, and more than
+ * 4× the shallower one's): then the longest. A header that lists two sources before thousands of
+ * patients (`<bron>…</bron><bron>…</bron><gegevens><patient>…`) would otherwise make the data one
+ * record, while a FHIR resource's few repeated `<identifier>`s never outvote a Bundle's entries.
+ * Without a repetition the whole document is one record when the chunk holds all of it, else the
+ * root's children are the records.
  */
 const MAX_DEPTH = 512;
+const DEEPER_RUN = 8;
 
 function isNameByte(b: number): boolean {
   return b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x3e && b !== 0x2f;
@@ -15,8 +20,10 @@ export function learnXmlRecordDepth(buf: Uint8Array, from: number, to: number, w
   const lastWithChildren = new Int32Array(MAX_DEPTH + 2);
   const hasChildren = new Uint8Array(MAX_DEPTH + 2);
   const nameHash = new Int32Array(MAX_DEPTH + 2);
+  /** Length of the current run of same-name siblings with children at each depth, and the longest. */
+  const run = new Int32Array(MAX_DEPTH + 2);
+  const longest = new Int32Array(MAX_DEPTH + 2);
   let depth = 0;
-  let best = Number.MAX_SAFE_INTEGER;
   let i = from;
   while (i < to) {
     if (buf[i] !== 0x3c) {
@@ -46,14 +53,26 @@ export function learnXmlRecordDepth(buf: Uint8Array, from: number, to: number, w
     } else if (depth < MAX_DEPTH) {
       hasChildren[depth] = 1;
       depth++;
-      if (lastWithChildren[depth] === h && h !== 0 && depth >= 2 && depth < best) best = depth;
+      if (lastWithChildren[depth] === h && h !== 0 && depth >= 2) {
+        const n = (run[depth] as number) + 1;
+        run[depth] = n;
+        if (n > (longest[depth] as number)) longest[depth] = n;
+      } else run[depth] = 1;
       nameHash[depth] = h;
       hasChildren[depth] = 0;
       lastWithChildren[depth + 1] = 0;
+      run[depth + 1] = 0;
       if (selfClosing) depth--;
     }
     i = end + 1;
   }
-  if (best !== Number.MAX_SAFE_INTEGER) return best;
+  let best = 0;
+  for (let d = 2; d <= MAX_DEPTH; d++) {
+    const n = longest[d] as number;
+    if (n < 2) continue;
+    if (best === 0) best = d;
+    else if (n >= DEEPER_RUN && n > 4 * (longest[best] as number)) best = d;
+  }
+  if (best !== 0) return best;
   return whole ? 1 : 2;
 }
