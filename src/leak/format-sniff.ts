@@ -1,3 +1,5 @@
+import { isTarHeader } from './tar-members.js';
+
 /**
  * Which scanner reads a file: by name where the extension is telling, else (and to catch
  * compressed or binary data behind any name) by its first bytes.
@@ -8,6 +10,7 @@ export type Sniffed =
   | { kind: 'text'; format: LeakFormat; delimiter: number }
   | { kind: 'gzip' }
   | { kind: 'zip' }
+  | { kind: 'tar' }
   | { kind: 'utf16'; littleEndian: boolean }
   | { kind: 'binary'; reason: string };
 
@@ -46,6 +49,7 @@ export function sniffFormat(name: string, head: Uint8Array): Sniffed {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return { kind: 'gzip' };
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && head[3] === head[2] + 1)
     return { kind: 'zip' };
+  if (isTarHeader(head)) return { kind: 'tar' };
   if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return { kind: 'utf16', littleEndian: true };
   if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return { kind: 'utf16', littleEndian: false };
   const binary = binaryReason(head);

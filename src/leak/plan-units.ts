@@ -89,6 +89,7 @@ function planFile(file: string, plan: Plan, rangeBytes: number): void {
       case 'zip':
         planZip(file, plan);
         return;
+      case 'tar':
       case 'utf16':
         plan.units.push({ ...base, source: { kind: 'range', start: 0, end: size, header: null }, format: null, size });
         return;

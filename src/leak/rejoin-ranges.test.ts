@@ -20,6 +20,7 @@ const result = (id: number, endsInsideRecord: boolean, skipped: string | null = 
   hits: [],
   unmatched: new Uint32Array(0),
   skipped,
+  skippedMembers: [],
   endsInsideRecord,
 });
 const spans = (units: readonly WorkUnit[]): string[] =>

@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nameBirthDateKey } from '../crypto/blind-index.js';
 import { Prng } from '../synth/prng.js';
@@ -261,6 +263,50 @@ describe('scanLeak', () => {
         ['0/0x2', '0/1x2', '0/2x2', '0/3x2', '0/8x2', '0/9x2', '1/7x2'].sort(),
       );
     }
+  });
+
+  it('reads tar archives, plain and gzipped (GNU and pax long names), members named archive!member', async () => {
+    const src = path.join(dir, 'tar-src');
+    const long = `${'lange-mapnaam-'.repeat(8)}/export.csv`;
+    await mkdir(path.join(src, path.dirname(long)), { recursive: true });
+    await writeFile(path.join(src, long), `bsn;achternaam\n${decoys[0] as string};X\n${P[0].bsn};de Vries\n`);
+    await writeFile(path.join(src, 'b.ndjson'), `{"bsn":"${P[4].bsn}"}\n`);
+    await writeFile(path.join(src, 'plaatje.bin'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+    await writeFile(path.join(src, 'c.csv.gz'), gzipSync(Buffer.from(`bsn\n${P[1].bsn}\n`)));
+    const out = path.join(dir, 'tars');
+    await mkdir(out);
+    const members = [long, 'b.ndjson', 'plaatje.bin', 'c.csv.gz'];
+    execFileSync('tar', ['--format=gnu', '-cf', path.join(out, 'gnu.tar'), '-C', src, ...members]);
+    execFileSync('tar', ['--format=pax', '-czf', path.join(out, 'pax.tar.gz'), '-C', src, ...members]);
+    const whole = readFileSync(path.join(out, 'pax.tar.gz'));
+    // Cut short: the stream ends inside the archive.
+    await writeFile(path.join(out, 'cut.tgz'), gzipSync(gunzipSync(whole).subarray(0, 1536 + 200)));
+    // The gzip stream itself cut short.
+    await writeFile(path.join(out, 'short.tar.gz'), whole.subarray(0, whole.length - 40));
+    // A later header damaged: what came before it is kept, the archive is listed as skipped.
+    const bad = readFileSync(path.join(out, 'gnu.tar'));
+    const at = bad.indexOf('b.ndjson') + 1;
+    bad[at] = (bad[at] as number) ^ 0x20;
+    await writeFile(path.join(out, 'bad.tar'), bad);
+    const r = await scanLeak({ paths: [out], matcher });
+    expect(hit(r, `bad.tar!${long}`)).toEqual(['0/0@3']);
+    expect(r.skipped.find((x) => x.file.endsWith('bad.tar'))?.reason).toMatch(/tar: a header fails its checksum/);
+    for (const archive of ['gnu.tar', 'pax.tar.gz']) {
+      expect(hit(r, `${archive}!${long}`), archive).toEqual(['0/0@3']);
+      expect(hit(r, `${archive}!b.ndjson`), archive).toEqual(['1/7@1']);
+      const skipped = r.skipped
+        .filter((x) => x.file.includes(`${archive}!`))
+        .map((x) => `${x.file.slice(x.file.indexOf('!') + 1)}: ${x.reason}`);
+      expect(skipped, archive).toEqual([
+        'c.csv.gz: gzip archive inside a tar archive, not scanned: extract it and scan the result',
+        expect.stringMatching(/^plaatje\.bin: /),
+      ]);
+    }
+    expect(r.skipped.find((x) => x.file.endsWith('cut.tgz'))?.reason).toMatch(/tar: the archive ends inside a member/);
+    expect(r.skipped.find((x) => x.file.endsWith('short.tar.gz'))?.reason).toMatch(/compressed data damaged or truncated/);
+    expect(hit(r, `short.tar.gz!${long}`)).toEqual(['0/0@3']);
+    expect(r.unmatchedValidBsns).toBe(1);
+    expect(hit(r, 'bad.tar!b.ndjson')).toEqual([]);
   });
 
   it('gives the same result when a split falls inside a quoted field or an SQL tuple that spans lines', async () => {

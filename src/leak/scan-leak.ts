@@ -87,9 +87,12 @@ function assemble(
     candidates += r.candidates;
     unmatched.addAll(r.unmatched);
     if (r.skipped !== null && !skipped.has(u.file)) skipped.set(u.file, r.skipped);
+    for (const m of r.skippedMembers) skipped.set(`${u.file}!${m.member}`, m.reason);
     const offset = lineOffset.get(u.id) ?? 0;
     for (const h of r.hits) {
-      const key = `${u.file}\u0000${h.tenant}\u0000${h.patient}\u0000${h.kind}`;
+      // A tar member is named like a zip member: archive!member.
+      const file = h.member === undefined ? u.file : `${u.file}!${h.member}`;
+      const key = `${file}\u0000${h.tenant}\u0000${h.patient}\u0000${h.kind}`;
       const line = h.line + offset;
       const m = merged.get(key);
       if (!m)
@@ -97,7 +100,7 @@ function assemble(
           tenant: h.tenant,
           patient: h.patient,
           kind: h.kind,
-          file: u.file,
+          file,
           line,
           categories: h.categories,
           count: h.count,

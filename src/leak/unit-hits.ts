@@ -8,6 +8,8 @@ export interface UnitHit {
   line: number;
   categories: number;
   count: number;
+  /** In a tar archive: the member's name. */
+  member?: string;
 }
 
 /** A patient's occurrences so far in one unit by one kind of evidence. */

@@ -44,6 +44,8 @@ export interface UnitResult {
   unmatched: Uint32Array;
   /** Why the unit was not scanned (to its end), or null. */
   skipped: string | null;
+  /** Members of a tar archive in this unit that were not scanned, and why. */
+  skippedMembers: { member: string; reason: string }[];
   /** The bytes ended inside a record (see FormatScanner.endsInsideRecord): the next range of the file started mid-record. */
   endsInsideRecord: boolean;
 }
