@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rejoinRanges } from './rejoin-ranges.js';
-import type { UnitResult, WorkUnit } from './work-unit.js';
+import { emptyUnitResult, type UnitResult, type WorkUnit } from './work-unit.js';
 
 const format = { format: 'csv' as const, delimiter: 0x3b };
 const range = (id: number, start: number, end: number, file = 'a.csv'): WorkUnit => ({
@@ -12,15 +12,8 @@ const range = (id: number, start: number, end: number, file = 'a.csv'): WorkUnit
   size: end - start,
 });
 const result = (id: number, endsInsideRecord: boolean, skipped: string | null = null): UnitResult => ({
-  id,
-  bytes: 0,
-  inputBytes: 0,
-  lines: 0,
-  candidates: 0,
-  hits: [],
-  unmatched: new Uint32Array(0),
+  ...emptyUnitResult(id),
   skipped,
-  skippedMembers: [],
   endsInsideRecord,
 });
 const spans = (units: readonly WorkUnit[]): string[] =>

@@ -10,7 +10,7 @@ import { openSource } from './open-source.js';
 import { fill, scanChunks } from './scan-chunks.js';
 import { TarDamaged, TarReader } from './tar-members.js';
 import { DistinctValues, UnitHits } from './unit-hits.js';
-import type { UnitResult, WorkUnit } from './work-unit.js';
+import { emptyUnitResult, type UnitResult, type WorkUnit } from './work-unit.js';
 
 /**
  * Scans one work unit: streams its bytes through the buffer of `events` (CHUNK bytes, in the
@@ -29,18 +29,7 @@ export async function scanUnit(
   const buf = events.buf;
   const hits = new UnitHits();
   const unmatched = new DistinctValues();
-  const result: UnitResult = {
-    id: unit.id,
-    bytes: 0,
-    inputBytes: 0,
-    lines: 0,
-    candidates: 0,
-    hits: [],
-    unmatched: new Uint32Array(0),
-    skipped: null,
-    skippedMembers: [],
-    endsInsideRecord: false,
-  };
+  const result = emptyUnitResult(unit.id);
   let tar = false;
   let source: ByteSource | null = null;
   try {

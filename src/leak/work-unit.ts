@@ -49,3 +49,19 @@ export interface UnitResult {
   /** The bytes ended inside a record (see FormatScanner.endsInsideRecord): the next range of the file started mid-record. */
   endsInsideRecord: boolean;
 }
+
+/** A unit's result before anything is scanned. */
+export function emptyUnitResult(id: number): UnitResult {
+  return {
+    id,
+    bytes: 0,
+    inputBytes: 0,
+    lines: 0,
+    candidates: 0,
+    hits: [],
+    unmatched: new Uint32Array(0),
+    skipped: null,
+    skippedMembers: [],
+    endsInsideRecord: false,
+  };
+}

@@ -1,11 +1,10 @@
 import { CTX } from '../support/context.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotFound } from '../../src/domain/errors.js';
-import { ndjson, observation, patient, testTenant } from '../support/fhir-builders.js';
-import { tempVault, type TempVault } from '../support/temp-vault.js';
+import { ndjson, observation, patient } from '../support/fhir-builders.js';
+import { screeningVault } from '../support/screening-vault.js';
 
 /**
  * Ingest remembers the patients it wrote in a run and looks them up no more. If one of them is
@@ -15,20 +14,10 @@ import { tempVault, type TempVault } from '../support/temp-vault.js';
  * the erased patient is rejected and the others are stored.
  */
 describe('a patient erased while an ingest run holds it', () => {
-  let tv: TempVault;
-  let dir: string;
-  beforeEach(async () => {
-    tv = await tempVault();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'lv-erase-race-'));
-    await tv.vault.ingest.importTenants(CTX, [testTenant('screening')]);
-  });
-  afterEach(async () => {
-    await tv.cleanup();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fx = screeningVault('lv-erase-race-');
 
   async function run(hook: 'after-patients-written' | 'after-epoch-read'): Promise<{ lookedUp: string[][] }> {
-    const file = path.join(dir, 'lab.ndjson');
+    const file = path.join(fx.dir, 'lab.ndjson');
     await writeFile(
       file,
       ndjson([
@@ -38,8 +27,8 @@ describe('a patient erased while an ingest run holds it', () => {
         observation('screening', 'o2', 'p2'),
       ]),
     );
-    const other = await tv.reopen();
-    const store = tv.vault.store;
+    const other = await fx.tv.reopen();
+    const store = fx.tv.vault.store;
     const write = store.writeBatch.bind(store);
     const find = store.findPatientKeys.bind(store);
     const epoch = store.erasureEpoch.bind(store);
@@ -65,13 +54,13 @@ describe('a patient erased while an ingest run holds it', () => {
       if (hook === 'after-patients-written' && !erased) await erase();
       return r;
     };
-    const r = await tv.vault.ingest.ingest(CTX, [file], { worker: false, batchSize: 2 });
+    const r = await fx.tv.vault.ingest.ingest(CTX, [file], { worker: false, batchSize: 2 });
     expect(erased).toBe(true);
     expect(r.ingested.Patient).toBe(2);
     expect(r.ingested.Observation).toBe(1);
     expect(r.rejected).toBe(1);
     expect(r.errors[0]?.reason).toMatch(/Observation\/o2: reference Patient\/p2 does not resolve/);
-    const fresh = await tv.reopen();
+    const fresh = await fx.tv.reopen();
     expect((await fresh.reader.resource(CTX, 'screening', 'Observation', 'o1')).id).toBe('o1');
     await expect(fresh.reader.resource(CTX, 'screening', 'Observation', 'o2')).rejects.toBeInstanceOf(NotFound);
     return { lookedUp };
@@ -89,14 +78,14 @@ describe('a patient erased while an ingest run holds it', () => {
   });
 
   it('a series of erasures while one batch is prepared delays it but does not abort the run', async () => {
-    const file = path.join(dir, 'lab.ndjson');
+    const file = path.join(fx.dir, 'lab.ndjson');
     const ids = Array.from({ length: 10 }, (_, i) => `p${i + 1}`);
     await writeFile(
       file,
       ndjson([...ids.map((id) => patient('screening', id)), observation('screening', 'o1', 'p1'), observation('screening', 'o2', 'p2')]),
     );
-    const other = await tv.reopen();
-    const store = tv.vault.store;
+    const other = await fx.tv.reopen();
+    const store = fx.tv.vault.store;
     const write = store.writeBatch.bind(store);
     const epoch = store.erasureEpoch.bind(store);
     let patientsWritten = false;
@@ -113,11 +102,11 @@ describe('a patient erased while an ingest run holds it', () => {
       if (batch.patients.length > 0) patientsWritten = true;
       return r;
     };
-    const r = await tv.vault.ingest.ingest(CTX, [file], { worker: false, batchSize: 10 });
+    const r = await fx.tv.vault.ingest.ingest(CTX, [file], { worker: false, batchSize: 10 });
     expect(toErase).toStrictEqual([]);
     expect(r.rejected).toBe(0);
     expect(r.ingested.Observation).toBe(2);
-    const fresh = await tv.reopen();
+    const fresh = await fx.tv.reopen();
     expect((await fresh.reader.resource(CTX, 'screening', 'Observation', 'o2')).id).toBe('o2');
   });
 });

@@ -1,10 +1,9 @@
 import { CTX } from '../support/context.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ndjson, observation, patient, testTenant } from '../support/fhir-builders.js';
-import { tempVault, type TempVault } from '../support/temp-vault.js';
+import { describe, expect, it } from 'vitest';
+import { ndjson, observation, patient } from '../support/fhir-builders.js';
+import { screeningVault } from '../support/screening-vault.js';
 
 /**
  * Two writers (two LIS feeds, or two nodes on one PostgreSQL) send the same new patient at once.
@@ -13,24 +12,14 @@ import { tempVault, type TempVault } from '../support/temp-vault.js';
  * the batch and the ingest decides again, so every record stays readable.
  */
 describe('concurrent ingest of the same new patient', () => {
-  let tv: TempVault;
-  let dir: string;
-  beforeEach(async () => {
-    tv = await tempVault();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'lv-race-'));
-    await tv.vault.ingest.importTenants(CTX, [testTenant('screening')]);
-  });
-  afterEach(async () => {
-    await tv.cleanup();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fx = screeningVault('lv-race-');
 
   it('the second writer retries and its record is readable under the first writer’s DEK', async () => {
-    const a = path.join(dir, 'a.ndjson');
-    const b = path.join(dir, 'b.ndjson');
+    const a = path.join(fx.dir, 'a.ndjson');
+    const b = path.join(fx.dir, 'b.ndjson');
     await writeFile(a, ndjson([patient('screening', 'p3'), observation('screening', 'o3a', 'p3')]));
     await writeFile(b, ndjson([patient('screening', 'p3'), observation('screening', 'o3b', 'p3')]));
-    const other = await tv.reopen();
+    const other = await fx.tv.reopen();
     // Vault B looks the patient up (absent), then writer A commits the same patient before B writes.
     const store = other.store;
     const original = store.findPatientKeys.bind(store);
@@ -39,7 +28,7 @@ describe('concurrent ingest of the same new patient', () => {
       const out = await original(tenantId, ids);
       if (!injected) {
         injected = true;
-        expect((await tv.vault.ingest.ingest(CTX, [a], { worker: false })).rejected).toBe(0);
+        expect((await fx.tv.vault.ingest.ingest(CTX, [a], { worker: false })).rejected).toBe(0);
       }
       return out;
     };
@@ -48,7 +37,7 @@ describe('concurrent ingest of the same new patient', () => {
     expect(rb.rejected).toBe(0);
     expect(rb.ingested.Observation).toBe(1);
     expect(rb.unchanged).toBe(1); // the patient, identical to A's
-    const fresh = await tv.reopen();
+    const fresh = await fx.tv.reopen();
     expect((await fresh.reader.resource(CTX, 'screening', 'Observation', 'o3b')).id).toBe('o3b');
     expect((await fresh.reader.resource(CTX, 'screening', 'Observation', 'o3a')).id).toBe('o3a');
     expect((await fresh.reader.patient(CTX, 'screening', 'p3')).id).toBe('p3');

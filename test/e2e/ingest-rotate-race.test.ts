@@ -1,11 +1,10 @@
 import { CTX } from '../support/context.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UnitSealer } from '../../src/services/unit-sealer.js';
-import { ndjson, observation, patient, testTenant } from '../support/fhir-builders.js';
-import { tempVault, type TempVault } from '../support/temp-vault.js';
+import { ndjson, observation, patient } from '../support/fhir-builders.js';
+import { screeningVault } from '../support/screening-vault.js';
 
 /**
  * A key rotation in another process while an ingest run is under way. The run remembers the
@@ -19,21 +18,11 @@ import { tempVault, type TempVault } from '../support/temp-vault.js';
  * with the DEKs the run remembered — the path that needs the old KEK.
  */
 describe('a KEK rotation while an ingest run holds patients', () => {
-  let tv: TempVault;
-  let dir: string;
-  beforeEach(async () => {
-    tv = await tempVault();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'lv-rotate-race-'));
-    await tv.vault.ingest.importTenants(CTX, [testTenant('screening')]);
-  });
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    await tv.cleanup();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fx = screeningVault('lv-rotate-race-');
+  afterEach(() => vi.restoreAllMocks());
 
   it('stores the later records of remembered patients under their rewrapped DEKs', async () => {
-    const file = path.join(dir, 'lab.ndjson');
+    const file = path.join(fx.dir, 'lab.ndjson');
     await writeFile(
       file,
       ndjson([
@@ -54,8 +43,8 @@ describe('a KEK rotation while an ingest run holds patients', () => {
         arena,
       );
     });
-    const other = await tv.reopen();
-    const store = tv.vault.store;
+    const other = await fx.tv.reopen();
+    const store = fx.tv.vault.store;
     const write = store.writeBatch.bind(store);
     let rotated: { from: number[]; to: number; destroyed: number[] } | null = null;
     const find = store.findPatientKeys.bind(store);
@@ -70,17 +59,17 @@ describe('a KEK rotation while an ingest run holds patients', () => {
         rotated = await other.keyAdmin.rotate(CTX, 'screening');
         // This process no longer holds the old KEK either (as after its cache let it go): what
         // the run remembered, DEKs wrapped under it, cannot be opened any more.
-        tv.vault.keys.forget('screening');
+        fx.tv.vault.keys.forget('screening');
       }
       return r;
     };
-    const r = await tv.vault.ingest.ingest(CTX, [file], { worker: false, batchSize: 2 });
+    const r = await fx.tv.vault.ingest.ingest(CTX, [file], { worker: false, batchSize: 2 });
     expect(rotated).toMatchObject({ from: [1], to: 2, destroyed: [1] });
     expect(r.rejected).toBe(0);
     expect(r.errors).toStrictEqual([]);
     expect(r.ingested.Patient).toBe(2);
     expect(r.ingested.Observation).toBe(4);
-    const fresh = await tv.reopen();
+    const fresh = await fx.tv.reopen();
     for (const id of ['o1', 'o2', 'o3', 'o4']) {
       expect((await fresh.reader.resource(CTX, 'screening', 'Observation', id)).id).toBe(id);
     }
