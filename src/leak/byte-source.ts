@@ -95,3 +95,30 @@ export class IterableSource implements ByteSource {
     this.onClose();
   }
 }
+
+/** Bytes already read (to sniff them), then the rest of the source. */
+export class PrefixSource implements ByteSource {
+  private at = 0;
+
+  constructor(
+    private readonly prefix: Buffer,
+    private readonly rest: ByteSource,
+  ) {}
+
+  get inputBytes(): number {
+    return this.rest.inputBytes;
+  }
+
+  async read(buf: Buffer, offset: number, length: number): Promise<number> {
+    if (this.at < this.prefix.length) {
+      const n = this.prefix.copy(buf, offset, this.at, Math.min(this.prefix.length, this.at + length));
+      this.at += n;
+      return n;
+    }
+    return this.rest.read(buf, offset, length);
+  }
+
+  close(): void {
+    this.rest.close();
+  }
+}

@@ -1,4 +1,4 @@
-import { isTarHeader } from './tar-members.js';
+import { isTarHeader } from './tar-reader.js';
 
 /**
  * Which scanner reads a file: by name where the extension is telling, else (and to catch

@@ -9,7 +9,7 @@ import { runEnd } from './run-end.js';
  * JSON: NDJSON (a record per top-level value) and documents, pretty-printed or on one line. In a
  * document the records are the objects of the list that holds the data — the shallowest array of
  * two or more objects, learned from the first chunk (json-list-depth.ts): `[{…},{…}]`,
- * `{"patients":[…]}`, a FHIR Bundle's `entry`. An object in a deeper array met outside any record
+ * `{"patients":[…]}`, a FHIR Bundle's `entry`. A value of a deeper array met outside any record
  * is a record too, so a document whose first list is a header (`{"sources":[…],"data":{"patients":
  * […]}}`) still has its patients as records. Everything of one record stays together however
  * deeply nested (a FHIR Patient's identifier, name and birthDate); what lies between records (a
@@ -117,9 +117,10 @@ export class JsonScanner implements FormatScanner {
       else if (b === 0x2c) expect[this.depth] = kinds[this.depth] === OBJ ? 1 : 0;
       else if (b === 0x7b || b === 0x5b) {
         const d = this.depth;
-        // A record: a value of the record list (at the learned depth), or an object of a deeper
-        // array met outside any record (a document whose first list was not its records).
-        const starts = list === ROOT_VALUES ? d === 0 : kinds[d] === ARR && (d === list || (d > list && b === 0x7b));
+        // A record: a value of the record list (at the learned depth), or a value of a deeper
+        // array met outside any record (a document whose first list was not its records; a row
+        // of cells, `[[{…},{…}],…]`, stays one record).
+        const starts = list === ROOT_VALUES ? d === 0 : kinds[d] === ARR && d >= list;
         if (!this.inRecord && starts) {
           this.endRecord(buf, pos);
           recStart = pos;

@@ -12,7 +12,8 @@ import type { UnitResult, WorkUnit } from './work-unit.js';
  * end is true; when that says "boundary", the next range started at one too, and so on. A range
  * whose start was wrong is always joined to the one before it, so its own (untrustworthy) answer
  * is dropped with its result. Every round joins at least one pair, so it ends, at worst with the
- * whole file as one range. In the common case nothing is rescanned.
+ * whole file as one range; a range joined once that again ends inside a record is joined with the
+ * rest of its file, so no byte is rescanned more than twice. In the common case nothing is rescanned.
  */
 export interface Rejoined {
   /** The units that now cover every file: kept ones and joined ones. */
@@ -21,7 +22,16 @@ export interface Rejoined {
   rescan: WorkUnit[];
 }
 
-export function rejoinRanges(units: readonly WorkUnit[], results: ReadonlyMap<number, UnitResult>, nextId: number): Rejoined {
+/**
+ * `nextId`: the id for the first new unit; `firstJoinedId`: ids from there on are units joined in
+ * an earlier round (the planner's units come before).
+ */
+export function rejoinRanges(
+  units: readonly WorkUnit[],
+  results: ReadonlyMap<number, UnitResult>,
+  nextId: number,
+  firstJoinedId: number,
+): Rejoined {
   const out: WorkUnit[] = [];
   const rescan: WorkUnit[] = [];
   const ranges = new Map<string, WorkUnit[]>();
@@ -45,12 +55,15 @@ export function rejoinRanges(units: readonly WorkUnit[], results: ReadonlyMap<nu
         out.push(u);
         continue;
       }
+      // A range joined before that still ends inside a record (an unclosed quote, say) takes the
+      // rest of the file at once: joining one range per round would rescan a growing prefix.
+      const last = u.id >= firstJoinedId ? (list[list.length - 1] as WorkUnit) : next;
       const a = rangeOf(u);
-      const b = rangeOf(next);
+      const b = rangeOf(last);
       const joined: WorkUnit = { ...u, id: id++, source: { ...a, end: b.end }, size: b.end - a.start };
       out.push(joined);
       rescan.push(joined);
-      i++;
+      i = last === next ? i + 1 : list.length;
     }
   }
   return { units: out, rescan };

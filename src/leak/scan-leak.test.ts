@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -307,6 +308,43 @@ describe('scanLeak', () => {
     expect(hit(r, `short.tar.gz!${long}`)).toEqual(['0/0@3']);
     expect(r.unmatchedValidBsns).toBe(1);
     expect(hit(r, 'bad.tar!b.ndjson')).toEqual([]);
+  });
+
+  it('keeps what a damaged tar held before the damage, and never fails the scan for it', async () => {
+    const src = path.join(dir, 'tar-damage-src');
+    await mkdir(src);
+    const rows = Array.from({ length: 2000 }, (_, i) => `${decoys[i % 300] as string};X${i}`);
+    rows.splice(10, 0, `${P[0].bsn};de Vries`);
+    await writeFile(path.join(src, 'a.csv'), `bsn;achternaam\n${rows.join('\n')}\n`);
+    // Incompressible and larger than the scan buffer: skipping its rest reads through the damage.
+    await writeFile(path.join(src, 'big.bin'), randomBytes(5 << 20));
+    await writeFile(path.join(src, 'z.csv'), `bsn\n${P[4].bsn}\n`);
+    const out = path.join(dir, 'tar-damage');
+    await mkdir(out);
+    execFileSync('tar', ['-cf', path.join(out, 'whole.tar'), '-C', src, 'a.csv', 'big.bin', 'z.csv']);
+    const tar = readFileSync(path.join(out, 'whole.tar'));
+    // A member cut in the middle: its first part is still scanned.
+    await writeFile(path.join(out, 'member-cut.tar'), tar.subarray(0, 512 + 1000));
+    // The gzip stream cut inside the big member, past the first buffer's worth.
+    await writeFile(path.join(out, 'gzip-cut.tgz'), gzipSync(tar).subarray(0, 512 + 4_700_000));
+    // "ustar" where it belongs but a checksum field that is no number: not taken for a tar.
+    const fake = Buffer.alloc(1024);
+    fake.write('ustar', 257, 'latin1');
+    fake.write('zzzzzzz', 148, 'latin1');
+    await writeFile(path.join(out, 'fake.tar'), fake);
+    const r = await scanLeak({ paths: [out], matcher });
+    const reasons = Object.fromEntries(r.skipped.map((x) => [path.basename(x.file), x.reason]));
+    expect(hit(r, 'whole.tar!a.csv')).toEqual(['0/0@12']);
+    expect(hit(r, 'whole.tar!z.csv')).toEqual(['1/7@2']);
+    expect(hit(r, 'member-cut.tar!a.csv')).toEqual(['0/0@12']);
+    expect(reasons['member-cut.tar']).toMatch(/tar: the archive ends inside a member/);
+    expect(hit(r, 'gzip-cut.tgz!a.csv')).toEqual(['0/0@12']);
+    expect(hit(r, 'gzip-cut.tgz!z.csv')).toEqual([]);
+    expect(reasons['gzip-cut.tgz']).toMatch(/compressed data damaged or truncated/);
+    expect(reasons['fake.tar']).toMatch(/binary/);
+    // Unmatched valid BSNs are counted in a tar read to its end too.
+    const only = await scanLeak({ paths: [path.join(out, 'whole.tar')], matcher });
+    expect(only.unmatchedValidBsns).toBe(300);
   });
 
   it('gives the same result when a split falls inside a quoted field or an SQL tuple that spans lines', async () => {

@@ -42,7 +42,7 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
   // (rejoin-ranges.ts); progress stays at the total meanwhile.
   let units: readonly WorkUnit[] = plan.units;
   for (let nextId = plan.units.length; ;) {
-    const { units: joined, rescan } = rejoinRanges(units, results, nextId);
+    const { units: joined, rescan } = rejoinRanges(units, results, nextId, plan.units.length);
     if (rescan.length === 0) break;
     nextId += rescan.length;
     units = joined;

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ByteEvents } from './byte-events.js';
-import { IterableSource, type ByteSource } from './byte-source.js';
+import { IterableSource, PrefixSource, type ByteSource } from './byte-source.js';
 import type { CachedMatcher } from './cached-matcher.js';
 import { CandidateCollector } from './candidate-collector.js';
 import { createScanner } from './create-scanner.js';
@@ -8,7 +8,8 @@ import { SNIFF_BYTES, sniffFormat } from './format-sniff.js';
 import { matchChunk } from './match-chunk.js';
 import { openSource } from './open-source.js';
 import { fill, scanChunks } from './scan-chunks.js';
-import { TarDamaged, TarReader } from './tar-members.js';
+import { scanTar } from './scan-tar.js';
+import { TarDamaged } from './tar-reader.js';
 import { DistinctValues, UnitHits } from './unit-hits.js';
 import { emptyUnitResult, type UnitResult, type WorkUnit } from './work-unit.js';
 
@@ -48,9 +49,10 @@ export async function scanUnit(
       } else if (sniffed.kind === 'tar') {
         tar = true;
         const at = source;
-        await scanTar(new PrefixSource(Buffer.from(buf.subarray(0, filled.n)), at), unit, matcher, events, result, unmatched, () =>
+        await scanTar(new PrefixSource(Buffer.from(buf.subarray(0, filled.n)), at), unit.id, matcher, events, result, unmatched, () =>
           onProgress?.(at.inputBytes),
         );
+        result.unmatched = unmatched.values();
         return result;
       } else if (sniffed.kind === 'binary') throw new Skip(sniffed.reason);
       else if (sniffed.kind === 'gzip' || sniffed.kind === 'zip')
@@ -74,7 +76,8 @@ export async function scanUnit(
     if (scanned.error !== undefined) result.skipped = reason(scanned.error, result.bytes);
   } catch (e) {
     if (!(e instanceof Skip || e instanceof SourceError || e instanceof TarDamaged)) throw e;
-    result.skipped = reason(e instanceof SourceError ? e.cause : e, result.bytes);
+    // Damage found by a source or the tar reader: the reason is the underlying error's (a zlib code).
+    result.skipped = reason(e instanceof SourceError || (e instanceof TarDamaged && e.cause !== undefined) ? e.cause : e, result.bytes);
   } finally {
     result.inputBytes = source?.inputBytes ?? 0;
     try {
@@ -86,84 +89,6 @@ export async function scanUnit(
   if (!tar) result.hits = hits.list();
   result.unmatched = unmatched.values();
   return result;
-}
-
-/**
- * A tar archive (plain, or inside gzip): each regular member is sniffed and scanned as a file of
- * its own, its hits named by the member (tar-members.ts). Damage ends the unit: what came before
- * is kept, the archive is listed as skipped with the reason.
- */
-async function scanTar(
-  source: ByteSource,
-  unit: WorkUnit,
-  matcher: CachedMatcher,
-  events: ByteEvents,
-  result: UnitResult,
-  unmatched: DistinctValues,
-  onChunk: () => void,
-): Promise<void> {
-  const buf = events.buf;
-  const reader = new TarReader(source);
-  for (let m = await reader.next(); m !== null; m = await reader.next()) {
-    const member = m.name;
-    const filled = await fill(m.source, buf, 0);
-    if (filled.error !== undefined) throw new SourceError('read', { cause: filled.error });
-    const sniffed = sniffFormat(member, buf.subarray(0, Math.min(filled.n, SNIFF_BYTES)));
-    if (sniffed.kind !== 'text') {
-      result.skippedMembers.push({ member, reason: memberSkipReason(sniffed) });
-      continue;
-    }
-    const hits = new UnitHits();
-    const collector = new CandidateCollector();
-    const scanner = createScanner(sniffed.format, sniffed.delimiter, collector, events, false);
-    const scanned = await scanChunks(m.source, buf, filled, scanner, () => {
-      result.candidates += matchChunk(collector, buf, matcher, unit.id, hits, unmatched);
-      onChunk();
-    });
-    result.bytes += scanned.bytes;
-    for (const h of hits.list()) result.hits.push({ ...h, member });
-    if (scanned.error !== undefined) throw new SourceError('read', { cause: scanned.error });
-  }
-}
-
-function memberSkipReason(s: Exclude<ReturnType<typeof sniffFormat>, { kind: 'text' }>): string {
-  switch (s.kind) {
-    case 'binary':
-      return s.reason;
-    case 'utf16':
-      return 'UTF-16 text inside a tar archive, not scanned: extract it and scan the result';
-    case 'gzip':
-    case 'zip':
-    case 'tar':
-      return `${s.kind} archive inside a tar archive, not scanned: extract it and scan the result`;
-  }
-}
-
-/** Bytes already read (to sniff them) and then the rest of the source. */
-class PrefixSource implements ByteSource {
-  private at = 0;
-
-  constructor(
-    private readonly prefix: Buffer,
-    private readonly rest: ByteSource,
-  ) {}
-
-  get inputBytes(): number {
-    return this.rest.inputBytes;
-  }
-
-  async read(buf: Buffer, offset: number, length: number): Promise<number> {
-    if (this.at < this.prefix.length) {
-      const n = this.prefix.copy(buf, offset, this.at, Math.min(this.prefix.length, this.at + length));
-      this.at += n;
-      return n;
-    }
-    return this.rest.read(buf, offset, length);
-  }
-
-  close(): void {
-    this.rest.close();
-  }
 }
 
 /** The unit is not scanned (binary, nested archive): the message is the reason. */
@@ -211,7 +136,7 @@ function utf16(raw: ByteSource, littleEndian: boolean): ByteSource {
 
 function reason(e: unknown, scanned: number): string {
   const msg = e instanceof Error ? e.message : String(e);
-  if (e instanceof Skip) return msg;
+  if (e instanceof Skip || e instanceof TarDamaged) return msg;
   const code = (e as { code?: unknown }).code;
   const what = typeof code === 'string' && code.startsWith('Z_') ? `compressed data damaged or truncated (${msg})` : msg;
   return scanned > 0 ? `${what}; the first ${scanned} bytes were scanned` : what;

@@ -24,6 +24,7 @@ const SET = new ByteSet([TAB, LF, CR, 0x28, 0x29, 0x2c, QUOTE, BACKSLASH, 0x3b])
 export class SqlScanner implements FormatScanner {
   lines = 0;
   endsInsideRecord = false;
+  private cutInRecord = false;
   private mode = LINE;
   private roles = new Uint8Array(MAX_COLUMNS);
   private hasFamily = false;
@@ -181,7 +182,10 @@ export class SqlScanner implements FormatScanner {
       return recStart;
     }
     c.end(buf, to);
-    if (mode === ScanMode.End) this.endsInsideRecord = this.mode === INSERT && (depth > 0 || inStr);
+    // A tuple larger than the buffer was cut: its depth and quote state are not carried over, so
+    // from here on the end cannot be trusted to be a boundary (the range gets joined; rare).
+    if (mode === ScanMode.Cut && this.mode === INSERT && (depth > 0 || inStr)) this.cutInRecord = true;
+    if (mode === ScanMode.End) this.endsInsideRecord = (this.mode === INSERT && (depth > 0 || inStr)) || this.cutInRecord;
     this.lines = line;
     return to;
   }

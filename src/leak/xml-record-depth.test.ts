@@ -20,6 +20,11 @@ describe('learnXmlRecordDepth', () => {
     const ids = '<identifier><value value="1"/></identifier>'.repeat(6);
     const entry = `<entry><resource><Patient>${ids}<birthDate value="1980-03-12"/></Patient></resource></entry>`;
     expect(depth(`<Bundle>${entry}${entry}</Bundle>`)).toBe(2);
+    // However many: a report with twenty results in the first of two entries.
+    const results = '<result><reference value="Observation/1"/></result>'.repeat(20);
+    const report = `<entry><resource><DiagnosticReport>${results}</DiagnosticReport></resource></entry>`;
+    expect(depth(`<Bundle>${report}${entry}</Bundle>`)).toBe(2);
+    expect(depth(`<Bundle>${entry}${report}</Bundle>`)).toBe(2);
   });
 
   it('without a repetition: the document when whole, else the root’s children', () => {

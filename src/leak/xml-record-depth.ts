@@ -5,7 +5,8 @@
  * chunk; unless a deeper run of such siblings is far longer (at least DEEPER_RUN, and more than
  * 4× the shallower one's): then the longest. A header that lists two sources before thousands of
  * patients (`<bron>…</bron><bron>…</bron><gegevens><patient>…`) would otherwise make the data one
- * record, while a FHIR resource's few repeated `<identifier>`s never outvote a Bundle's entries.
+ * record, while repeated elements inside the records (a report's `<result>`s inside a Bundle's
+ * `<entry>`s) never outvote them, however many.
  * Without a repetition the whole document is one record when the chunk holds all of it, else the
  * root's children are the records.
  */
@@ -23,6 +24,9 @@ export function learnXmlRecordDepth(buf: Uint8Array, from: number, to: number, w
   /** Length of the current run of same-name siblings with children at each depth, and the longest. */
   const run = new Int32Array(MAX_DEPTH + 2);
   const longest = new Int32Array(MAX_DEPTH + 2);
+  /** Per depth: the name of the elements of its longest run, and the names of their ancestors. */
+  const runName = new Int32Array(MAX_DEPTH + 2);
+  const ancestors: (Int32Array | null)[] = [];
   let depth = 0;
   let i = from;
   while (i < to) {
@@ -56,7 +60,11 @@ export function learnXmlRecordDepth(buf: Uint8Array, from: number, to: number, w
       if (lastWithChildren[depth] === h && h !== 0 && depth >= 2) {
         const n = (run[depth] as number) + 1;
         run[depth] = n;
-        if (n > (longest[depth] as number)) longest[depth] = n;
+        if (n > (longest[depth] as number)) {
+          longest[depth] = n;
+          runName[depth] = h;
+          ancestors[depth] = nameHash.slice(0, depth);
+        }
       } else run[depth] = 1;
       nameHash[depth] = h;
       hasChildren[depth] = 0;
@@ -71,7 +79,9 @@ export function learnXmlRecordDepth(buf: Uint8Array, from: number, to: number, w
     const n = longest[d] as number;
     if (n < 2) continue;
     if (best === 0) best = d;
-    else if (n >= DEEPER_RUN && n > 4 * (longest[best] as number)) best = d;
+    // Not when the deeper run lies inside elements of the shallower run (a report's many results
+    // inside a Bundle's entries): those are the records, and the deeper elements parts of them.
+    else if (n >= DEEPER_RUN && n > 4 * (longest[best] as number) && ancestors[d]?.[best] !== runName[best]) best = d;
   }
   if (best !== 0) return best;
   return whole ? 1 : 2;

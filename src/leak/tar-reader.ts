@@ -8,6 +8,8 @@ import type { ByteSource } from './byte-source.js';
  * does not add up, or an archive that ends inside a member, is damage: TarDamaged.
  */
 const BLOCK = 512;
+/** Longest GNU long name or pax header read: a damaged size field must not allocate gigabytes. */
+const MAX_EXTENDED = 1 << 20;
 
 export class TarDamaged extends Error {}
 
@@ -53,6 +55,7 @@ export class TarReader {
       const padding = (BLOCK - (size % BLOCK)) % BLOCK;
       if (extended) {
         // Extended headers: their body names (or describes) the next member.
+        if (size > MAX_EXTENDED) throw new TarDamaged('tar: an extended header is implausibly large');
         const body = Buffer.alloc(size);
         if ((await this.readFully(body, size)) < size) throw new TarDamaged('tar: the archive ends inside a header');
         await this.skip(padding);
@@ -95,7 +98,7 @@ export class TarReader {
   private async readFully(buf: Buffer, length: number): Promise<number> {
     let n = 0;
     while (n < length) {
-      const k = await this.src.read(buf, n, length - n);
+      const k = await this.read(buf, n, length - n);
       if (k === 0) break;
       n += k;
     }
@@ -106,9 +109,18 @@ export class TarReader {
     const scratch = Buffer.allocUnsafe(Math.min(bytes, 1 << 16));
     let left = bytes;
     while (left > 0) {
-      const k = await this.src.read(scratch, 0, Math.min(left, scratch.length));
+      const k = await this.read(scratch, 0, Math.min(left, scratch.length));
       if (k === 0) throw new TarDamaged('tar: the archive ends inside a member');
       left -= k;
+    }
+  }
+
+  /** The source's damage (a cut gzip stream) as TarDamaged, its cause kept for the reason. */
+  private async read(buf: Buffer, offset: number, length: number): Promise<number> {
+    try {
+      return await this.src.read(buf, offset, length);
+    } catch (cause) {
+      throw new TarDamaged('tar: the archive cannot be read further', { cause });
     }
   }
 }
@@ -116,8 +128,12 @@ export class TarReader {
 function checksumOk(h: Uint8Array): boolean {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (h[i] as number);
-  const stored = octalOrBinary(h.subarray(148, 156));
-  return stored === sum;
+  try {
+    return octalOrBinary(h.subarray(148, 156)) === sum;
+  } catch {
+    // A checksum field that is no number: not a header (false, so sniffing never throws).
+    return false;
+  }
 }
 
 /** A numeric header field: octal text, or (GNU, for sizes ≥ 8 GiB) base-256 with the top bit set. */
@@ -137,7 +153,8 @@ function octalOrBinary(f: Uint8Array): number {
 function headerName(h: Buffer): string {
   const field = (s: number, e: number): string => h.toString('utf8', s, e).replace(/\0.*$/s, '');
   const name = field(0, 100);
-  const prefix = String.fromCharCode(...h.subarray(257, 262)) === 'ustar' ? field(345, 500) : '';
+  // POSIX ustar ("ustar\0") has a name prefix at 345; GNU's "ustar  " keeps times there instead.
+  const prefix = String.fromCharCode(...h.subarray(257, 262)) === 'ustar' && h[262] === 0 ? field(345, 500) : '';
   return prefix ? `${prefix}/${name}` : name;
 }
 
@@ -154,7 +171,10 @@ function pax(body: Buffer, path: string | null, size: number | null): { path: st
     const key = rec.slice(0, eq);
     const value = rec.slice(eq + 1);
     if (key === 'path') path = value;
-    else if (key === 'size') size = Number(value);
+    else if (key === 'size') {
+      if (!/^\d{1,15}$/.test(value)) throw new TarDamaged('tar: a pax header holds a malformed size');
+      size = Number(value);
+    }
     at += len;
   }
   return { path, size };

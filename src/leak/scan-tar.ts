@@ -1,0 +1,69 @@
+import type { ByteEvents } from './byte-events.js';
+import type { ByteSource } from './byte-source.js';
+import type { CachedMatcher } from './cached-matcher.js';
+import { CandidateCollector } from './candidate-collector.js';
+import { createScanner } from './create-scanner.js';
+import { SNIFF_BYTES, sniffFormat, type Sniffed } from './format-sniff.js';
+import { matchChunk } from './match-chunk.js';
+import { fill, scanChunks } from './scan-chunks.js';
+import { TarDamaged, TarReader } from './tar-reader.js';
+import { UnitHits, type DistinctValues } from './unit-hits.js';
+import type { UnitResult } from './work-unit.js';
+
+/**
+ * A tar archive (plain, or inside gzip) as one work unit: each regular member is sniffed and
+ * scanned as a file of its own (a stream cannot be entered mid-way, so one worker reads it all),
+ * its hits named by the member. Members that are not text are listed as skipped. Damage — a bad
+ * header, the archive or its compression cut short — throws TarDamaged after what came before it
+ * (the damaged member's readable part included) has been scanned and booked in `result`.
+ */
+export async function scanTar(
+  source: ByteSource,
+  unitId: number,
+  matcher: CachedMatcher,
+  events: ByteEvents,
+  result: UnitResult,
+  unmatched: DistinctValues,
+  onChunk: () => void,
+): Promise<void> {
+  const buf = events.buf;
+  const reader = new TarReader(source);
+  for (let m = await reader.next(); m !== null; m = await reader.next()) {
+    const member = m.name;
+    const filled = await fill(m.source, buf, 0);
+    const sniffed = sniffFormat(member, buf.subarray(0, Math.min(filled.n, SNIFF_BYTES)));
+    if (sniffed.kind !== 'text') {
+      result.skippedMembers.push({ member, reason: memberSkipReason(sniffed) });
+      if (filled.error !== undefined) throw damaged(filled.error);
+      continue;
+    }
+    const hits = new UnitHits();
+    const collector = new CandidateCollector();
+    const scanner = createScanner(sniffed.format, sniffed.delimiter, collector, events, false);
+    // A member cut short is scanned up to the damage (scanChunks reads what `filled` holds first).
+    const scanned = await scanChunks(m.source, buf, filled, scanner, () => {
+      result.candidates += matchChunk(collector, buf, matcher, unitId, hits, unmatched);
+      onChunk();
+    });
+    result.bytes += scanned.bytes;
+    for (const h of hits.list()) result.hits.push({ ...h, member });
+    if (scanned.error !== undefined) throw damaged(scanned.error);
+  }
+}
+
+function damaged(e: unknown): TarDamaged {
+  return e instanceof TarDamaged ? e : new TarDamaged('tar: the archive cannot be read further', { cause: e });
+}
+
+function memberSkipReason(s: Exclude<Sniffed, { kind: 'text' }>): string {
+  switch (s.kind) {
+    case 'binary':
+      return s.reason;
+    case 'utf16':
+      return 'UTF-16 text inside a tar archive, not scanned: extract it and scan the result';
+    case 'gzip':
+    case 'zip':
+    case 'tar':
+      return `${s.kind} archive inside a tar archive, not scanned: extract it and scan the result`;
+  }
+}
