@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,44 @@ describe.runIf(existsSync(fileURLToPath(new URL('scan-worker.js', DIST))))('scan
     const strip = (r: LeakScanResult): LeakScanResult => ({ ...r, seconds: 0 });
     expect(strip(all)).toEqual(strip(one));
     expect(one.hits.length).toBeGreaterThan(0);
+  });
+
+  it('joins ranges that start mid-record on worker threads too: one worker over whole files, three over 4 KB ranges', async () => {
+    const quoted = path.join(dir, '..', `${path.basename(dir)}-quoted`);
+    await mkdir(quoted, { recursive: true });
+    try {
+      const rows = ['opmerking;bsn;achternaam;geboortedatum'];
+      const tuples: string[] = [];
+      planted.forEach((p, i) => {
+        const [y, m, d] = p.birthDate.split('-');
+        for (let k = 0; k < 20; k++) {
+          rows.push(`"regel een\nregel; ${i}-${k}";${k === 0 ? p.bsn : '000000000'};${p.family};${d}-${m}-${y}`);
+          tuples.push(`('notitie\nregel ${i}', '${p.bsn}', '${p.family}', '${p.birthDate}')`);
+        }
+      });
+      await writeFile(path.join(quoted, 'notes.csv'), rows.join('\r\n'));
+      await writeFile(
+        path.join(quoted, 'notes.sql'),
+        `INSERT INTO p (opmerking, bsn, achternaam, geboortedatum) VALUES\n${tuples.join(',\n')};\n`,
+      );
+      const matcher = {
+        module: new URL('test-matcher.js', DIST).href,
+        data: {
+          bsnLines: planted.map((p) => p.bsn).join('\n'),
+          keyLines: planted.map((p) => nameBirthDateKey(p.family, p.birthDate)).join('\n'),
+        },
+      };
+      const whole = await scanLeak({ paths: [quoted], matcher, workers: 1 });
+      const split = await scanLeak({ paths: [quoted], matcher, workers: 3, rangeBytes: 4096 });
+      expect({ ...split, seconds: 0 }).toEqual({ ...whole, seconds: 0 });
+      // Every planted person by name + birth date in both files, 20 times each.
+      for (const f of ['notes.csv', 'notes.sql']) {
+        const byName = whole.hits.filter((h) => h.file.endsWith(f) && h.kind === 'name-date');
+        expect(new Set(byName.map((h) => h.patient)).size, f).toBe(planted.length);
+      }
+    } finally {
+      await rm(quoted, { recursive: true, force: true });
+    }
   });
 
   it('finds every planted person by BSN in every file, and no one else', () => {
