@@ -49,10 +49,10 @@ export async function scanUnit(
       } else if (sniffed.kind === 'tar') {
         tar = true;
         const at = source;
+        // Members book their own hits (named by member) into the result.
         await scanTar(new PrefixSource(Buffer.from(buf.subarray(0, filled.n)), at), unit.id, matcher, events, result, unmatched, () =>
           onProgress?.(at.inputBytes),
         );
-        result.unmatched = unmatched.values();
         return result;
       } else if (sniffed.kind === 'binary') throw new Skip(sniffed.reason);
       else if (sniffed.kind === 'gzip' || sniffed.kind === 'zip')
@@ -85,9 +85,9 @@ export async function scanUnit(
     } catch {
       // Closing a source that failed to open fully: nothing more to release.
     }
+    if (!tar) result.hits = hits.list();
+    result.unmatched = unmatched.values();
   }
-  if (!tar) result.hits = hits.list();
-  result.unmatched = unmatched.values();
   return result;
 }
 
