@@ -37,7 +37,7 @@ export class TarReader {
 
   /** The next regular file, or null at the end of the archive. */
   async next(): Promise<TarMember | null> {
-    await this.skip(this.left + this.padding);
+    await this.discard(this.left + this.padding);
     this.left = this.padding = 0;
     let longName: string | null = null;
     let paxPath: string | null = null;
@@ -58,7 +58,7 @@ export class TarReader {
         if (size > MAX_EXTENDED) throw new TarDamaged('tar: an extended header is implausibly large');
         const body = Buffer.alloc(size);
         if ((await this.readFully(body, size)) < size) throw new TarDamaged('tar: the archive ends inside a header');
-        await this.skip(padding);
+        await this.discard(padding);
         if (type === 'L') longName = body.toString('utf8').replace(/\0.*$/s, '');
         else if (type === 'x') ({ path: paxPath, size: paxSize } = pax(body, paxPath, paxSize));
         continue;
@@ -66,7 +66,7 @@ export class TarReader {
       const name = paxPath ?? longName ?? headerName(this.block);
       if (type !== '0' && type !== '\0' && type !== '7') {
         // A directory, link, device or FIFO: no data to scan (a link's data is its target's).
-        await this.skip(size + padding);
+        await this.discard(size + padding);
         longName = paxPath = null;
         paxSize = null;
         continue;
@@ -105,7 +105,7 @@ export class TarReader {
     return n;
   }
 
-  private async skip(bytes: number): Promise<void> {
+  private async discard(bytes: number): Promise<void> {
     const scratch = Buffer.allocUnsafe(Math.min(bytes, 1 << 16));
     let left = bytes;
     while (left > 0) {
