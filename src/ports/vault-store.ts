@@ -131,8 +131,12 @@ export interface VaultStore extends AuditStore, AccessStore, DetectionStore {
    * are not each flushed to disk (SQLite synchronous=NORMAL in WAL mode; PostgreSQL
    * synchronous_commit=off). A power loss may drop the last batches; re-running the idempotent
    * ingest restores them. Turning it off makes everything written so far durable.
+   *
+   * `incomingBytes` (the input's size) lets an adapter prepare for a load of that size: SQLite
+   * builds its secondary indexes once at the end when the load is at least as large as the vault
+   * (storage/sqlite/deferred-indexes.ts); turning bulk mode off rebuilds them.
    */
-  setBulkLoad(enabled: boolean): Promise<void>;
+  setBulkLoad(enabled: boolean, incomingBytes?: number): Promise<void>;
   /**
    * Writes patients and resources in one transaction: all or nothing. Patients must be new: if one
    * already exists (created concurrently) nothing is written and Conflict is thrown, because the

@@ -147,7 +147,7 @@ export class IngestService {
     };
     const run = new IngestRun(this.store, this.keys, this.clock, result, maxErrors, new Set(tenants), this.audit, ctx, announce);
     let records = 0;
-    await this.store.setBulkLoad(true);
+    await this.store.setBulkLoad(true, plan.totalBytes);
     try {
       for await (const unit of source) {
         await run.processUnit(unit.items, unit.allOrNothing);

@@ -31,6 +31,7 @@ import type {
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import { dropIndexesForLoad, ensureIndexes } from './deferred-indexes.js';
 import { WalSync } from './wal-sync.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import type { AccessStore } from '../../ports/access-store.js';
@@ -51,6 +52,8 @@ export class SqliteVaultStore implements VaultStore {
   private accessStore: SqliteAccessStore | undefined;
   private detectionStore: SqliteDetectionStore | undefined;
   private bulkLoad = false;
+  /** This bulk load dropped the secondary indexes (deferred-indexes.ts) and rebuilds them when it ends. */
+  private indexesDeferred = false;
   private checkpointer: WalCheckpointer | null = null;
   /** Set in server mode: audit appends sync the WAL from the thread pool (wal-sync.ts). */
   private walSync: WalSync | null = null;
@@ -167,6 +170,8 @@ export class SqliteVaultStore implements VaultStore {
         })
         .immediate();
     }
+    // A bulk load that crashed left its deferred indexes dropped: every open puts them back.
+    ensureIndexes(this.db);
   }
 
   /**
@@ -343,7 +348,16 @@ export class SqliteVaultStore implements VaultStore {
     return out;
   }
 
-  async setBulkLoad(enabled: boolean): Promise<void> {
+  async setBulkLoad(enabled: boolean, incomingBytes = 0): Promise<void> {
+    try {
+      if (enabled && !this.bulkLoad) this.indexesDeferred = dropIndexesForLoad(this.db, incomingBytes);
+      if (!enabled && this.indexesDeferred) {
+        ensureIndexes(this.db);
+        this.indexesDeferred = false;
+      }
+    } catch (cause) {
+      throw mapError(cause);
+    }
     this.bulkLoad = enabled;
     this.db.pragma(`synchronous = ${enabled ? 'NORMAL' : 'FULL'}`);
     // A checkpoint syncs the WAL and the database file: what bulk mode wrote is now durable.

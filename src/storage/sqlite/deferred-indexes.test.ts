@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteVaultStore } from './sqlite-vault-store.js';
+import { DEFERRED_INDEXES } from './deferred-indexes.js';
+import { patientRow, resourceRow } from '../../../test/support/store-rows.js';
+
+const T = 'screening';
+
+function indexesOf(file: string): Map<string, string> {
+  const raw = new Database(file, { readonly: true });
+  try {
+    const rows = raw
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('patients', 'resources') AND sql IS NOT NULL")
+      .all() as { name: string; sql: string }[];
+    return new Map(rows.map((r) => [r.name, r.sql]));
+  } finally {
+    raw.close();
+  }
+}
+
+function planOf(file: string, sql: string): string {
+  const raw = new Database(file, { readonly: true });
+  try {
+    return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+  } finally {
+    raw.close();
+  }
+}
+
+describe('deferred secondary indexes (SQLite bulk load)', () => {
+  let dir: string;
+  let file: string;
+  const open: SqliteVaultStore[] = [];
+
+  async function store(): Promise<SqliteVaultStore> {
+    const s = new SqliteVaultStore(file);
+    open.push(s);
+    await s.migrate();
+    return s;
+  }
+
+  async function seeded(patients: number): Promise<SqliteVaultStore> {
+    const s = await store();
+    await s.upsertTenant(
+      {
+        id: T,
+        name: 'Screening',
+        kind: 'screening-programme',
+        jurisdiction: 'NL',
+        labRole: 'processor',
+        breachNoticeSlaHours: 24,
+        contact: { name: 'DPO', email: 'dpo@example.org' },
+        publicKeyJwk: null,
+      },
+      [],
+    );
+    await s.addTenantKey({ tenantId: T, version: 1, wrappedKek: randomBytes(40), masterKeyId: 'm', state: 'active', createdAt: 'x' }, []);
+    const rows = Array.from({ length: patients }, (_, i) => patientRow(T, `p${String(i).padStart(5, '0')}`));
+    if (rows.length > 0) await s.writeBatch({ patients: rows, resources: [], audit: [] });
+    return s;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lv-deferred-'));
+    file = join(dir, 'vault.db');
+  });
+
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists exactly the secondary indexes the migrations create on patients and resources, with the same definitions', async () => {
+    await store();
+    const actual = indexesOf(file);
+    expect([...actual.keys()].sort()).toEqual(DEFERRED_INDEXES.map((i) => i.name).sort());
+    for (const i of DEFERRED_INDEXES) expect(actual.get(i.name)).toBe(`CREATE INDEX ${i.name} ON ${i.on}`);
+  });
+
+  it('a load larger than the vault drops them, and ending it rebuilds them all, used by the query planner again', async () => {
+    const s = await seeded(10);
+    await s.setBulkLoad(true, 1_000_000);
+    expect(indexesOf(file).size).toBe(0);
+    await s.writeBatch({
+      patients: [patientRow(T, 'new-1')],
+      resources: [resourceRow(T, 'Observation', 'o1', 'new-1')],
+      audit: [],
+    });
+    await s.setBulkLoad(false);
+    expect([...indexesOf(file).keys()].sort()).toEqual(DEFERRED_INDEXES.map((i) => i.name).sort());
+    expect(planOf(file, `SELECT id FROM resources WHERE tenant_id = 'x' AND patient_id = 'y'`)).toContain('resources_patient');
+    expect((await s.listResourcesOfPatient(T, 'new-1')).map((r) => r.id)).toEqual(['o1']);
+  });
+
+  it('a load smaller than the vault keeps them: rebuilding would cost more than maintaining them', async () => {
+    const s = await seeded(50);
+    await s.setBulkLoad(true, 800 * 10);
+    expect(indexesOf(file).size).toBe(DEFERRED_INDEXES.length);
+    await s.setBulkLoad(false);
+    expect(indexesOf(file).size).toBe(DEFERRED_INDEXES.length);
+  });
+
+  it('after a load that never ended (a crash), the next open of the store recreates them', async () => {
+    const s = await seeded(0);
+    await s.setBulkLoad(true, 1_000_000);
+    expect(indexesOf(file).size).toBe(0);
+    // The crashed process's connection is simply abandoned; a new process opens the vault.
+    await store();
+    expect([...indexesOf(file).keys()].sort()).toEqual(DEFERRED_INDEXES.map((i) => i.name).sort());
+  });
+});
