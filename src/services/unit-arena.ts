@@ -14,12 +14,35 @@ export class UnitArena {
   /** Each view handed out, with its offset, to re-point after a move. */
   private readonly views: { holder: Record<string, unknown>; field: string; at: number; length: number }[] = [];
 
-  constructor(capacity: number) {
+  constructor(
+    capacity: number,
+    /** False for an arena whose bytes are also viewed from outside (after()): it must never move. */
+    private readonly movable = true,
+  ) {
     this.buf = Buffer.allocUnsafeSlow(Math.max(1024, capacity));
+  }
+
+  /**
+   * An arena that starts as a copy of `bytes` (a unit another stage packed) with `room` bytes free
+   * after them, for a later stage to add to. It never moves: the caller views the copied bytes
+   * through `buffer` (decodeUnit) without registering those views, so a claim beyond the room
+   * throws instead.
+   */
+  static after(bytes: Uint8Array, room: number): UnitArena {
+    const a = new UnitArena(0, false);
+    a.buf = Buffer.allocUnsafeSlow(bytes.length + room);
+    a.buf.set(bytes);
+    a.used = bytes.length;
+    return a;
   }
 
   get bytesUsed(): number {
     return this.used;
+  }
+
+  /** The buffer the arena writes into now (moves as it grows, unless it is not movable). */
+  get buffer(): ArrayBuffer {
+    return this.buf.buffer as ArrayBuffer;
   }
 
   /**
@@ -67,6 +90,7 @@ export class UnitArena {
 
   private ensure(length: number): void {
     if (this.buf.length - this.used >= length) return;
+    if (!this.movable) throw new RangeError('unit arena full');
     const next = Buffer.allocUnsafeSlow(Math.max(2 * this.buf.length, this.used + length));
     this.buf.copy(next, 0, 0, this.used);
     this.buf = next;
