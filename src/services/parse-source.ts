@@ -100,6 +100,12 @@ export function openParseSource(
     });
   }
   // The parse worker ends once it has sent its last unit; the seal worker only after passing it on.
+  // A parse worker that dies without a word would leave the seal worker waiting for input forever.
+  worker.on('exit', (code) => {
+    if (code === 0) return;
+    failure ??= new Error(`parse worker exited with code ${code}`);
+    notify?.();
+  });
   sealWorker.on('exit', () => {
     exited = true;
     notify?.();
