@@ -25,6 +25,12 @@ export interface IngestBenchResult {
   baseline_seconds: number;
   baseline_resources_per_s: number;
   overhead_ratio: number;
+  /**
+   * CPU time of the whole process (every thread) during each run. On a shared machine the wall
+   * clock varies with the neighbours; the CPU the work took varies far less.
+   */
+  cpu_seconds: number;
+  baseline_cpu_seconds: number;
   rejected: number;
   peak_rss_mb: number;
 }
@@ -59,13 +65,17 @@ export async function benchIngest(opts: {
       const sink = pgUrl
         ? await postgresPlainSink(pgUrl, schema)
         : sqlitePlainSink(config.database.kind === 'sqlite' ? config.database.file : '');
+      const baselineCpu = process.cpuUsage();
       const b = await storePlain(plan.dataFiles, sink, batchSize);
+      const baselineCpuSeconds = cpuSince(baselineCpu);
       baselineSeconds = b.seconds;
       resources = b.rows;
       await sink.close();
 
       log('vault: validate, encrypt, index, store…');
+      const vaultCpu = process.cpuUsage();
       const r = await vault.ingest.ingest(operatorContext('bench', 'labvault-bench'), [labDir], { batchSize });
+      const vaultCpuSeconds = cpuSince(vaultCpu);
       const stored = Object.values(r.ingested).reduce((a, x) => a + x, 0);
       const rps = stored / r.seconds;
       const brps = resources / baselineSeconds;
@@ -78,6 +88,8 @@ export async function benchIngest(opts: {
         baseline_seconds: round(baselineSeconds),
         baseline_resources_per_s: Math.round(brps),
         overhead_ratio: round(brps / rps),
+        cpu_seconds: round(vaultCpuSeconds),
+        baseline_cpu_seconds: round(baselineCpuSeconds),
         rejected: r.rejected,
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       };
@@ -122,6 +134,12 @@ async function storePlain(files: string[], sink: PlainJsonSink, batchSize: numbe
     rows += batch.length;
   }
   return { rows, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+/** User and system CPU of the process (all threads, workers included) since `from`, in seconds. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
 }
 
 function round(x: number): number {
