@@ -139,25 +139,35 @@ export class IngestService {
       const kek = await this.keys.activeKek(t).catch(() => null);
       if (kek) keks.set(t, kek);
     }
-    const source = openParseSource(plan.dataFiles, { batchSize, indexKeys }, keks, opts.worker);
-    const announce = (t: string, kek: ActiveKek): void => {
-      if (keks.get(t)?.version === kek.version) return;
-      keks.set(t, kek);
-      source.setKek(t, kek);
-    };
-    const run = new IngestRun(this.store, this.keys, this.clock, result, maxErrors, new Set(tenants), this.audit, ctx, announce);
-    let records = 0;
+    // Bulk mode first: if it cannot be entered, no worker has been started that would need stopping.
     await this.store.setBulkLoad(true, plan.totalBytes);
+    let failed = true;
+    let records = 0;
     try {
-      for await (const unit of source) {
-        await run.processUnit(unit.items, unit.allOrNothing);
-        source.ack();
-        records += unit.items.length;
-        opts.onProgress?.({ records, bytes: unit.bytesDone, totalBytes: plan.totalBytes });
+      const source = openParseSource(plan.dataFiles, { batchSize, indexKeys }, keks, opts.worker);
+      const announce = (t: string, kek: ActiveKek): void => {
+        if (keks.get(t)?.version === kek.version) return;
+        keks.set(t, kek);
+        source.setKek(t, kek);
+      };
+      const run = new IngestRun(this.store, this.keys, this.clock, result, maxErrors, new Set(tenants), this.audit, ctx, announce);
+      try {
+        for await (const unit of source) {
+          await run.processUnit(unit.items, unit.allOrNothing);
+          source.ack();
+          records += unit.items.length;
+          opts.onProgress?.({ records, bytes: unit.bytesDone, totalBytes: plan.totalBytes });
+        }
+      } finally {
+        await source.close();
       }
+      failed = false;
     } finally {
-      await source.close();
-      await this.store.setBulkLoad(false);
+      // Leaving bulk mode rebuilds deferred indexes and syncs. If the load itself failed, its error
+      // is the one to report: a failure here would only hide it (the next open rebuilds anyway).
+      await this.store.setBulkLoad(false).catch((e: unknown) => {
+        if (!failed) throw e;
+      });
     }
     result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const stored = Object.values(result.ingested).reduce((a, b) => a + b, 0);

@@ -62,30 +62,41 @@ function filters(tenantId: string, q: CountSearch & { afterId?: string }, ph: (v
  * is synchronous, so the whole server waited). The index is named for it: the most selective filter
  * present wins. PostgreSQL plans from its own statistics.
  */
-function from(q: CountSearch, dialect: Dialect): string {
+function from(q: CountSearch, dialect: Dialect, hasIndex: HasIndex): string {
   if (dialect !== 'sqlite') return 'resources';
-  if (q.patientId !== undefined) return 'resources INDEXED BY resources_patient';
-  if (q.code !== undefined) return 'resources INDEXED BY resources_code';
-  if (q.dateFrom !== undefined || q.dateTo !== undefined) return 'resources INDEXED BY resources_date';
-  return 'resources';
+  const index =
+    q.patientId !== undefined
+      ? 'resources_patient'
+      : q.code !== undefined
+        ? 'resources_code'
+        : q.dateFrom !== undefined || q.dateTo !== undefined
+          ? 'resources_date'
+          : null;
+  // A bulk load may have dropped the index for a while (sqlite/deferred-indexes.ts): naming a
+  // missing one is an error, so the query then goes without the hint (a scan, still correct).
+  return index && hasIndex(index) ? `resources INDEXED BY ${index}` : 'resources';
 }
 
-export function searchSql(tenantId: string, q: ResourceSearch, dialect: Dialect): SqlQuery {
+/** Whether the named index exists now (SQLite); the default assumes it does. */
+export type HasIndex = (name: string) => boolean;
+const ALWAYS: HasIndex = () => true;
+
+export function searchSql(tenantId: string, q: ResourceSearch, dialect: Dialect, hasIndex: HasIndex = ALWAYS): SqlQuery {
   const b = builder(dialect);
   const where = filters(tenantId, q, b.ph);
   return {
-    sql: `SELECT ${RESOURCE_COLUMNS} FROM ${from(q, dialect)} WHERE ${where} ORDER BY id LIMIT ${b.ph(pageLimit(q.limit))}`,
+    sql: `SELECT ${RESOURCE_COLUMNS} FROM ${from(q, dialect, hasIndex)} WHERE ${where} ORDER BY id LIMIT ${b.ph(pageLimit(q.limit))}`,
     args: b.args,
   };
 }
 
 /** Same filters as {@link searchSql} without paging; the count comes back as `n`. */
-export function countSql(tenantId: string, q: CountSearch, dialect: Dialect): SqlQuery {
+export function countSql(tenantId: string, q: CountSearch, dialect: Dialect, hasIndex: HasIndex = ALWAYS): SqlQuery {
   const b = builder(dialect);
   // Only the filter fields: a caller passing a whole ResourceSearch must still get the total.
   const { type, patientId, status, code, dateFrom, dateTo, createdSince } = q;
   const where = filters(tenantId, { type, patientId, status, code, dateFrom, dateTo, createdSince }, b.ph);
-  return { sql: `SELECT count(*) AS n FROM ${from(q, dialect)} WHERE ${where}`, args: b.args };
+  return { sql: `SELECT count(*) AS n FROM ${from(q, dialect, hasIndex)} WHERE ${where}`, args: b.args };
 }
 
 export function blindIndexesSql(tenantId: string, afterId: string, limit: number, dialect: Dialect): SqlQuery {

@@ -96,6 +96,30 @@ describe('deferred secondary indexes (SQLite bulk load)', () => {
     expect((await s.listResourcesOfPatient(T, 'new-1')).map((r) => r.id)).toEqual(['o1']);
   });
 
+  it('while they are dropped, searches by patient, code and date (which name their index) still answer, by scanning', async () => {
+    const s = await seeded(0);
+    await s.writeBatch({
+      patients: [patientRow(T, 'p1')],
+      resources: [resourceRow(T, 'Observation', 'o1', 'p1', { code: '4548-4', effectiveDate: '2024-05-02' })],
+      audit: [],
+    });
+    await s.setBulkLoad(true, 1_000_000);
+    expect(indexesOf(file).size).toBe(0);
+    for (const q of [{ patientId: 'p1' }, { code: '4548-4' }, { dateFrom: '2024-05-01', dateTo: '2024-05-03' }]) {
+      expect((await s.searchResources(T, { type: 'Observation', limit: 10, ...q })).map((r) => r.id)).toEqual(['o1']);
+      expect(await s.countSearch(T, { type: 'Observation', ...q })).toBe(1);
+    }
+    await s.setBulkLoad(false);
+    expect((await s.searchResources(T, { type: 'Observation', limit: 10, patientId: 'p1' })).map((r) => r.id)).toEqual(['o1']);
+  });
+
+  it('a load whose rebuild would hold the write lock long (over a million rows) keeps them', async () => {
+    const s = await seeded(0);
+    await s.setBulkLoad(true, 800 * 1_500_000);
+    expect(indexesOf(file).size).toBe(DEFERRED_INDEXES.length);
+    await s.setBulkLoad(false);
+  });
+
   it('a load smaller than the vault keeps them: rebuilding would cost more than maintaining them', async () => {
     const s = await seeded(50);
     await s.setBulkLoad(true, 800 * 10);

@@ -119,12 +119,12 @@ export class SqliteAccessStore implements AccessStore {
   }
 
   async searchResources(tenantId: string, q: ResourceSearch): Promise<ResourceRow[]> {
-    const { stmt, args } = this.query(searchSql(tenantId, q, 'sqlite'));
+    const { stmt, args } = this.query(searchSql(tenantId, q, 'sqlite', this.hasIndex));
     return (stmt.all(...args) as Row[]).map(toResourceRow);
   }
 
   async countSearch(tenantId: string, q: CountSearch): Promise<number> {
-    const { stmt, args } = this.query(countSql(tenantId, q, 'sqlite'));
+    const { stmt, args } = this.query(countSql(tenantId, q, 'sqlite', this.hasIndex));
     return (stmt.get(...args) as { n: number }).n;
   }
 
@@ -143,6 +143,14 @@ export class SqliteAccessStore implements AccessStore {
   }
 
   /** The query's statement, prepared once per distinct SQL text. */
+  /** Checked per search: a bulk load in any process may have dropped the index (deferred-indexes.ts). */
+  private readonly hasIndex = (name: string): boolean => this.indexExists.get(name) !== undefined;
+  private get indexExists(): Database.Statement {
+    this.indexStmt ??= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
+    return this.indexStmt;
+  }
+  private indexStmt: Database.Statement | undefined;
+
   private query(q: SqlQuery): { stmt: Database.Statement; args: unknown[] } {
     let stmt = this.searches.get(q.sql);
     if (!stmt) {

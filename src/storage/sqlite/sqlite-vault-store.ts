@@ -349,19 +349,29 @@ export class SqliteVaultStore implements VaultStore {
   }
 
   async setBulkLoad(enabled: boolean, incomingBytes = 0): Promise<void> {
-    try {
-      if (enabled && !this.bulkLoad) this.indexesDeferred = dropIndexesForLoad(this.db, incomingBytes);
-      if (!enabled && this.indexesDeferred) {
-        ensureIndexes(this.db);
-        this.indexesDeferred = false;
+    if (enabled) {
+      try {
+        if (!this.bulkLoad) this.indexesDeferred = dropIndexesForLoad(this.db, incomingBytes);
+      } catch (cause) {
+        throw mapError(cause);
       }
+      this.bulkLoad = true;
+      this.db.pragma('synchronous = NORMAL');
+      return;
+    }
+    try {
+      // A rebuild that fails (a lock held too long elsewhere) leaves the indexes to the next open.
+      if (this.indexesDeferred) ensureIndexes(this.db);
     } catch (cause) {
       throw mapError(cause);
+    } finally {
+      // Whatever the rebuild did, what bulk mode wrote is made durable: a checkpoint syncs the WAL
+      // and the database file.
+      this.indexesDeferred = false;
+      this.bulkLoad = false;
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('wal_checkpoint(PASSIVE)');
     }
-    this.bulkLoad = enabled;
-    this.db.pragma(`synchronous = ${enabled ? 'NORMAL' : 'FULL'}`);
-    // A checkpoint syncs the WAL and the database file: what bulk mode wrote is now durable.
-    if (!enabled) this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   async erasureEpoch(): Promise<number> {
