@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteVaultStore } from './sqlite-vault-store.js';
 import { DEFERRED_INDEXES } from './deferred-indexes.js';
 import { patientRow, resourceRow } from '../../../test/support/store-rows.js';
+import { testTenant } from '../../../test/support/fhir-builders.js';
 
 const T = 'screening';
 
@@ -45,19 +46,7 @@ describe('deferred secondary indexes (SQLite bulk load)', () => {
 
   async function seeded(patients: number): Promise<SqliteVaultStore> {
     const s = await store();
-    await s.upsertTenant(
-      {
-        id: T,
-        name: 'Screening',
-        kind: 'screening-programme',
-        jurisdiction: 'NL',
-        labRole: 'processor',
-        breachNoticeSlaHours: 24,
-        contact: { name: 'DPO', email: 'dpo@example.org' },
-        publicKeyJwk: null,
-      },
-      [],
-    );
+    await s.upsertTenant(testTenant(T), []);
     await s.addTenantKey({ tenantId: T, version: 1, wrappedKek: randomBytes(40), masterKeyId: 'm', state: 'active', createdAt: 'x' }, []);
     const rows = Array.from({ length: patients }, (_, i) => patientRow(T, `p${String(i).padStart(5, '0')}`));
     if (rows.length > 0) await s.writeBatch({ patients: rows, resources: [], audit: [] });
