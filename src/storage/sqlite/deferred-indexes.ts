@@ -64,9 +64,17 @@ export function dropIndexesForLoad(db: Database.Database, incomingBytes: number)
  * one), each in a transaction of its own so no other writer waits for all of them at once.
  */
 export function ensureIndexes(db: Database.Database): void {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
   for (const i of DEFERRED_INDEXES) {
-    if (exists.get(i.name) !== undefined) continue;
+    if (indexExists(db, i.name)) continue;
     db.transaction(() => db.exec(`CREATE INDEX IF NOT EXISTS ${i.name} ON ${i.on}`)).immediate();
   }
+}
+
+const existsStatements = new WeakMap<Database.Database, Database.Statement>();
+
+/** Whether the index exists now: a bulk load in any process may have dropped it. */
+export function indexExists(db: Database.Database, name: string): boolean {
+  let stmt = existsStatements.get(db);
+  if (!stmt) existsStatements.set(db, (stmt = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?")));
+  return stmt.get(name) !== undefined;
 }

@@ -1,3 +1,4 @@
+import { indexExists } from './deferred-indexes.js';
 import type Database from 'better-sqlite3';
 import type { AuditEvent } from '../../domain/audit-event.js';
 import { Conflict, InvalidInput } from '../../domain/errors.js';
@@ -142,15 +143,10 @@ export class SqliteAccessStore implements AccessStore {
     }));
   }
 
-  /** The query's statement, prepared once per distinct SQL text. */
   /** Checked per search: a bulk load in any process may have dropped the index (deferred-indexes.ts). */
-  private readonly hasIndex = (name: string): boolean => this.indexExists.get(name) !== undefined;
-  private get indexExists(): Database.Statement {
-    this.indexStmt ??= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
-    return this.indexStmt;
-  }
-  private indexStmt: Database.Statement | undefined;
+  private readonly hasIndex = (name: string): boolean => indexExists(this.db, name);
 
+  /** The query's statement, prepared once per distinct SQL text. */
   private query(q: SqlQuery): { stmt: Database.Statement; args: unknown[] } {
     let stmt = this.searches.get(q.sql);
     if (!stmt) {
