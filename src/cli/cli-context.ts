@@ -4,6 +4,7 @@ import { openVault, type OpenOptions, type Vault } from '../compose.js';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { AccessContext } from '../domain/principal.js';
+import { bsnFreeId } from '../domain/validate-resource.js';
 
 /** Global options shared by every command (each also an environment variable; see config.ts). */
 export interface GlobalOptions {
@@ -45,7 +46,7 @@ export function cliContext(cmd: Command): AccessContext {
   return {
     principal: { id: `cli:${user}`, role: 'admin', tenants: ['*'] },
     purpose: g.purpose ?? 'HOPERAT',
-    origin: { ip: null, userAgent: CLI_VERSION, requestId: randomUUID() },
+    origin: { ip: null, userAgent: CLI_VERSION, requestId: bsnFreeId(randomUUID) },
     local: true,
   };
 }

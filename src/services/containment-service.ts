@@ -266,7 +266,7 @@ export class ContainmentService implements ContainmentPort {
           containment,
           incidentId,
         },
-        { id: randomUUID(), time: this.clock.now() },
+        { id: bsnFreeId(randomUUID), time: this.clock.now() },
       );
       this.sink.send(alert).catch((e: unknown) => this.onError('alert delivery failed', e));
     } catch (e) {

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Vault } from '../compose.js';
 import type { Config } from '../config.js';
 import { createAlert, MAX_SUMMARY, type Alert } from '../domain/alert.js';
+import { bsnFreeId } from '../domain/validate-resource.js';
 import { ErrorCode } from '../domain/errors.js';
 import { AuditProver } from '../audit/audit-prover.js';
 import { TileNodes } from '../audit/tile-nodes.js';
@@ -301,7 +302,7 @@ export class IntegrityMonitor implements IntegrityStatus {
     const build = (summary: string): Alert =>
       createAlert(
         { severity: 'critical', rule: INTEGRITY_RULE, principal: INTEGRITY_CONTEXT.principal.id, summary: summary.slice(0, MAX_SUMMARY) },
-        { id: randomUUID(), time: this.clock.now() },
+        { id: bsnFreeId(randomUUID), time: this.clock.now() },
       );
     let alert: Alert;
     try {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createAlert } from '../domain/alert.js';
+import { bsnFreeId } from '../domain/validate-resource.js';
 import type { AccessContext } from '../domain/principal.js';
 import type { Obligation } from '../incidents/obligations.js';
 import type { AlertSink } from '../ports/alert-sink.js';
@@ -61,7 +62,7 @@ export class ObligationReminders {
           summary: `${o.regime} notice ${when}`,
           incidentId,
         },
-        { id: randomUUID(), time: this.clock.now() },
+        { id: bsnFreeId(randomUUID), time: this.clock.now() },
       );
       this.sink.send(alert).catch((e: unknown) => this.onError('reminder delivery failed', e));
     } catch (e) {
