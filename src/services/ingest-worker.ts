@@ -2,6 +2,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { parseUnits } from './ingest-parse.js';
 import { encodeUnit, type WireUnit } from './unit-wire.js';
 import type { TenantKek } from './unit-sealer.js';
+import { INGEST_STAGE_NICE, lowerThreadPriority } from './thread-priority.js';
 
 /**
  * Worker-thread entry for the parse stage: read, parse, validate, canonicalise, MAC and blind
@@ -37,6 +38,9 @@ port.on('message', (m: MainMessage) => {
   wake?.();
   wake = null;
 });
+
+// The main thread is the critical path (see thread-priority.ts): this stage yields to it.
+lowerThreadPriority(INGEST_STAGE_NICE);
 
 const indexKeys = new Map(data.indexKeys.map(([t, k]) => [t, Buffer.from(k)]));
 try {

@@ -2,6 +2,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { MainMessage, WorkerMessage } from './ingest-worker.js';
 import { sealWireUnit } from './seal-unit.js';
 import { UnitSealer, type TenantKek } from './unit-sealer.js';
+import { INGEST_STAGE_NICE, lowerThreadPriority } from './thread-priority.js';
 
 /**
  * Worker-thread entry for the seal stage of ingest: takes the units the parse stage
@@ -21,6 +22,9 @@ const data = workerData as SealWorkerData;
 const port = parentPort;
 if (!port) throw new Error('seal-worker must run in a worker thread');
 const out = port;
+
+// The main thread is the critical path (see thread-priority.ts): this stage yields to it.
+lowerThreadPriority(INGEST_STAGE_NICE);
 
 const sealer = new UnitSealer(data.keks);
 for (const [, k] of data.keks) k.key.fill(0);

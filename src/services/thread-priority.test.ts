@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+
+/** The nice value of the calling thread (field 19 of /proc/thread-self/stat). */
+function ownNice(): number {
+  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+// The built module (dist/, compiled by the suite's global setup) on a real worker thread: the
+// property is about OS threads, so it is tested on one.
+const MODULE = new URL('../../dist/services/thread-priority.js', import.meta.url).href;
+
+describe.runIf(process.platform === 'linux')('lowerThreadPriority', () => {
+  it('lowers the calling worker thread only: the main thread keeps its priority', async () => {
+    const before = ownNice();
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const { readFileSync } = require('node:fs');
+      const nice = () => { const s = readFileSync('/proc/thread-self/stat', 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]); };
+      import(${JSON.stringify(MODULE)}).then(({ lowerThreadPriority }) => {
+        const tid = lowerThreadPriority(${before} + 7);
+        parentPort.postMessage({ tid, nice: nice() });
+      });`;
+    const result = await new Promise<{ tid: number | null; nice: number }>((resolve, reject) => {
+      const w = new Worker(code, { eval: true });
+      w.once('message', (m: { tid: number | null; nice: number }) => {
+        resolve(m);
+        void w.terminate();
+      });
+      w.once('error', reject);
+    });
+    expect(result.tid).toBeGreaterThan(0);
+    expect(result.tid).not.toBe(process.pid);
+    expect(result.nice).toBe(before + 7);
+    expect(ownNice()).toBe(before);
+  });
+});
