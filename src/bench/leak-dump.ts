@@ -80,7 +80,10 @@ export async function writeLeakDump(
     return `${JSON.stringify({ resourceType: 'Patient', id: `x${i}`, identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: p.bsn }], name: [{ family: p.family, given: [p.given] }], birthDate: p.birthDate, address: [{ line: [p.street], postalCode: p.postcode, city: p.city }], telecom: [{ system: 'phone', value: p.phone }] })}\n`;
   }
   function sqlRow(p: DumpPerson, i: number): string {
-    return `(${i}, '${p.bsn}', '${p.given}', '${p.family.replace(/'/g, "''")}', '${p.birthDate}', '${p.street}', '${p.postcode}', '${p.city}'),\n`;
+    // Every text value quoted as SQL does: a city like 's-Gravenhage left unescaped made the dump
+    // invalid SQL, and the scanner (rightly) took the rest of the file as one string.
+    const q = (v: string): string => `'${v.replace(/'/g, "''")}'`;
+    return `(${i}, ${q(p.bsn)}, ${q(p.given)}, ${q(p.family)}, ${q(p.birthDate)}, ${q(p.street)}, ${q(p.postcode)}, ${q(p.city)}),\n`;
   }
   function copyRow(p: DumpPerson, i: number): string {
     return `${i}\t${p.bsn}\t${p.given} ${p.family}\t${p.birthDate}\t${p.postcode}\n`;
@@ -94,7 +97,8 @@ export async function writeLeakDump(
     );
   }
   function xmlRow(p: DumpPerson, i: number): string {
-    return `  <patient id="${i}"><bsn>${p.bsn}</bsn><naam>${p.given} ${p.family}</naam><geboortedatum>${p.birthDate}</geboortedatum><adres>${p.street}, ${p.postcode} ${p.city}</adres></patient>\n`;
+    const x = (v: string): string => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return `  <patient id="${i}"><bsn>${p.bsn}</bsn><naam>${x(p.given)} ${x(p.family)}</naam><geboortedatum>${p.birthDate}</geboortedatum><adres>${x(p.street)}, ${x(p.postcode)} ${x(p.city)}</adres></patient>\n`;
   }
   function logRow(p: DumpPerson, i: number): string {
     const b = p.bsn;
