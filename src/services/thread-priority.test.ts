@@ -13,19 +13,22 @@ function ownNice(): number {
 const MODULE = new URL('../../dist/services/thread-priority.js', import.meta.url).href;
 
 describe.runIf(process.platform === 'linux')('lowerThreadPriority', () => {
-  it('lowers the calling worker thread only: the main thread keeps its priority', async () => {
+  it('lowers the calling worker thread only, relative to where it was: the main thread keeps its priority', async () => {
     const before = ownNice();
     const code = `
       const { parentPort } = require('node:worker_threads');
       const { readFileSync } = require('node:fs');
       const nice = () => { const s = readFileSync('/proc/thread-self/stat', 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]); };
       import(${JSON.stringify(MODULE)}).then(({ lowerThreadPriority }) => {
-        const tid = lowerThreadPriority(${before} + 7);
-        parentPort.postMessage({ tid, nice: nice() });
+        const tid = lowerThreadPriority(3);
+        lowerThreadPriority(7);
+        const stepped = nice();
+        lowerThreadPriority(50);
+        parentPort.postMessage({ tid, nice: stepped, capped: nice() });
       });`;
-    const result = await new Promise<{ tid: number | null; nice: number }>((resolve, reject) => {
+    const result = await new Promise<{ tid: number | null; nice: number; capped: number }>((resolve, reject) => {
       const w = new Worker(code, { eval: true });
-      w.once('message', (m: { tid: number | null; nice: number }) => {
+      w.once('message', (m: { tid: number | null; nice: number; capped: number }) => {
         resolve(m);
         void w.terminate();
       });
@@ -33,7 +36,8 @@ describe.runIf(process.platform === 'linux')('lowerThreadPriority', () => {
     });
     expect(result.tid).toBeGreaterThan(0);
     expect(result.tid).not.toBe(process.pid);
-    expect(result.nice).toBe(before + 7);
+    expect(result.nice).toBe(Math.min(19, before + 10));
+    expect(result.capped).toBe(19);
     expect(ownNice()).toBe(before);
   });
 });
