@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { Vault } from '../compose.js';
 import { auditEvent, type AuditAction, type AuditEvent } from '../domain/audit-event.js';
 import { ConfigurationError, IntegrityViolation } from '../domain/errors.js';
+import { containsBsnLike } from '../domain/validate-resource.js';
 import type { AccessContext } from '../domain/principal.js';
 import type { CheckpointWitness } from '../ports/checkpoint-witness.js';
 import type { CanarySetRow } from '../ports/detection-store.js';
@@ -133,7 +134,8 @@ export async function restoreBackup(dir: string, deps: RestoreDeps): Promise<Res
           action: 'backup.restore',
           records: replay.events.length,
           detail: {
-            backup: manifest.id,
+            // A copy made before backup ids were kept BSN-free may have one the audit log refuses.
+            backup: containsBsnLike(manifest.id) ? null : manifest.id,
             backup_audit_size: manifest.audit.size,
             events_after_backup: replay.events.length,
             lost_writes: replay.writes.length,

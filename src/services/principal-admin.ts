@@ -7,7 +7,7 @@ import { parseScope } from '../access/smart-scopes.js';
 import type { TokenIssuer } from '../access/token-issuer.js';
 import { AccessDenied, InvalidInput, NotFound } from '../domain/errors.js';
 import { Roles, type AccessContext, type Role } from '../domain/principal.js';
-import { bsnFreeId } from '../domain/validate-resource.js';
+import { bsnFreeId, containsBsnLike } from '../domain/validate-resource.js';
 import type { PrincipalRow } from '../ports/access-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { VaultStore } from '../ports/vault-store.js';
@@ -56,6 +56,9 @@ export class PrincipalAdmin {
     if (!NAME.test(req.name)) throw new InvalidInput('name: 1–80 letters, digits, spaces or . _ @ : / -');
     const id = req.id ?? bsnFreeId(() => `p-${randomBytes(8).toString('hex')}`);
     if (!ID.test(id)) throw new InvalidInput('id: 1–128 of A–Z a–z 0–9 . _ @ : | -');
+    // The audit log refuses any field that looks like a BSN; say so here rather than fail on the
+    // audit event (an identity provider's random GUID does about once in 180).
+    if (containsBsnLike(id)) throw new InvalidInput('id: looks like a BSN (a digit run passing the 11-proof); choose another id');
     const tenants = await this.checkTenants(req.tenants);
     const purpose = req.purpose ?? null;
     if (purpose !== null && !ROLE_RIGHTS[role].purposes.includes(purpose)) {

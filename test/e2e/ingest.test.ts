@@ -152,6 +152,33 @@ describe('ingest', () => {
     const again = await tv.vault.ingest.ingest(CTX, [fg]);
     expect(again.unchanged).toBe(2);
   });
+
+  it('stores a Bundle whose urn:uuid looks like a BSN under a stand-in id, and takes it again unchanged', async () => {
+    // A random uuid can hold a digit run passing the 11-proof (here 111222333): refused as an id,
+    // it used to cost the whole Bundle about once in 180 uuids.
+    const uuid = 'c0ffee00-1234-4abc-8def-111222333aaa';
+    const b = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl: `urn:uuid:${uuid}`, resource: { ...patient('hospital-west', 'ignored', '123456782'), id: undefined } },
+        {
+          fullUrl: 'urn:uuid:0b0e0e2c-8f7a-4a53-9d55-2b7c3c1f0a77',
+          resource: { ...observation('hospital-west', 'o-standin', 'x'), subject: { reference: `urn:uuid:${uuid}` } },
+        },
+      ],
+    };
+    const f = await file('bsn-like-uuid.json', JSON.stringify(b));
+    const r = await tv.vault.ingest.ingest(CTX, [f]);
+    expect(r.errors).toEqual([]);
+    expect(r.ingested).toMatchObject({ Patient: 1, Observation: 1 });
+    const obs = await tv.vault.reader.resource(CTX, 'hospital-west', 'Observation', 'o-standin');
+    const ref = (obs.subject as { reference: string }).reference;
+    expect(ref).toMatch(/^Patient\/[0-9a-f-]{36}$/);
+    expect(ref).not.toContain('111222333');
+    await expect(tv.vault.reader.patient(CTX, 'hospital-west', ref.slice('Patient/'.length))).resolves.toBeTruthy();
+    expect((await tv.vault.ingest.ingest(CTX, [f])).unchanged).toBe(2);
+  });
 });
 
 describe('ingest order', () => {
