@@ -41,10 +41,16 @@ describe('writeLeakDump', () => {
   });
 
   it('writes valid SQL: every text value quoted, apostrophes doubled', async () => {
-    const lines = (await readFile(files.find((f) => f.endsWith('dump.sql')) ?? '', 'utf8')).split('\n');
+    const text = await readFile(files.find((f) => f.endsWith('dump.sql')) ?? '', 'utf8');
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^INSERT INTO patienten \(.*\) VALUES$/);
+    // One statement: tuples separated by commas, the last one followed by the semicolon.
+    expect(text.endsWith(')\n;\n')).toBe(true);
     const tuples = lines.slice(1, -2);
     expect(tuples.length).toBeGreaterThan(10);
-    for (const t of tuples) expect(t).toMatch(/^\(\d+(, '(?:[^']|'')*')+\),$/);
+    const tuple = "\\(\\d+(, '(?:[^']|'')*')+\\)";
+    for (const t of tuples.slice(0, -1)) expect(t).toMatch(new RegExp(`^${tuple},$`));
+    expect(tuples.at(-1)).toMatch(new RegExp(`^${tuple}$`));
     expect(tuples.join('\n')).toContain("'''s-Gravenhage'");
   });
 

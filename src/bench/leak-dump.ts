@@ -31,10 +31,11 @@ export async function writeLeakDump(
   targetBytes: number,
   prng: Prng,
 ): Promise<{ files: string[]; bytes: number }> {
+  let sqlTuples = 0;
   const formats: [string, (p: DumpPerson, i: number) => string, string, string][] = [
     ['export.csv', csvRow, 'id;bsn;voornaam;achternaam;geboortedatum;straat;postcode;woonplaats;telefoon;uitslag\n', ''],
     ['patients.ndjson', ndjsonRow, '', ''],
-    ['dump.sql', sqlRow, 'INSERT INTO patienten (id, bsn, voornaam, achternaam, geboortedatum, adres, postcode, plaats) VALUES\n', ';\n'],
+    ['dump.sql', sqlRow, 'INSERT INTO patienten (id, bsn, voornaam, achternaam, geboortedatum, adres, postcode, plaats) VALUES\n', '\n;\n'],
     ['copy.sql', copyRow, 'COPY public.patient (id, bsn, naam, geboren, postcode) FROM stdin;\n', '\\.\n'],
     ['berichten.hl7', hl7Message, '', ''],
     ['records.xml', xmlRow, '<?xml version="1.0" encoding="UTF-8"?>\n<patienten>\n', '</patienten>\n'],
@@ -83,7 +84,9 @@ export async function writeLeakDump(
     // Every text value quoted as SQL does: a city like 's-Gravenhage left unescaped made the dump
     // invalid SQL, and the scanner (rightly) took the rest of the file as one string.
     const q = (v: string): string => `'${v.replace(/'/g, "''")}'`;
-    return `(${i}, ${q(p.bsn)}, ${q(p.given)}, ${q(p.family)}, ${q(p.birthDate)}, ${q(p.street)}, ${q(p.postcode)}, ${q(p.city)}),\n`;
+    // The separator goes before a tuple, so the list ends without a dangling comma.
+    const sep = sqlTuples++ === 0 ? '' : ',\n';
+    return `${sep}(${i}, ${q(p.bsn)}, ${q(p.given)}, ${q(p.family)}, ${q(p.birthDate)}, ${q(p.street)}, ${q(p.postcode)}, ${q(p.city)})`;
   }
   function copyRow(p: DumpPerson, i: number): string {
     return `${i}\t${p.bsn}\t${p.given} ${p.family}\t${p.birthDate}\t${p.postcode}\n`;
