@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { containsBsnLike } from '../domain/validate-resource.js';
-import { backupId, type UnsignedManifest } from './backup-manifest.js';
+import {
+  BACKUP_FORMAT,
+  backupId,
+  isBackupIdOf,
+  manifestBytes,
+  parseManifest,
+  type BackupManifest,
+  type UnsignedManifest,
+} from './backup-manifest.js';
 
 function content(createdAt: string): Pick<UnsignedManifest, 'vault' | 'created_at' | 'backend' | 'schema_version' | 'audit' | 'files'> {
   return {
@@ -54,5 +62,27 @@ describe('backupId', () => {
     }
     // About one digest in 180 needs a second round; 3,000 draws meet several.
     expect(clashes).toBeGreaterThan(0);
+  });
+
+  it('still verifies a copy made before the rule, whose id is the plain digest even where it looks like a BSN', () => {
+    let checked = 0;
+    for (let i = 0; i < 3000 && checked < 3; i++) {
+      const m = content(new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString());
+      const plain = plainDigest(m);
+      if (!containsBsnLike(plain)) continue;
+      checked++;
+      expect(isBackupIdOf(m, plain)).toBe(true);
+      expect(isBackupIdOf(m, backupId(m))).toBe(true);
+      expect(
+        isBackupIdOf(
+          m,
+          plain.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+        ),
+      ).toBe(false);
+      const old: BackupManifest = { format: BACKUP_FORMAT, ...m, id: plain, canaries: [] };
+      expect(parseManifest(manifestBytes(old)).id).toBe(plain);
+      expect(() => parseManifest(manifestBytes({ ...old, created_at: '2025-01-01T00:00:00.000Z' }))).toThrow(/does not match its content/);
+    }
+    expect(checked).toBe(3);
   });
 });

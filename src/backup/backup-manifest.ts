@@ -48,11 +48,30 @@ export type UnsignedManifest = Omit<BackupManifest, 'id'>;
  * (rightly) refuses any field that looks like a BSN, so such a backup could not register its
  * canaries. A content address cannot be redrawn at random, so the digest is taken again over the
  * content and a round number until it is BSN-free: deterministic, so verification recomputes the
- * same id, and round 0 is the plain digest, so every id made before this rule still verifies.
+ * same id. Round 0 is the plain digest, the id every copy had before this rule.
  */
-export function backupId(m: Pick<UnsignedManifest, 'vault' | 'created_at' | 'backend' | 'schema_version' | 'audit' | 'files'>): string {
+export function backupId(m: IdContent): string {
+  const content = idContent(m);
+  for (let round = 0; ; round++) {
+    const id = digestRound(content, round);
+    if (!containsBsnLike(id)) return id;
+  }
+}
+
+/**
+ * Whether `id` is the content address of `m`: the id backupId gives now, or the plain digest a
+ * copy made before the BSN-free rule carries (a copy without canaries could be published with a
+ * BSN-like one), so those copies still verify.
+ */
+export function isBackupIdOf(m: IdContent, id: string): boolean {
+  return id === backupId(m) || id === digestRound(idContent(m), 0);
+}
+
+type IdContent = Pick<UnsignedManifest, 'vault' | 'created_at' | 'backend' | 'schema_version' | 'audit' | 'files'>;
+
+function idContent(m: IdContent): string {
   const data = m.files.filter((f) => f.name.startsWith('vault.'));
-  const content = canonical({
+  return canonical({
     vault: m.vault,
     created_at: m.created_at,
     backend: m.backend,
@@ -60,13 +79,13 @@ export function backupId(m: Pick<UnsignedManifest, 'vault' | 'created_at' | 'bac
     audit: m.audit,
     data,
   });
-  for (let round = 0; ; round++) {
-    const id = createHash('sha256')
-      .update(round === 0 ? content : `${content}\n${round}`)
-      .digest('hex')
-      .slice(0, 32);
-    if (!containsBsnLike(id)) return id;
-  }
+}
+
+function digestRound(content: string, round: number): string {
+  return createHash('sha256')
+    .update(round === 0 ? content : `${content}\n${round}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export function manifestBytes(m: BackupManifest): Buffer {
@@ -120,7 +139,7 @@ export function parseManifest(bytes: Buffer): BackupManifest {
   if (!ok) throw new IntegrityViolation('backup manifest is malformed');
   const full = o as BackupManifest;
   const { id, ...rest } = full;
-  if (backupId(rest) !== id) throw new IntegrityViolation('backup manifest id does not match its content');
+  if (!isBackupIdOf(rest, id)) throw new IntegrityViolation('backup manifest id does not match its content');
   return full;
 }
 
