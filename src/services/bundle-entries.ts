@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { InvalidInput } from '../domain/errors.js';
 import { containsBsnLike } from '../domain/validate-resource.js';
 
@@ -44,16 +43,18 @@ function rewriteRefs(v: unknown, map: Map<string, string>): unknown {
 }
 
 /**
- * The id an entry known only by `urn:uuid:<uuid>` gets: the uuid itself, or, when the uuid looks
- * like a BSN (the client drew it at random; it carries no identifier, but validation cannot tell),
- * a stand-in derived from it. Derived, not drawn, so the same Bundle sent again gets the same ids
- * and stays idempotent; shaped like a UUID, re-hashed with a round number until BSN-free.
+ * The id an entry known only by `urn:uuid:<uuid>` gets: the uuid itself, or, when a well-formed
+ * UUID holds a digit run that passes the 11-proof (about one random UUID in 180; validation refuses
+ * such ids as BSN-like), the UUID with the digits of every run of eight or more replaced by `x`.
+ * Not a hash: a hash of a value with a BSN in it could be reversed by trying the 10^9 numbers; the
+ * masked run says nothing of its digits. The same UUID always gives the same id, so a Bundle sent
+ * again stays idempotent, and an id with `x` in it can be no other UUID's own. Anything that is not
+ * a UUID is kept as it is, for validation to refuse.
  */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function idForUuid(uuid: string): string {
-  if (!containsBsnLike(uuid)) return uuid;
-  for (let round = 0; ; round++) {
-    const h = createHash('sha256').update(`labvault urn:uuid stand-in\n${uuid}\n${round}`).digest('hex');
-    const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-    if (!containsBsnLike(id)) return id;
-  }
+  if (!UUID.test(uuid) || !containsBsnLike(uuid)) return uuid;
+  // In a UUID's 8-4-4-4-12 groups only an 8- or 12-character group can hold a run long enough.
+  return uuid.replace(/\d{8,}/g, (run) => 'x'.repeat(run.length));
 }
