@@ -141,7 +141,7 @@ export async function openVault(config: Readonly<Config>, opts: OpenOptions = {}
   );
   const detector: Detector = new Detector(detection, clock, canaryIndex, explainer, store, containment, onError);
   const reader = new VaultReader(store, keys, audit, detector);
-  const ingest = new IngestService(store, keys, clock, audit);
+  const ingest = new IngestService(store, keys, clock, audit, config.ingest.stageNice);
   const canaries = new CanaryService(store, keys, ingest, audit, clock, canaryIndex, detection.unexplained.recentDays);
   if (detection.mode !== 'off' && !opts.auditReadOnly) {
     try {

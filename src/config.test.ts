@@ -35,4 +35,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, { LABVAULT_INTEGRITY_CHECK_MS: '0' })).toThrow(/LABVAULT_INTEGRITY_CHECK_MS/);
     expect(() => loadConfig({}, { LABVAULT_INTEGRITY_CHECK_MS: 'often' })).toThrow(/LABVAULT_INTEGRITY_CHECK_MS/);
   });
+
+  it('runs the ingest stages 10 nice steps below the main thread unless LABVAULT_INGEST_STAGE_NICE says otherwise (0: none)', () => {
+    expect(loadConfig({}, {}).ingest.stageNice).toBe(10);
+    expect(loadConfig({}, { LABVAULT_INGEST_STAGE_NICE: '0' }).ingest.stageNice).toBe(0);
+    expect(() => loadConfig({}, { LABVAULT_INGEST_STAGE_NICE: '20' })).toThrow(/LABVAULT_INGEST_STAGE_NICE/);
+    expect(() => loadConfig({}, { LABVAULT_INGEST_STAGE_NICE: '-5' })).toThrow(/LABVAULT_INGEST_STAGE_NICE/);
+  });
 });

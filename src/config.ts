@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from './domain/errors.js';
 import { loadDetectionConfig, type DetectionConfig } from './detection/detection-config.js';
+import { INGEST_STAGE_NICE } from './services/thread-priority.js';
 
 /**
  * The only reader of process.env. Flags given on the command line win over environment variables,
@@ -23,6 +24,8 @@ export interface Config {
   backup: BackupConfig;
   /** The live store's integrity monitor (src/services/integrity-monitor.ts) under `serve`. */
   integrity: IntegrityConfig;
+  /** Bulk ingest: how far below the main thread its parse and seal worker threads run (services/thread-priority.ts). */
+  ingest: { stageNice: number };
   debug: boolean;
 }
 
@@ -121,6 +124,7 @@ export const CONFIG_TABLE = [
   ['', 'LABVAULT_BACKUP_CANARIES', '2', 'canary patients per tenant planted in each backup copy only'],
   ['', 'LABVAULT_ERASURE_LEDGER', '<backup dir>/erasures.ndjson', 'crypto-shredded patients, re-applied on every restore'],
   ['', 'LABVAULT_INTEGRITY_CHECK_MS', '2000', '`serve` checks the store’s integrity this often; a failure stops serving (503)'],
+  ['', 'LABVAULT_INGEST_STAGE_NICE', '10', 'nice steps the ingest parse and seal threads yield to the writing main thread (0: none)'],
   ['', 'LABVAULT_DETECTION_FILE', '—', 'JSON file overriding detection thresholds (caps per role, baseline, enumeration, canaries…)'],
 ] as const;
 
@@ -197,6 +201,7 @@ const Env = z.object({
   LABVAULT_DETECTION_MODE: z.string().optional(),
   LABVAULT_DETECTION_FILE: z.string().min(1).optional(),
   LABVAULT_INTEGRITY_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  LABVAULT_INGEST_STAGE_NICE: z.coerce.number().int().min(0).max(19).optional(),
 });
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -239,6 +244,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     detection: loadDetectionConfig(e.LABVAULT_DETECTION_MODE, e.LABVAULT_DETECTION_FILE),
     backup: backupConfig(e, dataDir),
     integrity: { checkMs: e.LABVAULT_INTEGRITY_CHECK_MS ?? 2000 },
+    ingest: { stageNice: e.LABVAULT_INGEST_STAGE_NICE ?? INGEST_STAGE_NICE },
     debug: overrides.debug ?? false,
   });
 }
@@ -311,6 +317,7 @@ export function describeConfig(c: Config): Record<string, unknown> {
     detection: c.detection,
     backup: c.backup,
     integrity: c.integrity,
+    ingest: c.ingest,
   };
 }
 

@@ -12,6 +12,7 @@ import { readTenantsFile } from './tenant-import.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { AccessDenied } from '../domain/errors.js';
 import { mayActFor, type AccessContext } from '../domain/principal.js';
+import { INGEST_STAGE_NICE } from './thread-priority.js';
 
 /**
  * Bulk ingest of FHIR R4 resources (NDJSON lines, transaction Bundles). Valid records are
@@ -63,6 +64,8 @@ export class IngestService {
     private readonly keys: KeyHierarchy,
     private readonly clock: Clock,
     private readonly audit: AuditLog,
+    /** Nice steps the worker stages yield to this thread (config `ingest.stageNice`). */
+    private readonly stageNice = INGEST_STAGE_NICE,
   ) {}
 
   /** Registers (or updates) tenants and makes sure each has its keys; each step audited with it. */
@@ -144,7 +147,7 @@ export class IngestService {
     let failed = true;
     let records = 0;
     try {
-      const source = openParseSource(plan.dataFiles, { batchSize, indexKeys }, keks, opts.worker);
+      const source = openParseSource(plan.dataFiles, { batchSize, indexKeys }, keks, opts.worker, this.stageNice);
       const announce = (t: string, kek: ActiveKek): void => {
         if (keks.get(t)?.version === kek.version) return;
         keks.set(t, kek);

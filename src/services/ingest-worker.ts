@@ -2,7 +2,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { parseUnits } from './ingest-parse.js';
 import { encodeUnit, type WireUnit } from './unit-wire.js';
 import type { TenantKek } from './unit-sealer.js';
-import { INGEST_STAGE_NICE, lowerThreadPriority } from './thread-priority.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /**
  * Worker-thread entry for the parse stage: read, parse, validate, canonicalise, MAC and blind
@@ -18,6 +18,8 @@ export interface IngestWorkerData {
   credits: number;
   /** Where units go: the seal stage. */
   output: MessagePort;
+  /** Nice steps this thread yields to the main thread (thread-priority.ts). */
+  stageNice: number;
 }
 
 /** Main → worker: a credit for one more unit, or a tenant's new active KEK after a rotation. */
@@ -40,7 +42,7 @@ port.on('message', (m: MainMessage) => {
 });
 
 // The main thread is the critical path (see thread-priority.ts): this stage yields to it.
-lowerThreadPriority(INGEST_STAGE_NICE);
+lowerThreadPriority(data.stageNice);
 
 const indexKeys = new Map(data.indexKeys.map(([t, k]) => [t, Buffer.from(k)]));
 try {

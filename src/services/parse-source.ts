@@ -7,6 +7,7 @@ import type { IngestWorkerData, MainMessage, WorkerMessage } from './ingest-work
 import type { SealWorkerData } from './seal-worker.js';
 import { UnitSealer, type TenantKek } from './unit-sealer.js';
 import { decodeUnit } from './unit-wire.js';
+import { INGEST_STAGE_NICE } from './thread-priority.js';
 
 /**
  * Where the parse stage runs. In the built package it runs as two worker threads in a pipeline:
@@ -48,6 +49,7 @@ export function openParseSource(
   opts: ParseOptions,
   keks: ReadonlyMap<string, TenantKek>,
   useWorker = workerAvailable(),
+  stageNice = INGEST_STAGE_NICE,
 ): ParseSource {
   if (!useWorker) {
     // The same sealing in-process, so both paths run (and tests exercise) the same code.
@@ -70,6 +72,7 @@ export function openParseSource(
   const sealData: SealWorkerData = {
     keks: [...keks].map(([t, k]) => [t, { version: k.version, key: new Uint8Array(k.key) }]),
     input: channel.port2,
+    stageNice,
   };
   const data: IngestWorkerData = {
     files: [...files],
@@ -78,6 +81,7 @@ export function openParseSource(
     // Two units ahead, as parts: one being merged here while the next is parsed.
     credits: 2 * PARTS,
     output: channel.port1,
+    stageNice,
   };
   const limits = { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } };
   const sealWorker = new Worker(SEAL_WORKER_URL, { workerData: sealData, transferList: [channel.port2], ...limits });

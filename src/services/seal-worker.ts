@@ -2,7 +2,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { MainMessage, WorkerMessage } from './ingest-worker.js';
 import { sealWireUnit } from './seal-unit.js';
 import { UnitSealer, type TenantKek } from './unit-sealer.js';
-import { INGEST_STAGE_NICE, lowerThreadPriority } from './thread-priority.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /**
  * Worker-thread entry for the seal stage of ingest: takes the units the parse stage
@@ -16,6 +16,8 @@ export interface SealWorkerData {
   keks: [string, TenantKek][];
   /** Units from the parse stage. */
   input: MessagePort;
+  /** Nice steps this thread yields to the main thread (thread-priority.ts). */
+  stageNice: number;
 }
 
 const data = workerData as SealWorkerData;
@@ -24,7 +26,7 @@ if (!port) throw new Error('seal-worker must run in a worker thread');
 const out = port;
 
 // The main thread is the critical path (see thread-priority.ts): this stage yields to it.
-lowerThreadPriority(INGEST_STAGE_NICE);
+lowerThreadPriority(data.stageNice);
 
 const sealer = new UnitSealer(data.keks);
 for (const [, k] of data.keks) k.key.fill(0);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
@@ -12,7 +12,8 @@ function ownNice(): number {
 // property is about OS threads, so it is tested on one.
 const MODULE = new URL('../../dist/services/thread-priority.js', import.meta.url).href;
 
-describe.runIf(process.platform === 'linux')('lowerThreadPriority', () => {
+// Threads have a nice value of their own and a /proc/thread-self only on Linux (3.17 and later).
+describe.runIf(process.platform === 'linux' && existsSync('/proc/thread-self'))('lowerThreadPriority', () => {
   it('lowers the calling worker thread only, relative to where it was: the main thread keeps its priority', async () => {
     const before = ownNice();
     const code = `
