@@ -6,7 +6,7 @@ import { containsBsnLike } from '../domain/validate-resource.js';
  * `urn:uuid:` fullUrl (the usual shape from an LIS); the uuid then becomes the id, and references
  * to it inside the Bundle are rewritten to `Type/id`, so re-sending the same Bundle is idempotent.
  * About one random UUID in 180 holds a digit run that passes the 11-proof, which validation refuses
- * as a BSN-like id: such a uuid gets a stand-in id instead (see `idForUuid`).
+ * as a BSN-like id: such a UUID gets its digit run masked instead (see `idForUuid`).
  */
 type Obj = Record<string, unknown>;
 
