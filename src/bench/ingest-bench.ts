@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../config.js';
+import { recordCryptoBackend, type RecordCryptoBackend } from '../crypto/record-crypto.js';
 import { openVault } from '../compose.js';
 import { TENANT_TAG_SYSTEM } from '../domain/tenant.js';
 import { operatorContext } from '../domain/principal.js';
@@ -33,6 +34,8 @@ export interface IngestBenchResult {
   baseline_cpu_seconds: number;
   rejected: number;
   peak_rss_mb: number;
+  /** Which code sealed the records and MACed their content (record-crypto.ts). */
+  record_crypto: RecordCryptoBackend;
 }
 
 export async function benchIngest(opts: {
@@ -92,6 +95,7 @@ export async function benchIngest(opts: {
         baseline_cpu_seconds: round(baselineCpuSeconds),
         rejected: r.rejected,
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+        record_crypto: recordCryptoBackend(),
       };
     } finally {
       await vault.close();

@@ -1,4 +1,5 @@
 import { createCipheriv, createHmac, hkdfSync } from 'node:crypto';
+import { recordCrypto } from './record-crypto.js';
 
 /**
  * Keyed blind indexes, version 2: a PRF under a per-tenant index key (never the encryption key),
@@ -86,5 +87,10 @@ const CONTENT_PREFIX = Buffer.from('content:', 'utf8');
 
 /** Keyed MAC of a resource's canonical bytes: lets re-ingest recognise identical content without decrypting. */
 export function contentMac(key: Buffer, bytes: Buffer): Buffer {
+  if (recordCrypto) {
+    const out = Buffer.allocUnsafe(BLIND_INDEX_BYTES);
+    recordCrypto.contentMacInto(out, key, CONTENT_PREFIX, bytes);
+    return out;
+  }
   return createHmac('sha256', key).update(CONTENT_PREFIX).update(bytes).digest().subarray(0, BLIND_INDEX_BYTES);
 }

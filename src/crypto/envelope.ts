@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptionFailed } from '../domain/errors.js';
+import { recordCrypto } from './record-crypto.js';
 
 /**
  * AES-256-GCM envelope used for every record section and every wrapped key below the master key.
@@ -20,6 +21,10 @@ export function seal(key: Buffer, plaintext: Buffer, aad: Buffer, iv: Buffer = r
 /** `seal` into `out`, which must be exactly `sealedLength(plaintext.length)` bytes (a caller's arena). */
 export function sealInto(out: Buffer, key: Buffer, plaintext: Buffer, aad: Buffer, iv: Buffer): Buffer {
   if (out.length !== plaintext.length + OVERHEAD || iv.length !== IV_BYTES) throw new RangeError('envelope size mismatch');
+  if (recordCrypto) {
+    recordCrypto.sealInto(out, key, plaintext, aad, iv);
+    return out;
+  }
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   out[0] = FORMAT_V1;
