@@ -3,7 +3,8 @@
     {
       "target_name": "record_crypto",
       "sources": ["native/record_crypto.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"]
+      "cflags": ["-Wall", "-Wextra"],
+      "ldflags": ["-Wl,-z,now"]
     }
   ]
 }

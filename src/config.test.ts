@@ -42,4 +42,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, { LABVAULT_INGEST_STAGE_NICE: '20' })).toThrow(/LABVAULT_INGEST_STAGE_NICE/);
     expect(() => loadConfig({}, { LABVAULT_INGEST_STAGE_NICE: '-5' })).toThrow(/LABVAULT_INGEST_STAGE_NICE/);
   });
+
+  it('accepts LABVAULT_NATIVE_CRYPTO 0 or 1 and refuses anything else rather than ignore it', () => {
+    expect(() => loadConfig({}, { LABVAULT_NATIVE_CRYPTO: '0' })).not.toThrow();
+    expect(() => loadConfig({}, { LABVAULT_NATIVE_CRYPTO: '1' })).not.toThrow();
+    expect(() => loadConfig({}, { LABVAULT_NATIVE_CRYPTO: 'off' })).toThrow(/LABVAULT_NATIVE_CRYPTO/);
+  });
 });

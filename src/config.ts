@@ -125,6 +125,7 @@ export const CONFIG_TABLE = [
   ['', 'LABVAULT_ERASURE_LEDGER', '<backup dir>/erasures.ndjson', 'crypto-shredded patients, re-applied on every restore'],
   ['', 'LABVAULT_INTEGRITY_CHECK_MS', '2000', '`serve` checks the store’s integrity this often; a failure stops serving (503)'],
   ['', 'LABVAULT_INGEST_STAGE_NICE', '10', 'nice steps the ingest parse and seal threads yield to the writing main thread (0: none)'],
+  ['', 'LABVAULT_NATIVE_CRYPTO', '1', '`0`: seal records and MAC their content with node:crypto instead of the native addon'],
   ['', 'LABVAULT_DETECTION_FILE', '—', 'JSON file overriding detection thresholds (caps per role, baseline, enumeration, canaries…)'],
 ] as const;
 
@@ -202,6 +203,8 @@ const Env = z.object({
   LABVAULT_DETECTION_FILE: z.string().min(1).optional(),
   LABVAULT_INTEGRITY_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
   LABVAULT_INGEST_STAGE_NICE: z.coerce.number().int().min(0).max(19).optional(),
+  // Read where the addon loads (crypto/record-crypto.ts, in every thread); checked here so a typo is refused, not ignored.
+  LABVAULT_NATIVE_CRYPTO: z.enum(['0', '1'], { error: 'expected 0 or 1' }).optional(),
 });
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
