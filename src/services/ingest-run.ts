@@ -27,6 +27,19 @@ interface Accepted {
   item: ParsedItem;
   record: ParsedRecord;
   mac: Buffer;
+  /** resourceKeyString of the record, and of its patient (the same for a Patient). */
+  key: string;
+  patientKey: string;
+}
+
+/**
+ * The key strings of a unit's records, built once per record: each build allocates a fresh string
+ * that every Map or KeySet look-up must flatten and hash again. Null where the record is missing or
+ * its tenant is not one the run accepts.
+ */
+interface UnitKeys {
+  own: (string | null)[];
+  patient: (string | null)[];
 }
 
 /**
@@ -102,8 +115,9 @@ export class IngestRun {
       this.known.clear();
       this.knownEpoch = epoch;
     }
-    const patients = await this.lookupPatients(items);
-    const { accepted, errors, unchanged } = await this.classify(items, patients, allOrNothing);
+    const keys = this.keysOf(items);
+    const patients = await this.lookupPatients(items, keys);
+    const { accepted, errors, unchanged } = await this.classify(items, keys, patients, allOrNothing);
     if (allOrNothing && errors.length > 0) {
       for (const e of errors) this.reject(e.item, e.reason);
       const first = items[0];
@@ -118,7 +132,20 @@ export class IngestRun {
     for (const e of errors) this.reject(e.item, e.reason);
     this.result.unchanged += unchanged;
     await this.settleSkipped(accepted, skipped);
-    for (const a of accepted) if (a.record.type !== 'Patient') this.written.add(resourceKeyString(a.record));
+    for (const a of accepted) if (a.record.type !== 'Patient') this.written.add(a.key);
+  }
+
+  private keysOf(items: ParsedItem[]): UnitKeys {
+    const own: (string | null)[] = new Array<string | null>(items.length).fill(null);
+    const patient: (string | null)[] = new Array<string | null>(items.length).fill(null);
+    for (let i = 0; i < items.length; i++) {
+      const r = items[i]?.record;
+      if (!r || !this.tenants.has(r.tenantId)) continue;
+      const key = resourceKeyString(r);
+      own[i] = key;
+      patient[i] = r.type === 'Patient' ? key : resourceKeyString({ tenantId: r.tenantId, type: 'Patient', id: r.patientId });
+    }
+    return { own, patient };
   }
 
   private reject(item: ParsedItem, reason: string): void {
@@ -128,7 +155,7 @@ export class IngestRun {
   }
 
   /** Stored patients this unit defines or references, with their DEK info and content MAC. */
-  private async lookupPatients(items: ParsedItem[]): Promise<Map<string, PatientKeyInfo>> {
+  private async lookupPatients(items: ParsedItem[], keys: UnitKeys): Promise<Map<string, PatientKeyInfo>> {
     const byTenant = new Map<string, Set<string>>();
     const want = (tenant: string, id: string): void => {
       let ids = byTenant.get(tenant);
@@ -136,13 +163,13 @@ export class IngestRun {
       ids.add(id);
     };
     const out = new Map<string, PatientKeyInfo>();
-    for (const { record: r } of items) {
-      if (!r || !this.tenants.has(r.tenantId)) continue;
-      const id = r.type === 'Patient' ? r.id : r.patientId;
-      const key = resourceKeyString({ tenantId: r.tenantId, type: 'Patient', id });
+    for (let i = 0; i < items.length; i++) {
+      const r = items[i]?.record;
+      const key = keys.patient[i];
+      if (!r || !key) continue;
       const known = this.known.get(key);
       if (known) out.set(key, known);
-      else want(r.tenantId, id);
+      else want(r.tenantId, r.type === 'Patient' ? r.id : r.patientId);
     }
     for (const [tenant, ids] of byTenant) for (const [k, v] of await this.store.findPatientKeys(tenant, [...ids])) out.set(k, v);
     return out;
@@ -150,18 +177,22 @@ export class IngestRun {
 
   private async classify(
     items: ParsedItem[],
+    keys: UnitKeys,
     patients: Map<string, PatientKeyInfo>,
     checkOwnClinical: boolean,
   ): Promise<{ accepted: Accepted[]; errors: { item: ParsedItem; reason: string }[]; unchanged: number }> {
     const lookups = new Map<string, ResourceKey>();
-    for (const { record: r } of items) {
-      if (!r || !this.tenants.has(r.tenantId)) continue;
-      if (checkOwnClinical && r.type !== 'Patient') lookups.set(resourceKeyString(r), r);
+    // Key strings of every reference, in item and reference order, built once for both passes.
+    const refKeys: string[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const r = items[i]?.record;
+      const own = keys.own[i];
+      if (!r || !own) continue;
+      if (checkOwnClinical && r.type !== 'Patient') lookups.set(own, r);
       for (const ref of r.refs) {
-        if (ref.type === 'Patient') continue;
-        const k = { tenantId: r.tenantId, type: ref.type, id: ref.id };
-        const ks = resourceKeyString(k);
-        if (!this.written.has(ks)) lookups.set(ks, k);
+        const ks = resourceKeyString({ tenantId: r.tenantId, type: ref.type, id: ref.id });
+        refKeys.push(ks);
+        if (ref.type !== 'Patient' && !this.written.has(ks)) lookups.set(ks, { tenantId: r.tenantId, type: ref.type, id: ref.id });
       }
     }
     const stored = lookups.size > 0 ? await this.store.findContentMacs([...lookups.values()]) : new Map<string, Buffer | null>();
@@ -170,37 +201,49 @@ export class IngestRun {
     const seen = new Map<string, Buffer>();
     const accepted: Accepted[] = [];
     const errors: { item: ParsedItem; reason: string }[] = [];
+    const fail = (item: ParsedItem, r: ParsedRecord, reason: string): void =>
+      void errors.push({ item, reason: `${r.type}/${r.id}: ${reason}` });
     let unchanged = 0;
-    for (const item of items) {
+    let nextRef = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as ParsedItem;
       const r = item.record;
       if (!r) {
         errors.push({ item, reason: item.error ?? 'invalid resource' });
         continue;
       }
-      const fail = (reason: string): void => void errors.push({ item, reason: `${r.type}/${r.id}: ${reason}` });
-      if (!this.tenants.has(r.tenantId) || !r.mac) {
-        fail(`unknown tenant '${r.tenantId}'`);
+      const key = keys.own[i];
+      const patientKey = keys.patient[i];
+      // This record's reference keys: refKeys holds them for every record with a key.
+      const refsFrom = nextRef;
+      if (key) nextRef += r.refs.length;
+      if (!key || !patientKey || !r.mac) {
+        fail(item, r, `unknown tenant '${r.tenantId}'`);
         continue;
       }
       const mac = asBuffer(r.mac);
-      const key = resourceKeyString(r);
       const prior = seen.get(key) ?? (r.type === 'Patient' ? patientPrior(patients.get(key)) : stored.get(key));
       if (prior !== undefined) {
-        if (prior === null) fail('this patient was erased and is not re-created');
+        if (prior === null) fail(item, r, 'this patient was erased and is not re-created');
         else if (prior.equals(mac)) unchanged++;
-        else fail('conflicting duplicate id: different content under the same id');
+        else fail(item, r, 'conflicting duplicate id: different content under the same id');
         continue;
       }
-      const dangling = r.refs.find((ref) => {
-        const k = resourceKeyString({ tenantId: r.tenantId, type: ref.type, id: ref.id });
-        return !seen.has(k) && !exists(k, ref.type);
-      });
+      let dangling: ParsedRecord['refs'][number] | undefined;
+      for (let k = 0; k < r.refs.length; k++) {
+        const ks = refKeys[refsFrom + k] as string;
+        const ref = r.refs[k] as ParsedRecord['refs'][number];
+        if (!seen.has(ks) && !exists(ks, ref.type)) {
+          dangling = ref;
+          break;
+        }
+      }
       if (dangling) {
-        fail(`reference ${dangling.type}/${dangling.id} does not resolve in tenant '${r.tenantId}'`);
+        fail(item, r, `reference ${dangling.type}/${dangling.id} does not resolve in tenant '${r.tenantId}'`);
         continue;
       }
       seen.set(key, mac);
-      accepted.push({ item, record: r, mac });
+      accepted.push({ item, record: r, mac, key, patientKey });
     }
     return { accepted, errors, unchanged };
   }
@@ -227,11 +270,11 @@ export class IngestRun {
     const draw = (): { dek: Buffer; iv: Buffer } =>
       (randomness ??= { dek: randomBytes(32 * accepted.length), iv: randomBytes(ENVELOPE_IV_BYTES * 2 * accepted.length) });
     const iv = (): Buffer => draw().iv.subarray(ENVELOPE_IV_BYTES * v, ENVELOPE_IV_BYTES * ++v);
-    for (const { record: r, mac } of accepted) {
+    const written: [string, PatientRow][] = [];
+    for (const { record: r, mac, key: pk } of accepted) {
       if (r.type !== 'Patient' || !r.bsnIndex || !r.nameIndex) continue;
       const kek = await this.keys.activeKek(r.tenantId);
       this.announce(r.tenantId, kek);
-      const pk = resourceKeyString(r);
       let wrappedDek: Buffer;
       let identity: Buffer;
       if (r.sealedBody && r.sealedDek && r.sealedKekVersion === kek.version) {
@@ -244,7 +287,7 @@ export class IngestRun {
         identity = seal(dek, asBuffer(r.json), recordAad(r.tenantId, 'Patient', r.id, 1, Section.Identity), iv());
       }
       newPatients.set(pk, { kekVersion: kek.version, wrappedDek });
-      patientRows.push({
+      const row: PatientRow = {
         tenantId: r.tenantId,
         id: r.id,
         version: 1,
@@ -256,11 +299,12 @@ export class IngestRun {
         identity,
         createdAt: now,
         erasedAt: null,
-      });
+      };
+      patientRows.push(row);
+      written.push([pk, row]);
     }
-    for (const { record: r, mac } of accepted) {
+    for (const { record: r, mac, patientKey: pk } of accepted) {
       if (r.type === 'Patient') continue;
-      const pk = resourceKeyString({ tenantId: r.tenantId, type: 'Patient', id: r.patientId });
       let body: Buffer;
       const info = newPatients.get(pk) ?? patients.get(pk);
       if (r.sealedBody && r.sealedDek && info?.wrappedDek && sameBytes(info.wrappedDek, asBuffer(r.sealedDek))) {
@@ -292,12 +336,11 @@ export class IngestRun {
     const audit = this.eventsOf(patientRows, resourceRows);
     const { skippedResources } = await this.store.writeBatch({ patients: patientRows, resources: resourceRows, audit, erasureEpoch });
     await this.audit.committed();
-    for (const p of patientRows) this.remember(p);
+    for (const [key, p] of written) this.remember(key, p);
     return skippedResources;
   }
 
-  private remember(p: PatientRow): void {
-    const key = resourceKeyString({ tenantId: p.tenantId, type: 'Patient', id: p.id });
+  private remember(key: string, p: PatientRow): void {
     // Copies: the rows' bytes are views of a whole unit's buffer, which a view would keep alive.
     this.known.set(key, {
       kekVersion: p.kekVersion,
@@ -319,10 +362,14 @@ export class IngestRun {
 
   /** Counts what was stored; a clinical record the insert skipped is identical (unchanged) or a conflict. */
   private async settleSkipped(accepted: Accepted[], skipped: ResourceKey[]): Promise<void> {
-    const macs = skipped.length > 0 ? await this.store.findContentMacs(skipped) : new Map<string, Buffer | null>();
+    if (skipped.length === 0) {
+      for (const a of accepted) this.result.ingested[a.record.type]++;
+      return;
+    }
+    const macs = await this.store.findContentMacs(skipped);
     for (const a of accepted) {
       const r = a.record;
-      const stored = r.type === 'Patient' ? undefined : macs.get(resourceKeyString(r));
+      const stored = r.type === 'Patient' ? undefined : macs.get(a.key);
       if (stored === undefined) this.result.ingested[r.type]++;
       else if (stored?.equals(a.mac)) this.result.unchanged++;
       else this.reject(a.item, `${r.type}/${r.id}: conflicting duplicate id: different content under the same id`);
