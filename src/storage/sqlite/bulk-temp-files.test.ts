@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, watch } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, watch } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteVaultStore } from './sqlite-vault-store.js';
 import { patientRow, resourceRow } from '../../../test/support/store-rows.js';
@@ -10,18 +11,14 @@ import { testTenant } from '../../../test/support/fhir-builders.js';
 const T = 'screening';
 
 /**
- * Where SQLite puts its temporary files on Unix: SQLITE_TMPDIR, TMPDIR, then /var/tmp, /usr/tmp,
- * /tmp (os_unix.c). It creates them as etilqs_* and unlinks them at once, so only the directory's
- * create events show them.
+ * SQLite creates its temp files as etilqs_* and unlinks them at once, so only the directory's create
+ * events show them. The directory is this test's own (`PRAGMA temp_store_directory` sets it for
+ * every connection of the process; vitest runs one test file per process at a time), so temp
+ * files of tests running in other processes cannot show up here.
  */
-function sqliteTempDir(): string {
-  return process.env.SQLITE_TMPDIR ?? process.env.TMPDIR ?? '/var/tmp';
-}
-
-/** Names of SQLite temp files created in that directory while `body` runs. */
-async function tempFilesCreatedDuring(body: () => Promise<void>): Promise<string[]> {
+async function tempFilesCreatedDuring(tempDir: string, body: () => Promise<void>): Promise<string[]> {
   const seen: string[] = [];
-  const watcher = watch(sqliteTempDir(), (_event, name) => {
+  const watcher = watch(tempDir, (_event, name) => {
     if (name?.startsWith('etilqs_')) seen.push(name);
   });
   try {
@@ -34,12 +31,25 @@ async function tempFilesCreatedDuring(body: () => Promise<void>): Promise<string
   return seen;
 }
 
+function setSqliteTempDir(dir: string): void {
+  const db = new Database(':memory:');
+  try {
+    db.pragma(`temp_store_directory = '${dir}'`);
+  } finally {
+    db.close();
+  }
+}
+
 describe('SQLite temporary files during a bulk load', () => {
   let dir: string;
+  let tempDir: string;
   let store: SqliteVaultStore;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lv-bulk-temp-'));
+    tempDir = join(dir, 'sqlite-temp');
+    mkdirSync(tempDir);
+    setSqliteTempDir(tempDir);
     store = new SqliteVaultStore(join(dir, 'vault.db'));
     await store.migrate();
     await store.upsertTenant(testTenant(T), []);
@@ -51,6 +61,7 @@ describe('SQLite temporary files during a bulk load', () => {
 
   afterEach(async () => {
     await store.close();
+    setSqliteTempDir('');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -70,13 +81,13 @@ describe('SQLite temporary files during a bulk load', () => {
 
   it('outside bulk mode, the same writes spill statement journals to temp files (the control)', async () => {
     await loadBatches(2);
-    expect(await tempFilesCreatedDuring(() => loadBatches(4))).not.toEqual([]);
+    expect(await tempFilesCreatedDuring(tempDir, () => loadBatches(4))).not.toEqual([]);
   });
 
   it('in bulk mode, no page image goes to a temp file: statement journals stay in memory', async () => {
     await loadBatches(2);
     await store.setBulkLoad(true, 1_000_000);
-    const files = await tempFilesCreatedDuring(async () => {
+    const files = await tempFilesCreatedDuring(tempDir, async () => {
       await loadBatches(4);
       await store.setBulkLoad(false);
     });
