@@ -65,6 +65,13 @@ export class IngestRun {
    */
   private readonly known = new Map<string, PatientKeyInfo>();
   private knownEpoch = -1;
+  /**
+   * The audit checkpoint the last commit made due: signed, made durable and witnessed while the
+   * next unit is prepared, instead of on this unit's time (measured at 100k persons: ~50 WAL
+   * syncs, 1.5 s of the writer thread blocked). The next unit waits for it before it writes, so a
+   * failed checkpoint still stops the run before any further event is stored.
+   */
+  private checkpointing: Promise<void> = Promise.resolve();
   /** KEK version last announced per tenant to the parse stage (which encrypts ahead under it). */
   private readonly announcedKek = new Map<string, number>();
 
@@ -334,10 +341,18 @@ export class IngestRun {
     }
     sortForInsert(patientRows, resourceRows);
     const audit = this.eventsOf(patientRows, resourceRows);
+    await this.checkpointing;
     const { skippedResources } = await this.store.writeBatch({ patients: patientRows, resources: resourceRows, audit, erasureEpoch });
-    await this.audit.committed();
+    this.checkpointing = this.audit.committed();
+    // Reported by the next write or by settle(); never an unhandled rejection meanwhile.
+    this.checkpointing.catch(() => undefined);
     for (const [key, p] of written) this.remember(key, p);
     return skippedResources;
+  }
+
+  /** Resolves once the checkpoint the last commit made due is done (rejects if it failed). */
+  async settle(): Promise<void> {
+    await this.checkpointing;
   }
 
   private remember(key: string, p: PatientRow): void {

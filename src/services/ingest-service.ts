@@ -113,6 +113,7 @@ export class IngestService {
       const clock = stamp ? { now: () => new Date(stamp) } : this.clock;
       const run = new IngestRun(this.store, this.keys, clock, result, 100, new Set(tenants), this.audit, ctx, undefined, eventsOf);
       await run.processUnit(unit.items, true);
+      await run.settle();
     } finally {
       sealer.close();
     }
@@ -161,6 +162,7 @@ export class IngestService {
           records += unit.items.length;
           opts.onProgress?.({ records, bytes: unit.bytesDone, totalBytes: plan.totalBytes });
         }
+        await run.settle();
       } finally {
         await source.close();
       }

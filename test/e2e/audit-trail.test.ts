@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEvent } from '../../src/audit/event-codec.js';
 import type { AuditEvent } from '../../src/domain/audit-event.js';
+import { isValidBsn } from '../../src/domain/bsn.js';
 import { NotFound, StorageError } from '../../src/domain/errors.js';
 import type { AccessContext } from '../../src/domain/principal.js';
 import { CTX } from '../support/context.js';
@@ -123,6 +124,35 @@ describe('audit trail of the vault paths', () => {
     check.exec('DROP TRIGGER fail_audit');
     check.close();
     expect((await tv.vault.reader.patient(CTX, 'screening', 'p1')).id).toBe('p1');
+  });
+
+  it('a bulk ingest whose checkpoint cannot be witnessed stops before the next batch: at most the batch that made it due is stored', async () => {
+    // One event per batch makes a checkpoint due after every batch (LABVAULT_AUDIT_CHECKPOINT_EVENTS=1).
+    const strict = await tempVault({ env: { LABVAULT_AUDIT_CHECKPOINT_EVENTS: '1' } });
+    try {
+      await strict.vault.ingest.importTenants(CTX, [testTenant('screening')]);
+      const f = path.join(dir, 'many.ndjson');
+      const ids = Array.from({ length: 8 }, (_, i) => `q${i}`);
+      const bsns: string[] = [];
+      for (let n = 100_000_000; bsns.length < ids.length; n++) if (isValidBsn(String(n))) bsns.push(String(n));
+      await writeFile(f, ndjson(ids.map((id, i) => patient('screening', id, bsns[i]))));
+      const witness = strict.vault.audit.witness.location;
+      await rename(witness, `${witness}.away`);
+      await writeFile(witness, 'not a directory');
+      try {
+        // Batches of one record: the first batch's checkpoint fails while the second is prepared.
+        await expect(strict.vault.ingest.ingest(CTX, [f], { batchSize: 1 })).rejects.toThrow(/witness/);
+      } finally {
+        await rm(witness);
+        await rename(`${witness}.away`, witness);
+      }
+      const db = new Database(strict.config.database.kind === 'sqlite' ? strict.config.database.file : '');
+      const stored = db.prepare("SELECT count(*) FROM patients WHERE id LIKE 'q%'").pluck().get() as number;
+      db.close();
+      expect(stored).toBeLessThanOrEqual(1);
+    } finally {
+      await strict.cleanup();
+    }
   });
 
   it('fails closed when checkpoints cannot be witnessed: operations stop until the witness is writable again', async () => {

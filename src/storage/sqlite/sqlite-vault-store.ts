@@ -57,6 +57,8 @@ export class SqliteVaultStore implements VaultStore {
   private checkpointer: WalCheckpointer | null = null;
   /** Set in server mode: audit appends sync the WAL from the thread pool (wal-sync.ts). */
   private walSync: WalSync | null = null;
+  /** Bulk mode's: audit checkpoints sync the WAL from the thread pool (see addCheckpoint). */
+  private bulkWalSync: WalSync | null = null;
 
   constructor(private readonly file: string) {
     this.db = new Database(file);
@@ -230,6 +232,7 @@ export class SqliteVaultStore implements VaultStore {
    * then checkpoints the WAL of its last connection (the restore moves what it finds aside).
    */
   async abandon(): Promise<void> {
+    await this.closeBulkWalSync();
     if (this.walSync) {
       await this.walSync.close();
       this.walSync = null;
@@ -378,7 +381,15 @@ export class SqliteVaultStore implements VaultStore {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('temp_store = DEFAULT');
       this.db.pragma('wal_checkpoint(PASSIVE)');
+      // After the pragmas: nothing else may commit on this connection under bulk mode's settings.
+      await this.closeBulkWalSync();
     }
+  }
+
+  private async closeBulkWalSync(): Promise<void> {
+    const w = this.bulkWalSync;
+    this.bulkWalSync = null;
+    await w?.close();
   }
 
   async erasureEpoch(): Promise<number> {
@@ -562,7 +573,16 @@ export class SqliteVaultStore implements VaultStore {
       await this.walSync.sync();
       return;
     }
-    this.audit.addCheckpoint(cp, this.bulkLoad);
+    if (this.bulkLoad) {
+      // Bulk mode commits under synchronous = NORMAL. A checkpoint vouches for every event before
+      // it, so it must be durable before the caller publishes it: the WAL is synced before this
+      // resolves, but in the thread pool, so the load's next batch is prepared meanwhile.
+      this.audit.addCheckpoint(cp, false);
+      this.bulkWalSync ??= new WalSync(`${this.file}-wal`);
+      await this.bulkWalSync.sync();
+      return;
+    }
+    this.audit.addCheckpoint(cp, false);
   }
 
   async listCheckpoints(): Promise<StoredCheckpoint[]> {
