@@ -19,17 +19,29 @@ export interface WireUnit {
 
 const NONE = -1;
 
+/** Ints per item: line, file, ref count; and for a record six byte arrays (offset, length) and a KEK version. */
+const ITEM_INTS = 3;
+const RECORD_INTS = 6 * 2 + 1;
+
 export function encodeUnit(unit: ParsedUnit): WireUnit {
   const files: string[] = [];
   const fileIndex = new Map<string, number>();
-  const ints: number[] = [];
+  // Sized up front: grown by push, the array of ~160,000 numbers per unit was reallocated (and its
+  // pages faulted in) a dozen times, 14 % of the parse stage's CPU and as much of the seal stage's.
+  let size = 0;
+  for (const item of unit.items) size += item.record ? ITEM_INTS + RECORD_INTS : ITEM_INTS;
+  const ints = new Int32Array(size);
+  let w = 0;
   const strings: (string | null)[] = [];
   const bytes = (u: Uint8Array | null | undefined): void => {
-    if (!u) ints.push(NONE, 0);
-    else {
+    if (!u) {
+      ints[w++] = NONE;
+      ints[w++] = 0;
+    } else {
       // Every byte array of a packed unit is a view of unit.buffer (packUnit).
       if (u.buffer !== unit.buffer) throw new Error('unit byte array outside the unit buffer');
-      ints.push(u.byteOffset, u.byteLength);
+      ints[w++] = u.byteOffset;
+      ints[w++] = u.byteLength;
     }
   };
   for (const item of unit.items) {
@@ -39,7 +51,9 @@ export function encodeUnit(unit: ParsedUnit): WireUnit {
       fileIndex.set(item.file, f);
     }
     const r = item.record;
-    ints.push(item.line, f, r ? r.refs.length : NONE);
+    ints[w++] = item.line;
+    ints[w++] = f;
+    ints[w++] = r ? r.refs.length : NONE;
     if (!r) {
       strings.push(item.error ?? null);
       continue;
@@ -52,14 +66,15 @@ export function encodeUnit(unit: ParsedUnit): WireUnit {
     bytes(r.nameIndex);
     bytes(r.sealedBody);
     bytes(r.sealedDek);
-    ints.push(r.sealedKekVersion ?? NONE);
+    ints[w++] = r.sealedKekVersion ?? NONE;
   }
+  if (w !== size) throw new Error('unit wire size miscounted');
   return {
     buffer: unit.buffer,
     allOrNothing: unit.allOrNothing,
     bytesDone: unit.bytesDone,
     files,
-    ints: Int32Array.from(ints),
+    ints,
     strings,
   };
 }
