@@ -102,6 +102,67 @@ describe('unit wire format (worker → main thread)', () => {
     expect(plain(back.items)).toEqual(expected);
   });
 
+  it('sends shared values (type, tenant, status, code, date) once a unit and a subject id once a record; another patient as itself', () => {
+    const { buffer, views } = packed([1], [2], [3]);
+    const record = (id: string, patientId: string, refs: { type: 'Patient' | 'ServiceRequest'; id: string }[], json: Uint8Array) => ({
+      type: 'Observation' as const,
+      id,
+      tenantId: 'screening',
+      patientId,
+      refs,
+      status: 'final',
+      code: '82675-0',
+      effectiveDate: '2024-05-06',
+      json,
+      mac: null,
+      bsnIndex: null,
+      nameIndex: null,
+    });
+    const view = (i: number): Uint8Array => views[i] ?? new Uint8Array(0);
+    const items: ParsedItem[] = [
+      {
+        file: 'o.ndjson',
+        line: 1,
+        record: record(
+          'o1',
+          'p1',
+          [
+            { type: 'Patient', id: 'p1' },
+            { type: 'ServiceRequest', id: 'sr1' },
+          ],
+          view(0),
+        ),
+      },
+      { file: 'o.ndjson', line: 2, record: record('o2', 'p1', [{ type: 'Patient', id: 'p1' }], view(1)) },
+      // Not its subject: the reference keeps its own id (the validator rejects it later, not the wire).
+      { file: 'o.ndjson', line: 3, record: record('o3', 'p2', [{ type: 'Patient', id: 'p3' }], view(2)) },
+    ];
+    const expected = plain(items);
+    const wire = encodeUnit({ buffer, allOrNothing: false, items, bytesDone: 0 });
+    // Ids as each record names them (a subject once, though its reference names it again), shared values once.
+    expect([...wire.strings].sort()).toEqual(
+      [
+        '2024-05-06',
+        '82675-0',
+        'Observation',
+        'Patient',
+        'ServiceRequest',
+        'final',
+        'o1',
+        'o2',
+        'o3',
+        'p1',
+        'p1',
+        'p2',
+        'p3',
+        'screening',
+        'sr1',
+      ].sort(),
+    );
+    const back = decodeUnit(structuredClone(wire, { transfer: [wire.buffer, wire.ints.buffer] }));
+    expect(plain(back.items)).toEqual(expected);
+  });
+
   it('refuses a byte array that is not a view of the unit buffer (it would not arrive)', () => {
     const { buffer } = packed([1]);
     const stray = new Uint8Array([1, 2]);
