@@ -29,6 +29,24 @@ describe('validateResource', () => {
     expect((err as Error).message).not.toContain(id);
   });
 
+  it('takes ids of 1–64 letters, digits, "-" and "." only, in the resource and in its references', () => {
+    for (const id of ['a', 'A.b-9', 'x'.repeat(64)]) expect(validateResource(patient(id)).id).toBe(id);
+    for (const id of ['', 'x'.repeat(65), 'a b', 'a_b', 'é', 'a/b', 'a\u0000', 'a\n']) {
+      expect(() => validateResource(patient(id)), JSON.stringify(id)).toThrow(/not a valid FHIR id/);
+    }
+    const sr = (subject: string) => ({
+      resourceType: 'ServiceRequest',
+      id: 'sr-1',
+      meta: tag,
+      status: 'completed',
+      intent: 'order',
+      code: { coding: [{ code: 'x' }] },
+      subject: { reference: `Patient/${subject}` },
+    });
+    expect(validateResource(sr('p.1-A')).patientId).toBe('p.1-A');
+    for (const id of ['', 'p 1', 'p_1', 'x'.repeat(65)]) expect(() => validateResource(sr(id)), JSON.stringify(id)).toThrow(InvalidInput);
+  });
+
   it('refuses a reference whose id carries a BSN', () => {
     const sr = {
       resourceType: 'ServiceRequest',
