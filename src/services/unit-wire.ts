@@ -129,14 +129,20 @@ export function encodeUnit(unit: ParsedUnit): WireUnit {
 }
 
 export function decodeUnit(w: WireUnit): ParsedUnit {
-  return decodeWire(w).unit;
+  return decode(w, null);
 }
 
 /**
  * The unit, and for each item the index in `ints` where its record's ints start (NONE for an item
  * without a record), for the seal stage to fill in what it encrypts (sealWireUnit).
  */
-export function decodeWire(w: WireUnit): { unit: ParsedUnit; recordAt: Int32Array } {
+export function decodeWire(w: WireUnit): { unit: ParsedUnit; recordAt: number[] } {
+  const recordAt: number[] = [];
+  return { unit: decode(w, recordAt), recordAt };
+}
+
+/** Rebuilds the unit; `recordAt`, when given, gets each item's first record int (see decodeWire). */
+function decode(w: WireUnit, recordAt: number[] | null): ParsedUnit {
   const { buffer, ints, strings, files } = w;
   let i = 0;
   const str = (): string => {
@@ -155,7 +161,6 @@ export function decodeWire(w: WireUnit): { unit: ParsedUnit; recordAt: Int32Arra
     return off === NONE ? null : Buffer.from(buffer, off, len);
   };
   const items: ParsedItem[] = [];
-  const recordAt: number[] = [];
   while (i < ints.length) {
     const line = ints[i++] ?? 0;
     const file = files[ints[i++] ?? 0] ?? '';
@@ -163,10 +168,10 @@ export function decodeWire(w: WireUnit): { unit: ParsedUnit; recordAt: Int32Arra
     const error = opt();
     if (refCount === NONE) {
       items.push(error === null ? { file, line } : { file, line, error });
-      recordAt.push(NONE);
+      recordAt?.push(NONE);
       continue;
     }
-    recordAt.push(i);
+    recordAt?.push(i);
     const json = bytes() ?? Buffer.alloc(0);
     const mac = bytes();
     const bsnIndex = bytes();
@@ -204,7 +209,7 @@ export function decodeWire(w: WireUnit): { unit: ParsedUnit; recordAt: Int32Arra
     }
     items.push(error === null ? { file, line, record } : { file, line, error, record });
   }
-  return { unit: { buffer, allOrNothing: w.allOrNothing, items, bytesDone: w.bytesDone }, recordAt: Int32Array.from(recordAt) };
+  return { buffer, allOrNothing: w.allOrNothing, items, bytesDone: w.bytesDone };
 }
 
 /**
