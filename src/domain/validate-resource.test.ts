@@ -12,6 +12,16 @@ const patient = (id: string) => ({
   birthDate: '1980-04-02',
 });
 
+const serviceRequest = (subject: string) => ({
+  resourceType: 'ServiceRequest',
+  id: 'sr-1',
+  meta: tag,
+  status: 'completed',
+  intent: 'order',
+  code: { coding: [{ code: 'x' }] },
+  subject: { reference: `Patient/${subject}` },
+});
+
 describe('validateResource', () => {
   it('accepts a pseudonymous id and normalises the BSN for indexing', () => {
     const r = validateResource(patient('pat-3f9c-0a1b-7d2e-4c58'));
@@ -34,30 +44,14 @@ describe('validateResource', () => {
     for (const id of ['', 'x'.repeat(65), 'a b', 'a_b', 'é', 'a/b', 'a\u0000', 'a\n']) {
       expect(() => validateResource(patient(id)), JSON.stringify(id)).toThrow(/not a valid FHIR id/);
     }
-    const sr = (subject: string) => ({
-      resourceType: 'ServiceRequest',
-      id: 'sr-1',
-      meta: tag,
-      status: 'completed',
-      intent: 'order',
-      code: { coding: [{ code: 'x' }] },
-      subject: { reference: `Patient/${subject}` },
-    });
-    expect(validateResource(sr('p.1-A')).patientId).toBe('p.1-A');
-    for (const id of ['', 'p 1', 'p_1', 'x'.repeat(65)]) expect(() => validateResource(sr(id)), JSON.stringify(id)).toThrow(InvalidInput);
+    expect(validateResource(serviceRequest('p.1-A')).patientId).toBe('p.1-A');
+    for (const id of ['', 'p 1', 'p_1', 'x'.repeat(65)]) {
+      expect(() => validateResource(serviceRequest(id)), JSON.stringify(id)).toThrow(InvalidInput);
+    }
   });
 
   it('refuses a reference whose id carries a BSN', () => {
-    const sr = {
-      resourceType: 'ServiceRequest',
-      id: 'sr-1',
-      meta: tag,
-      status: 'completed',
-      intent: 'order',
-      code: { coding: [{ code: 'x' }] },
-      subject: { reference: 'Patient/111222333' },
-    };
-    expect(() => validateResource(sr)).toThrow(/looks like a BSN/);
+    expect(() => validateResource(serviceRequest('111222333'))).toThrow(/looks like a BSN/);
   });
 
   it('does not flag digit runs that fail the 11-proof or have another length', () => {
