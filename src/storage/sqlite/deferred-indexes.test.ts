@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteVaultStore } from './sqlite-vault-store.js';
-import { DEFERRED_INDEXES } from './deferred-indexes.js';
+import { DEFERRED_INDEXES, ensureIndexes } from './deferred-indexes.js';
 import { patientRow, resourceRow } from '../../../test/support/store-rows.js';
 import { testTenant } from '../../../test/support/fhir-builders.js';
 
@@ -123,6 +123,33 @@ describe('deferred secondary indexes (SQLite bulk load)', () => {
     expect(indexesOf(file).size).toBe(0);
     // The crashed process's connection is simply abandoned; a new process opens the vault.
     await store();
+    expect([...indexesOf(file).keys()].sort()).toEqual(DEFERRED_INDEXES.map((i) => i.name).sort());
+  });
+
+  it('the rebuild runs with a small page cache and in-memory sorts, and gives the connection its own settings back', async () => {
+    const s = await seeded(20);
+    await s.close();
+    const db = new Database(file);
+    try {
+      db.pragma('cache_size = -12345');
+      db.pragma('temp_store = FILE');
+      for (const i of DEFERRED_INDEXES) db.exec(`DROP INDEX ${i.name}`);
+      const seen: { cache: unknown; temp: unknown }[] = [];
+      // The settings each index is built under, read inside its transaction.
+      const original = db.transaction.bind(db);
+      db.transaction = ((fn: () => void) =>
+        original(() => {
+          seen.push({ cache: db.pragma('cache_size', { simple: true }), temp: db.pragma('temp_store', { simple: true }) });
+          fn();
+        })) as typeof db.transaction;
+      ensureIndexes(db);
+      expect(seen).toHaveLength(DEFERRED_INDEXES.length);
+      for (const x of seen) expect(x).toEqual({ cache: -16_384, temp: 2 });
+      expect(db.pragma('cache_size', { simple: true })).toBe(-12345);
+      expect(db.pragma('temp_store', { simple: true })).toBe(1);
+    } finally {
+      db.close();
+    }
     expect([...indexesOf(file).keys()].sort()).toEqual(DEFERRED_INDEXES.map((i) => i.name).sort());
   });
 });

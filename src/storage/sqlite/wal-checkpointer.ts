@@ -20,15 +20,20 @@ const WORKER_URL = new URL('./wal-checkpoint-worker.js', import.meta.url);
  * 15.1, 8.7 ms. The WAL then holds up to ~5 s of writes, which readers look up in its index.
  */
 const INTERVAL_MS = 5000;
+/**
+ * A bulk load's fold interval: nobody waits on its WAL syncs, so the WAL is folded often and stays
+ * small (restarted from its start once a fold has caught up with the writer).
+ */
+export const BULK_INTERVAL_MS = 100;
 
 export class WalCheckpointer {
   private constructor(private readonly worker: Worker) {}
 
   /** Null where the worker script is not available as JavaScript (tests running the sources). */
   /** `onLost` runs if the worker dies unasked, so the caller can checkpoint in-line again. */
-  static start(file: string, onLost: () => void): WalCheckpointer | null {
+  static start(file: string, onLost: () => void, intervalMs = INTERVAL_MS): WalCheckpointer | null {
     if (WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return null;
-    const data: WalCheckpointWorkerData = { file, intervalMs: INTERVAL_MS };
+    const data: WalCheckpointWorkerData = { file, intervalMs };
     const worker = new Worker(WORKER_URL, { workerData: data });
     // Never keeps the process alive.
     worker.unref();

@@ -1,0 +1,96 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SqliteVaultStore as Store } from '../../src/storage/sqlite/sqlite-vault-store.js';
+import { testTenant } from '../support/fhir-builders.js';
+import { patientRow, resourceRow } from '../support/store-rows.js';
+
+/**
+ * A bulk load folds its WAL into the database from a worker thread, not inside the writer's
+ * commits. The worker runs from the built module (dist/, compiled by the suite's global setup):
+ * from the sources there is no worker script and the store keeps SQLite's in-line checkpoints.
+ */
+const { SqliteVaultStore } = (await import(pathToFileURL(path.resolve('dist/storage/sqlite/sqlite-vault-store.js')).href)) as {
+  SqliteVaultStore: typeof Store;
+};
+
+const T = 'screening';
+
+/**
+ * The WAL index header in the -shm file (SQLite's wal.c, native byte order): the last valid frame
+ * of the WAL at byte 16, and how many frames a checkpoint has copied into the database at byte 96.
+ */
+function walState(file: string): { frames: number; folded: number } {
+  const shm = readFileSync(`${file}-shm`);
+  return { frames: shm.readUInt32LE(16), folded: shm.readUInt32LE(96) };
+}
+
+describe('WAL folds during a bulk load', () => {
+  let dir: string;
+  let file: string;
+  let store: Store;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lv-bulk-wal-'));
+    file = path.join(dir, 'vault.db');
+    store = new SqliteVaultStore(file);
+    await store.migrate();
+    await store.upsertTenant(testTenant(T), []);
+    await store.addTenantKey(
+      { tenantId: T, version: 1, wrappedKek: randomBytes(40), masterKeyId: 'm', state: 'active', createdAt: 'x' },
+      [],
+    );
+  });
+
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** About 3 MB a batch: a few hundred WAL frames, far below the in-line checkpoint's 8,192. */
+  async function loadBatches(batches: number): Promise<void> {
+    for (let b = 0; b < batches; b++) {
+      const patients = Array.from({ length: 500 }, () => patientRow(T, randomUUID(), 1, { identity: randomBytes(1500) }));
+      const resources = patients.flatMap((p) =>
+        Array.from({ length: 3 }, () => resourceRow(T, 'Observation', randomUUID(), p.id, { body: randomBytes(800) })),
+      );
+      await store.writeBatch({ patients, resources, audit: [] });
+    }
+  }
+
+  async function foldedWithin(ms: number): Promise<{ frames: number; folded: number }> {
+    const until = Date.now() + ms;
+    let s = walState(file);
+    while (Date.now() < until && !(s.frames > 0 && s.folded === s.frames)) {
+      await sleep(20);
+      s = walState(file);
+    }
+    return s;
+  }
+
+  it('outside bulk mode the same writes stay in the WAL until the in-line threshold (the control)', async () => {
+    await loadBatches(3);
+    const s = await foldedWithin(1000);
+    expect(s.frames).toBeGreaterThan(0);
+    expect(s.folded).toBe(0);
+  });
+
+  it('in bulk mode a worker folds the committed frames while the writer goes on', async () => {
+    await store.setBulkLoad(true, 1_000_000);
+    await loadBatches(3);
+    const s = await foldedWithin(5000);
+    expect(s.frames).toBeGreaterThan(0);
+    expect(s.folded).toBe(s.frames);
+    // And the load's end stops the worker and hands checkpoints back to the writer's commits.
+    await store.setBulkLoad(false);
+    await loadBatches(1);
+    const after = walState(file);
+    await sleep(500);
+    expect(walState(file)).toEqual(after);
+    expect(after.folded).toBeLessThan(after.frames);
+  });
+});
