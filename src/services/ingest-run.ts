@@ -194,10 +194,16 @@ export class IngestRun {
     for (let i = 0; i < items.length; i++) {
       const r = items[i]?.record;
       const own = keys.own[i];
-      if (!r || !own) continue;
+      const patientKey = keys.patient[i];
+      if (!r || !own || !patientKey) continue;
       if (checkOwnClinical && r.type !== 'Patient') lookups.set(own, r);
       for (const ref of r.refs) {
-        const ks = resourceKeyString({ tenantId: r.tenantId, type: ref.type, id: ref.id });
+        // The subject reference names the record's own patient, whose key string exists already
+        // (and has its hash computed once for every Map that sees it).
+        const ks =
+          ref.type === 'Patient' && ref.id === r.patientId
+            ? patientKey
+            : resourceKeyString({ tenantId: r.tenantId, type: ref.type, id: ref.id });
         refKeys.push(ks);
         if (ref.type !== 'Patient' && !this.written.has(ks)) lookups.set(ks, { tenantId: r.tenantId, type: ref.type, id: ref.id });
       }
