@@ -1,4 +1,3 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,8 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqliteVaultStore as Store } from '../../src/storage/sqlite/sqlite-vault-store.js';
-import { testTenant } from '../support/fhir-builders.js';
-import { patientRow, resourceRow } from '../support/store-rows.js';
+import { seedTenant, writeRandomBatches } from '../support/random-batches.js';
 
 /**
  * A bulk load folds its WAL into the database from a worker thread, not inside the writer's
@@ -39,11 +37,7 @@ describe('WAL folds during a bulk load', () => {
     file = path.join(dir, 'vault.db');
     store = new SqliteVaultStore(file);
     await store.migrate();
-    await store.upsertTenant(testTenant(T), []);
-    await store.addTenantKey(
-      { tenantId: T, version: 1, wrappedKek: randomBytes(40), masterKeyId: 'm', state: 'active', createdAt: 'x' },
-      [],
-    );
+    await seedTenant(store, T);
   });
 
   afterEach(async () => {
@@ -51,15 +45,9 @@ describe('WAL folds during a bulk load', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** About 3 MB a batch: a few hundred WAL frames, far below the in-line checkpoint's 8,192. */
+  /** About 2 MB a batch: a few hundred WAL frames, far below the in-line checkpoint's 8,192. */
   async function loadBatches(batches: number): Promise<void> {
-    for (let b = 0; b < batches; b++) {
-      const patients = Array.from({ length: 500 }, () => patientRow(T, randomUUID(), 1, { identity: randomBytes(1500) }));
-      const resources = patients.flatMap((p) =>
-        Array.from({ length: 3 }, () => resourceRow(T, 'Observation', randomUUID(), p.id, { body: randomBytes(800) })),
-      );
-      await store.writeBatch({ patients, resources, audit: [] });
-    }
+    await writeRandomBatches(store, T, batches, 3, 800);
   }
 
   async function foldedWithin(ms: number): Promise<{ frames: number; folded: number }> {

@@ -1,12 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, watch } from 'node:fs';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteVaultStore } from './sqlite-vault-store.js';
-import { patientRow, resourceRow } from '../../../test/support/store-rows.js';
-import { testTenant } from '../../../test/support/fhir-builders.js';
+import { seedTenant, writeRandomBatches } from '../../../test/support/random-batches.js';
 
 const T = 'screening';
 
@@ -52,11 +50,7 @@ describe('SQLite temporary files during a bulk load', () => {
     setSqliteTempDir(tempDir);
     store = new SqliteVaultStore(join(dir, 'vault.db'));
     await store.migrate();
-    await store.upsertTenant(testTenant(T), []);
-    await store.addTenantKey(
-      { tenantId: T, version: 1, wrappedKek: randomBytes(40), masterKeyId: 'm', state: 'active', createdAt: 'x' },
-      [],
-    );
+    await seedTenant(store, T);
   });
 
   afterEach(async () => {
@@ -70,13 +64,7 @@ describe('SQLite temporary files during a bulk load', () => {
    * journal outgrows SQLite's 64 KiB spill threshold writes it to a temp file.
    */
   async function loadBatches(batches: number): Promise<void> {
-    for (let b = 0; b < batches; b++) {
-      const patients = Array.from({ length: 500 }, () => patientRow(T, randomUUID(), 1, { identity: randomBytes(1500) }));
-      const resources = patients.flatMap((p) =>
-        Array.from({ length: 4 }, () => resourceRow(T, 'Observation', randomUUID(), p.id, { body: randomBytes(1200) })),
-      );
-      await store.writeBatch({ patients, resources, audit: [] });
-    }
+    await writeRandomBatches(store, T, batches, 4, 1200);
   }
 
   it('outside bulk mode, the same writes spill statement journals to temp files (the control)', async () => {
