@@ -1,10 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqliteVaultStore as Store } from '../../src/storage/sqlite/sqlite-vault-store.js';
+import type { WalCheckpointer as Checkpointer } from '../../src/storage/sqlite/wal-checkpointer.js';
 import { seedTenant, writeRandomBatches } from '../support/random-batches.js';
 
 /**
@@ -14,6 +17,9 @@ import { seedTenant, writeRandomBatches } from '../support/random-batches.js';
  */
 const { SqliteVaultStore } = (await import(pathToFileURL(path.resolve('dist/storage/sqlite/sqlite-vault-store.js')).href)) as {
   SqliteVaultStore: typeof Store;
+};
+const { WalCheckpointer } = (await import(pathToFileURL(path.resolve('dist/storage/sqlite/wal-checkpointer.js')).href)) as {
+  WalCheckpointer: typeof Checkpointer;
 };
 
 const T = 'screening';
@@ -80,5 +86,56 @@ describe('WAL folds during a bulk load', () => {
     await sleep(500);
     expect(walState(file)).toEqual(after);
     expect(after.folded).toBeLessThan(after.frames);
+  });
+});
+
+describe('a writer that commits faster than the folds copy', () => {
+  let dir: string;
+  let file: string;
+  let db: Database.Database;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lv-wal-bound-'));
+    file = path.join(dir, 'w.db');
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.pragma('busy_timeout = 10000');
+    db.exec('CREATE TABLE t (k BLOB PRIMARY KEY, v BLOB)');
+  });
+
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** 1,500 commits of ~40 KB with a millisecond between them (60 MB); the largest the WAL file got. */
+  async function writeAndWatch(maxWalBytes: number): Promise<number> {
+    const c = WalCheckpointer.start(file, () => undefined, 5, maxWalBytes);
+    expect(c).not.toBeNull();
+    const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+    const tx = db.transaction(() => {
+      for (let i = 0; i < 10; i++) insert.run(randomBytes(16), randomBytes(4000));
+    });
+    let largest = 0;
+    try {
+      for (let n = 0; n < 1500; n++) {
+        tx.immediate();
+        largest = Math.max(largest, statSync(`${file}-wal`).size);
+        await sleep(1);
+      }
+    } finally {
+      await c?.stop();
+    }
+    return largest;
+  }
+
+  it('keeps the WAL near its limit by making the writer wait for a fold past it', async () => {
+    expect(await writeAndWatch(2 * 1024 * 1024)).toBeLessThan(12 * 1024 * 1024);
+  });
+
+  it('without the limit the folds fall behind and the WAL grows (the control)', async () => {
+    expect(await writeAndWatch(Number.MAX_SAFE_INTEGER)).toBeGreaterThan(16 * 1024 * 1024);
   });
 });
