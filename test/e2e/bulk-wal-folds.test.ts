@@ -111,7 +111,7 @@ describe('a writer that commits faster than the folds copy', () => {
   });
 
   /** 1,500 commits of ~40 KB with a millisecond between them (60 MB); the largest the WAL file got. */
-  async function writeAndWatch(maxWalBytes: number): Promise<number> {
+  async function writeAndWatch(maxWalBytes?: number): Promise<number> {
     const c = WalCheckpointer.start(file, () => undefined, 5, maxWalBytes);
     expect(c).not.toBeNull();
     const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
@@ -135,7 +135,7 @@ describe('a writer that commits faster than the folds copy', () => {
     expect(await writeAndWatch(2 * 1024 * 1024)).toBeLessThan(12 * 1024 * 1024);
   });
 
-  it('without the limit the folds fall behind and the WAL grows (the control)', async () => {
-    expect(await writeAndWatch(Number.MAX_SAFE_INTEGER)).toBeGreaterThan(16 * 1024 * 1024);
+  it('without the limit, as a server folds, they fall behind and the WAL grows (the control)', async () => {
+    expect(await writeAndWatch()).toBeGreaterThan(16 * 1024 * 1024);
   });
 });

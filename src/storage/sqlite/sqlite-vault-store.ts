@@ -30,7 +30,7 @@ import type {
   StoredAuditEvent,
   StoredCheckpoint,
 } from '../../ports/audit-store.js';
-import { BULK_INTERVAL_MS, WalCheckpointer } from './wal-checkpointer.js';
+import { BULK_INTERVAL_MS, BULK_MAX_WAL_BYTES, WalCheckpointer } from './wal-checkpointer.js';
 import { dropIndexesForLoad, ensureIndexes } from './deferred-indexes.js';
 import { WalSync } from './wal-sync.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
@@ -406,6 +406,7 @@ export class SqliteVaultStore implements VaultStore {
         if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
       },
       BULK_INTERVAL_MS,
+      BULK_MAX_WAL_BYTES,
     );
     if (this.bulkCheckpointer) this.db.pragma('wal_autocheckpoint = 0');
   }

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 export interface WalCheckpointWorkerData {
   file: string;
   intervalMs: number;
-  /** WAL size past which a fold also waits for the writer and starts the WAL over (see tick). */
+  /** WAL size past which a fold also waits for the writer and starts the WAL over (see tick); Infinity: never. */
   maxWalBytes: number;
 }
 

@@ -26,17 +26,19 @@ const INTERVAL_MS = 5000;
  */
 export const BULK_INTERVAL_MS = 100;
 /**
- * The WAL size past which a fold makes the writer wait (wal-checkpoint-worker.ts): four times the
- * in-line threshold. A 100,000-person load peaks near 120 MB without reaching it.
+ * The WAL size past which a load's fold makes the writer wait (wal-checkpoint-worker.ts): four
+ * times the in-line threshold. A 100,000-person load peaks near 120 MB without reaching it. A
+ * server's folds have no such limit: there a RESTART would also wait for long readers (an export)
+ * while holding off every audit append.
  */
-const MAX_WAL_BYTES = 256 * 1024 * 1024;
+export const BULK_MAX_WAL_BYTES = 256 * 1024 * 1024;
 
 export class WalCheckpointer {
   private constructor(private readonly worker: Worker) {}
 
   /** Null where the worker script is not available as JavaScript (tests running the sources). */
   /** `onLost` runs if the worker dies unasked, so the caller can checkpoint in-line again. */
-  static start(file: string, onLost: () => void, intervalMs = INTERVAL_MS, maxWalBytes = MAX_WAL_BYTES): WalCheckpointer | null {
+  static start(file: string, onLost: () => void, intervalMs = INTERVAL_MS, maxWalBytes = Number.POSITIVE_INFINITY): WalCheckpointer | null {
     if (WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return null;
     const data: WalCheckpointWorkerData = { file, intervalMs, maxWalBytes };
     const worker = new Worker(WORKER_URL, { workerData: data });
