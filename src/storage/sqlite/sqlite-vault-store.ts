@@ -366,8 +366,8 @@ export class SqliteVaultStore implements VaultStore {
       // Inserts into tables with a trigger or foreign key keep a statement journal, and one that
       // outgrows 64 KiB (a page split of random-keyed B-trees) spilled to a temp file: measured
       // at 100k persons, 884 MB in 215,000 writes on the writer thread, page images of the vault
-      // on disk outside it. In memory it holds one statement's pages; the index rebuild at the
-      // end sorts in memory too, bounded by MAX_REBUILD_ROWS (deferred-indexes.ts).
+      // on disk outside it. In memory it holds one statement's pages. (The index rebuild at the
+      // end sorts in files of index keys, on helper threads: deferred-indexes.ts.)
       this.db.pragma('temp_store = MEMORY');
       this.startBulkCheckpoints();
       return;
