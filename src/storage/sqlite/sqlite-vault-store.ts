@@ -184,11 +184,25 @@ export class SqliteVaultStore implements VaultStore {
    */
   startBackgroundCheckpoints(): void {
     if (this.checkpointer || !this.db.open) return;
-    this.checkpointer = WalCheckpointer.start(this.file, () => {
-      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
-    });
-    if (this.checkpointer) this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = this.startFolds();
     this.walSync = new WalSync(`${this.file}-wal`);
+  }
+
+  /**
+   * WAL folds in a worker thread (wal-checkpointer.ts); the writer's in-line checkpoints are off
+   * while it runs, and come back if it dies. Null where the built worker is not available.
+   */
+  private startFolds(intervalMs?: number, maxWalBytes?: number): WalCheckpointer | null {
+    const c = WalCheckpointer.start(
+      this.file,
+      () => {
+        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
+      },
+      intervalMs,
+      maxWalBytes,
+    );
+    if (c) this.db.pragma('wal_autocheckpoint = 0');
+    return c;
   }
 
   /** Stops the background WAL checkpoints (the WAL then stays as it is until close or abandon). */
@@ -400,15 +414,7 @@ export class SqliteVaultStore implements VaultStore {
    */
   private startBulkCheckpoints(): void {
     if (this.checkpointer || this.bulkCheckpointer) return;
-    this.bulkCheckpointer = WalCheckpointer.start(
-      this.file,
-      () => {
-        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT}`);
-      },
-      BULK_INTERVAL_MS,
-      BULK_MAX_WAL_BYTES,
-    );
-    if (this.bulkCheckpointer) this.db.pragma('wal_autocheckpoint = 0');
+    this.bulkCheckpointer = this.startFolds(BULK_INTERVAL_MS, BULK_MAX_WAL_BYTES);
   }
 
   private async stopBulkCheckpoints(): Promise<void> {
