@@ -89,6 +89,52 @@ describe('WAL folds during a bulk load', () => {
   });
 });
 
+describe("a bulk load's WAL limit, passed by the store to its folds", () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lv-bulk-limit-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * A bulk load of `batches` small batches back to back (100 random-id patients and 100
+   * Observations each, ~1 MB of WAL: every row lands on a page of its own), too quick for a fold
+   * to catch up between them; the largest the WAL file got.
+   */
+  async function loadAndWatch(name: string, batches: number, bulkMaxWalBytes?: number): Promise<number> {
+    const f = path.join(dir, name);
+    const s = bulkMaxWalBytes === undefined ? new SqliteVaultStore(f) : new SqliteVaultStore(f, bulkMaxWalBytes);
+    let largest = 0;
+    try {
+      await s.migrate();
+      await seedTenant(s, T);
+      await s.setBulkLoad(true, 1_000_000);
+      for (let b = 0; b < batches; b++) {
+        await writeRandomBatches(s, T, 1, 1, 200, 100);
+        largest = Math.max(largest, statSync(`${f}-wal`).size);
+      }
+      await s.setBulkLoad(false);
+    } finally {
+      await s.close();
+    }
+    return largest;
+  }
+
+  it('with a 1 MiB limit the WAL stays near it; with the default limit it holds the whole load (the control)', async () => {
+    const MiB = 1024 * 1024;
+    // Measured: 16–21 MB (the limit plus what the writer commits while a fold, every 100 ms, copies
+    // and starts over) against 240 MB. With the store passing the default limit to both: 240 MB.
+    const limited = await loadAndWatch('limited.db', 200, MiB);
+    const unlimited = await loadAndWatch('default.db', 200);
+    expect(limited).toBeLessThan(48 * MiB);
+    expect(unlimited).toBeGreaterThan(96 * MiB);
+  });
+});
+
 describe('a writer that commits faster than the folds copy', () => {
   let dir: string;
   let file: string;

@@ -10,8 +10,8 @@ export async function seedTenant(store: Pick<VaultStore, 'upsertTenant' | 'addTe
 }
 
 /**
- * Batches of 500 random-id patients with `perPatient` Observations each, ciphertexts as random
- * bytes: random ids touch B-tree pages all over the tables, as a real load does.
+ * Batches of `patients` (500) random-id patients with `perPatient` Observations each, ciphertexts
+ * as random bytes: random ids touch B-tree pages all over the tables, as a real load does.
  */
 export async function writeRandomBatches(
   store: Pick<VaultStore, 'writeBatch'>,
@@ -19,9 +19,10 @@ export async function writeRandomBatches(
   batches: number,
   perPatient: number,
   bodyBytes: number,
+  patientsPerBatch = 500,
 ): Promise<void> {
   for (let b = 0; b < batches; b++) {
-    const patients = Array.from({ length: 500 }, () => patientRow(tenantId, randomUUID(), 1, { identity: randomBytes(1500) }));
+    const patients = Array.from({ length: patientsPerBatch }, () => patientRow(tenantId, randomUUID(), 1, { identity: randomBytes(1500) }));
     const resources = patients.flatMap((p) =>
       Array.from({ length: perPatient }, () => resourceRow(tenantId, 'Observation', randomUUID(), p.id, { body: randomBytes(bodyBytes) })),
     );

@@ -62,7 +62,14 @@ export class SqliteVaultStore implements VaultStore {
   /** Bulk mode's WAL folds, in a worker thread (see setBulkLoad). */
   private bulkCheckpointer: WalCheckpointer | null = null;
 
-  constructor(private readonly file: string) {
+  /**
+   * `bulkMaxWalBytes`: past this the folds of a bulk load wait for the writer (a RESTART, see
+   * wal-checkpoint-worker.ts). The default bounds a full-size load; tests set a small one.
+   */
+  constructor(
+    private readonly file: string,
+    private readonly bulkMaxWalBytes = BULK_MAX_WAL_BYTES,
+  ) {
     this.db = new Database(file);
     try {
       this.configure();
@@ -414,7 +421,7 @@ export class SqliteVaultStore implements VaultStore {
    */
   private startBulkCheckpoints(): void {
     if (this.checkpointer || this.bulkCheckpointer) return;
-    this.bulkCheckpointer = this.startFolds(BULK_INTERVAL_MS, BULK_MAX_WAL_BYTES);
+    this.bulkCheckpointer = this.startFolds(BULK_INTERVAL_MS, this.bulkMaxWalBytes);
   }
 
   private async stopBulkCheckpoints(): Promise<void> {
