@@ -107,7 +107,8 @@ describe("a bulk load's WAL limit, passed by the store to its folds", () => {
    */
   async function loadAndWatch(name: string, batches: number, bulkMaxWalBytes?: number): Promise<number> {
     const f = path.join(dir, name);
-    const s = bulkMaxWalBytes === undefined ? new SqliteVaultStore(f) : new SqliteVaultStore(f, bulkMaxWalBytes);
+    // Undefined: the store's default limit.
+    const s = new SqliteVaultStore(f, bulkMaxWalBytes);
     let largest = 0;
     try {
       await s.migrate();

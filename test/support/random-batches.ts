@@ -10,7 +10,7 @@ export async function seedTenant(store: Pick<VaultStore, 'upsertTenant' | 'addTe
 }
 
 /**
- * Batches of `patients` (500) random-id patients with `perPatient` Observations each, ciphertexts
+ * Batches of `patientsPerBatch` (500) random-id patients with `perPatient` Observations each, ciphertexts
  * as random bytes: random ids touch B-tree pages all over the tables, as a real load does.
  */
 export async function writeRandomBatches(

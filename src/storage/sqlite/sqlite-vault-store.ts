@@ -63,8 +63,9 @@ export class SqliteVaultStore implements VaultStore {
   private bulkCheckpointer: WalCheckpointer | null = null;
 
   /**
-   * `bulkMaxWalBytes`: past this the folds of a bulk load wait for the writer (a RESTART, see
-   * wal-checkpoint-worker.ts). The default bounds a full-size load; tests set a small one.
+   * `bulkMaxWalBytes`: past this WAL size a bulk load's fold is a RESTART, which waits for the
+   * writer's transaction to end and starts the WAL over (wal-checkpoint-worker.ts). Tests set a
+   * small one.
    */
   constructor(
     private readonly file: string,
