@@ -1,3 +1,5 @@
+import { HitLists } from './hit-lists.js';
+import type { PatientOrdinals } from './patient-ordinals.js';
 import type { Hit } from './scan-types.js';
 
 /**
@@ -17,16 +19,20 @@ const EMPTY = 0;
 const PENDING = 1;
 const NO_HITS = 2;
 const FIRST_RESULT = 3;
-const NONE: readonly Hit[] = Object.freeze([]);
 
 export class BsnTable {
   private slots = new Int32Array(START_SLOTS * W);
   private mask = START_SLOTS - 1;
   /** 32 − log2(slots): the top bits of a multiplicative hash pick the slot. */
   private shift = 32 - Math.log2(START_SLOTS);
-  private readonly results: (readonly Hit[])[] = [];
+  /** Match results, as patient ordinals. */
+  readonly lists: HitLists;
   private count = 0;
   private pending: number[] = [];
+
+  constructor(ordinals: PatientOrdinals) {
+    this.lists = new HitLists(ordinals);
+  }
 
   /** out[i] = id of values[i] for i < n, entering new numbers (pending). */
   lookup(values: Int32Array, n: number, out: Int32Array): void {
@@ -54,9 +60,9 @@ export class BsnTable {
     return this.slots[id * W] as number;
   }
 
-  hits(id: number): readonly Hit[] {
-    const r = this.slots[id * W + 1] as number;
-    return r >= FIRST_RESULT ? (this.results[r - FIRST_RESULT] as readonly Hit[]) : NONE;
+  /** The number of the match result of entry `id` in `lists`, negative when it matched nobody (or is not settled). */
+  result(id: number): number {
+    return (this.slots[id * W + 1] as number) - FIRST_RESULT;
   }
 
   /** Marks the number as counted unmatched in `unit`; false if it already was. */
@@ -76,8 +82,7 @@ export class BsnTable {
   settle(id: number, hits: readonly Hit[]): void {
     if (hits.length === 0) this.slots[id * W + 1] = NO_HITS;
     else {
-      this.slots[id * W + 1] = FIRST_RESULT + this.results.length;
-      this.results.push(hits);
+      this.slots[id * W + 1] = FIRST_RESULT + this.lists.add(hits);
     }
   }
 
@@ -86,7 +91,7 @@ export class BsnTable {
     if (this.count < KEEP) return;
     this.slots.fill(0);
     this.count = 0;
-    this.results.length = 0;
+    this.lists.clear();
   }
 
   /** Room for n more numbers at a load of at most 1/2 (growing moves entries: only between batches). */

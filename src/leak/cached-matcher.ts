@@ -2,6 +2,7 @@ import { bsnString } from './bsn-digits.js';
 import { BsnTable } from './bsn-table.js';
 import { isoDate } from './calendar-date.js';
 import { KeyTable } from './key-table.js';
+import { PatientOrdinals } from './patient-ordinals.js';
 import type { Hit, Matcher } from './scan-types.js';
 
 /**
@@ -13,8 +14,10 @@ import type { Hit, Matcher } from './scan-types.js';
 export const BATCH = 4096;
 
 export class CachedMatcher {
-  readonly bsns = new BsnTable();
-  readonly keys = new KeyTable();
+  /** The patients found, numbered: both tables' results and every unit's hits use these numbers. */
+  readonly ordinals = new PatientOrdinals();
+  readonly bsns = new BsnTable(this.ordinals);
+  readonly keys = new KeyTable(this.ordinals);
   /** Distinct candidates sent to the matcher. */
   matched = 0;
 

@@ -1,3 +1,5 @@
+import { HitLists } from './hit-lists.js';
+import type { PatientOrdinals } from './patient-ordinals.js';
 import type { Hit } from './scan-types.js';
 
 /**
@@ -16,17 +18,21 @@ const EMPTY = 0;
 const PENDING = 1;
 const NO_HITS = 2;
 const FIRST_RESULT = 3;
-const NONE: readonly Hit[] = Object.freeze([]);
 
 export class KeyTable {
   private slots = new Int32Array(START_SLOTS * W);
   private mask = START_SLOTS - 1;
   private shift = 32 - Math.log2(START_SLOTS);
-  private readonly results: (readonly Hit[])[] = [];
+  /** Match results, as patient ordinals. */
+  readonly lists: HitLists;
   private count = 0;
   private pending: number[] = [];
   /** Family names of the pending ids (for the matcher), in the same order. */
   private pendingFamilies: string[] = [];
+
+  constructor(ordinals: PatientOrdinals) {
+    this.lists = new HitLists(ordinals);
+  }
 
   /**
    * out[i] = id of key i < n (hashes h1/h2, date), entering new keys with `family(i)`, their
@@ -61,9 +67,9 @@ export class KeyTable {
     return this.slots[id * W + 2] as number;
   }
 
-  hits(id: number): readonly Hit[] {
-    const r = this.slots[id * W + 3] as number;
-    return r >= FIRST_RESULT ? (this.results[r - FIRST_RESULT] as readonly Hit[]) : NONE;
+  /** The number of the match result of entry `id` in `lists`, negative when it matched nobody (or is not settled). */
+  result(id: number): number {
+    return (this.slots[id * W + 3] as number) - FIRST_RESULT;
   }
 
   /** Ids entered since the last call and their family names, for the matcher; then `settle` each. */
@@ -77,8 +83,7 @@ export class KeyTable {
   settle(id: number, hits: readonly Hit[]): void {
     if (hits.length === 0) this.slots[id * W + 3] = NO_HITS;
     else {
-      this.slots[id * W + 3] = FIRST_RESULT + this.results.length;
-      this.results.push(hits);
+      this.slots[id * W + 3] = FIRST_RESULT + this.lists.add(hits);
     }
   }
 
@@ -87,7 +92,7 @@ export class KeyTable {
     if (this.count < KEEP) return;
     this.slots.fill(0);
     this.count = 0;
-    this.results.length = 0;
+    this.lists.clear();
   }
 
   private ensure(n: number): void {

@@ -37,7 +37,7 @@ export async function scanTar(
       if (filled.error !== undefined) throw damaged(filled.error);
       continue;
     }
-    const hits = new UnitHits();
+    const hits = new UnitHits(matcher.ordinals);
     const collector = new CandidateCollector();
     const scanner = createScanner(sniffed.format, sniffed.delimiter, collector, events, false);
     // A member cut short is scanned up to the damage (scanChunks reads what `filled` holds first).

@@ -28,7 +28,7 @@ export async function scanUnit(
   onProgress?: (inputBytes: number) => void,
 ): Promise<UnitResult> {
   const buf = events.buf;
-  const hits = new UnitHits();
+  const hits = new UnitHits(matcher.ordinals);
   const unmatched = new DistinctValues();
   const result = emptyUnitResult(unit.id);
   let tar = false;

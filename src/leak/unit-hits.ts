@@ -1,3 +1,4 @@
+import type { PatientOrdinals } from './patient-ordinals.js';
 import type { HitKind } from './scan-types.js';
 
 /** One patient found in a work unit by one kind of evidence: first line (in the unit), categories, occurrences. */
@@ -12,16 +13,6 @@ export interface UnitHit {
   member?: string;
 }
 
-/** A patient's occurrences so far in one unit by one kind of evidence. */
-export interface HitEntry {
-  readonly tenant: number;
-  readonly patient: number;
-  readonly kind: 0 | 1;
-  line: number;
-  categories: number;
-  count: number;
-}
-
 /**
  * Occurrences of one patient (per unit and kind) whose records are read for data categories; later
  * ones add the categories their fields announce only. When a leak is the lab's own data every row
@@ -30,50 +21,94 @@ export interface HitEntry {
  */
 export const CATEGORY_SAMPLES = 8;
 
-/** A key packs tenant (< 2^20), patient (< 2^32) and kind into 53 bits. */
-const TENANTS = 1 << 20;
+const START_SLOTS = 1 << 8;
+/** Slot words: entry key + 1 (0: empty), count, categories, first line. */
+const W = 4;
 
 /**
- * Hits of a work unit, one entry per (tenant, patient, kind): bounded by the patients found, not by
- * occurrences. When the leak is the lab's own data nearly every record is a hit, so an occurrence
- * costs one look-up in one Map (entry(), then occur()).
+ * Hits of a work unit, one entry per (patient ordinal, kind): bounded by the patients found, not
+ * by occurrences. When the leak is the lab's own data nearly every record is a hit, so an
+ * occurrence costs one probe of an open-addressing table in one typed array (entry(), then
+ * occur()) — a table per unit, sized by the patients it finds (a directory of small files makes
+ * many units; each pays for its own hits only). Entries keep the order they were first seen in.
  */
 export class UnitHits {
-  private readonly entries = new Map<number, HitEntry>();
+  private slots = new Int32Array(START_SLOTS * W);
+  private mask = START_SLOTS - 1;
+  private shift = 32 - Math.log2(START_SLOTS);
+  /** Slots in the order their entries were made. */
+  private order: number[] = [];
 
-  /** The entry of (tenant, patient, kind), made with no occurrences on first use. */
-  entry(tenant: number, patient: number, kind: 0 | 1): HitEntry {
-    if (tenant < 0 || tenant >= TENANTS) throw new RangeError(`tenant ordinal ${tenant} out of range`);
-    const key = (patient * TENANTS + tenant) * 2 + kind;
-    let e = this.entries.get(key);
-    if (!e) this.entries.set(key, (e = { tenant, patient, kind, line: Number.MAX_SAFE_INTEGER, categories: 0, count: 0 }));
-    return e;
+  constructor(private readonly ordinals: PatientOrdinals) {}
+
+  /** The entry (a slot) of patient ordinal `ord` and kind (0: BSN, 1: name + birth date), made with no occurrences on first use. */
+  entry(ord: number, kind: 0 | 1): number {
+    const key = ord * 2 + kind + 1;
+    const slots = this.slots;
+    let s = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      const k = slots[s * W] as number;
+      if (k === key) return s;
+      if (k === 0) break;
+      s = (s + 1) & this.mask;
+    }
+    if ((this.order.length + 1) * 2 > this.mask + 1) {
+      this.grow();
+      return this.entry(ord, kind);
+    }
+    slots[s * W] = key;
+    slots[s * W + 3] = 0x7fffffff;
+    this.order.push(s);
+    return s;
   }
 
-  /** Whether this occurrence of the entry's patient should have its record read for categories. */
-  static wantsCategories(e: HitEntry): boolean {
-    return e.count < CATEGORY_SAMPLES;
+  /** Whether this occurrence of entry `e` should have its record read for categories. */
+  wantsCategories(e: number): boolean {
+    return (this.slots[e * W + 1] as number) < CATEGORY_SAMPLES;
   }
 
-  static occur(e: HitEntry, line: number, categories: number): void {
-    if (line < e.line) e.line = line;
-    e.categories |= categories;
-    e.count++;
+  occur(e: number, line: number, categories: number): void {
+    const slots = this.slots;
+    const at = e * W;
+    slots[at + 1] = (slots[at + 1] as number) + 1;
+    slots[at + 2] = (slots[at + 2] as number) | categories;
+    if (line < (slots[at + 3] as number)) slots[at + 3] = line;
   }
 
   list(): UnitHit[] {
     const out: UnitHit[] = [];
-    for (const e of this.entries.values())
-      if (e.count > 0)
-        out.push({
-          tenant: e.tenant,
-          patient: e.patient,
-          kind: e.kind === 0 ? 'bsn' : 'name-date',
-          line: e.line,
-          categories: e.categories,
-          count: e.count,
-        });
+    for (const s of this.order) {
+      const at = s * W;
+      if (this.slots[at + 1] === 0) continue;
+      const key = (this.slots[at] as number) - 1;
+      const ord = key >>> 1;
+      out.push({
+        tenant: this.ordinals.tenant(ord),
+        patient: this.ordinals.patient(ord),
+        kind: (key & 1) === 0 ? 'bsn' : 'name-date',
+        line: this.slots[at + 3] as number,
+        categories: this.slots[at + 2] as number,
+        count: this.slots[at + 1] as number,
+      });
+    }
     return out;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const oldOrder = this.order;
+    const size = (this.mask + 1) * 2;
+    this.slots = new Int32Array(size * W);
+    this.mask = size - 1;
+    this.shift = 32 - Math.log2(size);
+    this.order = [];
+    for (const o of oldOrder) {
+      const key = old[o * W] as number;
+      let s = Math.imul(key, 0x9e3779b1) >>> this.shift;
+      while (this.slots[s * W] !== 0) s = (s + 1) & this.mask;
+      this.slots.set(old.subarray(o * W, o * W + W), s * W);
+      this.order.push(s);
+    }
   }
 }
 
