@@ -37,25 +37,46 @@ function writeMessage(out: Buffer, at: number, domain: BlindIndexDomain, normali
 
 /** Blind indexes of many values of one domain: 16 bytes each, concatenated in input order. */
 export function blindIndexBatch(key: Buffer, domain: BlindIndexDomain, values: readonly string[]): Buffer {
+  return blindIndexOfMessages(key, domain, blindIndexMessages(domain, values), values.length);
+}
+
+/**
+ * The fixed-length messages of many values, to be MACed under several keys (a leak scan matches
+ * each batch of candidates against every tenant): built once, not once per key.
+ */
+export function blindIndexMessages(domain: BlindIndexDomain, values: readonly string[]): Buffer {
+  const size = BLOCKS[domain] * 16;
+  const msg = Buffer.allocUnsafe(values.length * size);
+  values.forEach((v, i) => writeMessage(msg, i * size, domain, v));
+  return msg;
+}
+
+/** Blind indexes of `n` messages made by blindIndexMessages for `domain`. */
+export function blindIndexOfMessages(key: Buffer, domain: BlindIndexDomain, msg: Buffer, n: number): Buffer {
   const blocks = BLOCKS[domain];
-  const n = values.length;
-  const msg = Buffer.allocUnsafe(n * blocks * 16);
-  values.forEach((v, i) => writeMessage(msg, i * blocks * 16, domain, v));
+  if (n === 0) return Buffer.alloc(0);
   const k = prfKey(key);
   // CBC-MAC for all messages at once: block j of every message, XORed with its chain, in one ECB call.
+  if (blocks === 1) return ecb(k, msg.length === n * 16 ? msg : msg.subarray(0, n * 16));
   let chain: Buffer | null = null;
   const x = Buffer.allocUnsafe(n * 16);
   for (let j = 0; j < blocks; j++) {
     for (let i = 0; i < n; i++) {
       const src = i * blocks * 16 + j * 16;
-      if (chain === null) msg.copy(x, i * 16, src, src + 16);
-      else for (let b = 0; b < 16; b++) x[i * 16 + b] = (msg[src + b] as number) ^ (chain[i * 16 + b] as number);
+      const dst = i * 16;
+      if (chain === null) for (let b = 0; b < 16; b++) x[dst + b] = msg[src + b] as number;
+      else for (let b = 0; b < 16; b++) x[dst + b] = (msg[src + b] as number) ^ (chain[dst + b] as number);
     }
-    const c = createCipheriv('aes-256-ecb', k, null).setAutoPadding(false);
-    chain = c.update(x);
-    c.final();
+    chain = ecb(k, x);
   }
   return chain ?? Buffer.alloc(0);
+}
+
+function ecb(k: Buffer, blocks: Buffer): Buffer {
+  const c = createCipheriv('aes-256-ecb', k, null).setAutoPadding(false);
+  const out = c.update(blocks);
+  c.final();
+  return out;
 }
 
 export function blindIndex(key: Buffer, domain: BlindIndexDomain, normalised: string): Buffer {

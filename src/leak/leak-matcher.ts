@@ -1,4 +1,5 @@
-import { BLIND_INDEX_BYTES, blindIndexBatch } from '../crypto/blind-index.js';
+import { blindIndexMessages, blindIndexOfMessages } from '../crypto/blind-index.js';
+import { IndexTable } from './index-table.js';
 
 /**
  * The keyed matcher a leak scan's workers run: candidates (BSNs, "family|yyyy-mm-dd" keys) go
@@ -27,8 +28,8 @@ export interface MatcherHit {
 
 interface TenantTables {
   key: Buffer;
-  bsn: Map<string, number[]>;
-  name: Map<string, number[]>;
+  bsn: IndexTable;
+  name: IndexTable;
 }
 
 export class LeakMatcher {
@@ -37,8 +38,8 @@ export class LeakMatcher {
   constructor(data: LeakMatcherData) {
     this.tenants = data.tenants.map((t) => ({
       key: Buffer.from(t.key),
-      bsn: table(t.bsn, t.bsnPatients),
-      name: table(t.name, t.namePatients),
+      bsn: new IndexTable(t.bsn, t.bsnPatients),
+      name: new IndexTable(t.name, t.namePatients),
     }));
   }
 
@@ -53,13 +54,16 @@ export class LeakMatcher {
   private match(domain: 'bsn' | 'name-birthdate', values: readonly string[]): MatcherHit[][] {
     const out: MatcherHit[][] = values.map(() => []);
     if (values.length === 0) return out;
+    const msg = blindIndexMessages(domain, values);
+    const words = new Int32Array(values.length * 4);
+    const bytes = new Uint8Array(words.buffer);
     this.tenants.forEach((t, ti) => {
-      const tableOf = domain === 'bsn' ? t.bsn : t.name;
-      if (tableOf.size === 0) return;
-      const prf = blindIndexBatch(t.key, domain, values);
+      const table = domain === 'bsn' ? t.bsn : t.name;
+      if (table.size === 0) return;
+      bytes.set(blindIndexOfMessages(t.key, domain, msg, values.length));
       for (let i = 0; i < values.length; i++) {
-        const patients = tableOf.get(prf.toString('latin1', i * BLIND_INDEX_BYTES, (i + 1) * BLIND_INDEX_BYTES));
-        if (patients) for (const p of patients) (out[i] as MatcherHit[]).push({ tenant: ti, patient: p });
+        const hits = out[i] as MatcherHit[];
+        table.find(words, i * 4, (patient) => hits.push({ tenant: ti, patient }));
       }
     });
     return out;
@@ -69,16 +73,4 @@ export class LeakMatcher {
 /** What a scan worker imports: `createMatcher(data)`. */
 export function createMatcher(data: LeakMatcherData): LeakMatcher {
   return new LeakMatcher(data);
-}
-
-function table(indexes: Uint8Array, patients: Int32Array): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  const b = Buffer.from(indexes.buffer, indexes.byteOffset, indexes.byteLength);
-  for (let i = 0; i < patients.length; i++) {
-    const k = b.toString('latin1', i * BLIND_INDEX_BYTES, (i + 1) * BLIND_INDEX_BYTES);
-    const list = m.get(k);
-    if (list) list.push(patients[i] as number);
-    else m.set(k, [patients[i] as number]);
-  }
-  return m;
 }
