@@ -31,9 +31,11 @@ export function sqlStatementBefore(fd: number, pos: number): { start: number; le
       if (last === copy) return lineAt(fd, start + copy + 1, false);
       if (last === insert) return lineAt(fd, start + insert, true);
       if (last === stmtEnd) {
-        // The ";" that ends a COPY line starts its rows, it does not end them.
-        const lineStart = view.lastIndexOf(0x0a, stmtEnd) + 1;
-        if (view.toString('latin1', lineStart, lineStart + 5) === 'COPY ') return lineAt(fd, start + lineStart, false);
+        // The ";" that ends a COPY line starts its rows, it does not end them. That line may
+        // begin in an earlier block (the block boundary inside it).
+        const lf = view.lastIndexOf(0x0a, stmtEnd);
+        const lineStart = lf >= 0 || start === 0 ? start + lf + 1 : lineStartBefore(fd, start);
+        if (startsCopy(fd, lineStart)) return lineAt(fd, lineStart, false);
       }
       return null;
     }
@@ -41,6 +43,24 @@ export function sqlStatementBefore(fd: number, pos: number): { start: number; le
     end = start;
   }
   return null;
+}
+
+/** Where the line holding the byte before `at` starts (after the last line feed before `at`, or 0). */
+function lineStartBefore(fd: number, at: number): number {
+  const b = Buffer.alloc(BLOCK);
+  for (let end = at; end > 0;) {
+    const start = Math.max(0, end - BLOCK);
+    const n = readSync(fd, b, 0, end - start, start);
+    const lf = b.subarray(0, n).lastIndexOf(0x0a);
+    if (lf >= 0) return start + lf + 1;
+    end = start;
+  }
+  return 0;
+}
+
+function startsCopy(fd: number, at: number): boolean {
+  const b = Buffer.alloc(5);
+  return readSync(fd, b, 0, 5, at) === 5 && b.toString('latin1') === 'COPY ';
 }
 
 /** The statement head at `start`: its first line (COPY) or up to its VALUES (INSERT). */
