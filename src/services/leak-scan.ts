@@ -59,6 +59,8 @@ export class LeakScanService {
     if (paths.length === 0) throw new InvalidInput('leak scan: name at least one file or directory');
     for (const p of paths)
       if (!(await stat(p).catch(() => null))) throw new InvalidInput(`leak scan: no such file or directory: ${path.basename(p)}`);
+    // Checked before the scan (which may take minutes), and the file is never overwritten.
+    if (opts.details !== undefined && (await stat(opts.details).catch(() => null))) throw detailsExist(opts.details);
     if (opts.incident !== undefined) await this.register.get(opts.incident);
     const index = await loadLeakIndex(this.store, this.indexKey, await this.canaries());
     const r = await scanLeak({
@@ -150,8 +152,14 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
 }
 
 /** One JSON line per matched patient and location (CLI.md): pseudonymous ids only; 0600, never over a file. */
+function detailsExist(file: string): InvalidInput {
+  return new InvalidInput(`leak scan: the details file already exists, not overwritten: ${path.basename(file)}`);
+}
+
 async function writeDetails(file: string, hits: readonly HitRecord[], index: LeakIndex): Promise<void> {
-  const fh = await open(file, 'wx', 0o600);
+  const fh = await open(file, 'wx', 0o600).catch((e: unknown) => {
+    throw (e as { code?: unknown }).code === 'EEXIST' ? detailsExist(file) : e;
+  });
   try {
     let buf = '';
     for (const h of hits) {

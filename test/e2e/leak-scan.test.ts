@@ -110,6 +110,11 @@ describe('labvault leak scan', () => {
       expect(text).not.toContain(p.family);
     }
     expect((await stat(details)).mode & 0o777).toBe(0o600);
+    // An existing details file is refused before the scan, in one line, and left as it was.
+    await expect(t.vault.leaks.scan(OP, [dump], { details })).rejects.toThrow(
+      /^leak scan: the details file already exists, not overwritten: details\.ndjson$/,
+    );
+    expect(await readFile(details, 'utf8')).toBe(text);
   });
 
   it('gives the same result with one worker', async () => {
