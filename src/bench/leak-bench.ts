@@ -25,6 +25,9 @@ export interface LeakBenchResult {
   grep_seconds: number;
   grep_gb_per_s: number;
   speedup: number;
+  /** The same scan with the TypeScript reference engine, in the same run (same report, or the bench fails). */
+  js_seconds: number;
+  js_gb_per_s: number;
   recall: number;
   precision: number;
   patients: number;
@@ -70,6 +73,10 @@ export async function benchLeak(opts: { gb: number; patients: number; log?: (s: 
     log('scanning it (leak scan)…');
     const details = path.join(work, 'details.ndjson');
     const r = await vault.leaks.scan(lab.operator, [dumpDir], { details });
+    log('scanning it again with the TypeScript engine…');
+    const js = await vault.leaks.scan(lab.operator, [dumpDir], { engine: 'js' });
+    if (JSON.stringify({ ...js, seconds: 0, gb_per_s: 0 }) !== JSON.stringify({ ...r, seconds: 0, gb_per_s: 0 }))
+      throw new BenchFailed('the native and the TypeScript scan engines reported different results');
     const found = new Set<string>();
     for (const line of (await readFile(details, 'utf8')).split('\n'))
       if (line !== '') {
@@ -91,6 +98,8 @@ export async function benchLeak(opts: { gb: number; patients: number; log?: (s: 
       grep_seconds: round(grepSeconds),
       grep_gb_per_s: round(dump.bytes / 1e9 / grepSeconds),
       speedup: round(r.bytes / seconds / (dump.bytes / grepSeconds)),
+      js_seconds: round(js.seconds),
+      js_gb_per_s: round(js.bytes / 1e9 / Math.max(js.seconds, 1e-9)),
       recall: round(expected.size === 0 ? 1 : hit / expected.size, 6),
       precision: round(found.size === 0 ? 1 : hit / found.size, 6),
       patients: opts.patients,

@@ -161,15 +161,20 @@ export class DelimitedScanner implements FormatScanner {
   }
 
   private readHeader(buf: Buffer, s: number, e: number): void {
-    const names = buf
-      .toString('utf8', s, e)
-      .split(String.fromCharCode(this.delimiter < 0 ? 0x2c : this.delimiter))
-      .map((f) => f.trim().replace(/^"|"$/g, ''));
+    const names = headerNames(buf, s, e, this.delimiter);
     names.forEach((name, i) => {
       if (i < MAX_COLUMNS) this.roles[i] = fieldRole(name);
     });
     this.roles.forEach((r, i) => (this.nameColumn[i] = isNameRole(r) ? 1 : 0));
   }
+}
+
+/** The column names of a header line buf[s..e), unquoted and trimmed (plain text: split at commas). */
+export function headerNames(buf: Buffer, s: number, e: number, delimiter: number): string[] {
+  return buf
+    .toString('utf8', s, e)
+    .split(String.fromCharCode(delimiter < 0 ? 0x2c : delimiter))
+    .map((f) => f.trim().replace(/^"|"$/g, ''));
 }
 
 /** Letters and no run of 4 or more digits: column names, not data. */

@@ -3,8 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InvalidInput } from '../domain/errors.js';
 import { ByteEvents } from './byte-events.js';
-import { CachedMatcher } from './cached-matcher.js';
-import { loadMatcher } from './load-matcher.js';
+import { createEngine, type EngineName } from './scan-engine.js';
 import type { MatcherSpec } from './scan-types.js';
 import { CHUNK, scanUnit } from './scan-unit.js';
 import type { FromWorker, ScanWorkerData, ToWorker } from './scan-worker.js';
@@ -24,6 +23,8 @@ export function workerAvailable(): boolean {
 export interface RunUnitsOptions {
   units: readonly WorkUnit[];
   matcher: MatcherSpec;
+  /** Default: native where its addons load (see scan-engine.ts). */
+  engine?: EngineName;
   workers: number;
   onResult: (r: UnitResult) => void;
   onProgress: (unitId: number, inputBytes: number) => void;
@@ -50,7 +51,7 @@ export async function runUnits(opts: RunUnitsOptions): Promise<void> {
         if (unit) w.postMessage({ unit } satisfies ToWorker);
       };
       for (let i = 0; i < count; i++) {
-        const w = new Worker(WORKER_URL, { workerData: { matcher: opts.matcher } satisfies ScanWorkerData });
+        const w = new Worker(WORKER_URL, { workerData: { matcher: opts.matcher, engine: opts.engine } satisfies ScanWorkerData });
         workers.push(w);
         w.on('message', (m: FromWorker) => {
           switch (m.kind) {
@@ -82,7 +83,7 @@ export async function runUnits(opts: RunUnitsOptions): Promise<void> {
 }
 
 async function runInline(order: readonly WorkUnit[], opts: RunUnitsOptions): Promise<void> {
-  const matcher = new CachedMatcher(await loadMatcher(opts.matcher));
+  const engine = await createEngine(opts.matcher, opts.engine);
   const events = new ByteEvents(CHUNK);
-  for (const unit of order) opts.onResult(await scanUnit(unit, matcher, events, (b) => opts.onProgress(unit.id, b)));
+  for (const unit of order) opts.onResult(await scanUnit(unit, engine, events, (b) => opts.onProgress(unit.id, b)));
 }

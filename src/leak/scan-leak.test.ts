@@ -205,6 +205,14 @@ describe('scanLeak', () => {
     expect(hit(r, 'export.txt')).toEqual(['0/0@2']);
   });
 
+  it('gives the same result with the TypeScript engine as with the native one', async () => {
+    // The default engine is native where its addons are built (npm ci builds them).
+    const js = await scanLeak({ paths: [dir], matcher, workers: 2, engine: 'js' });
+    const native = await scanLeak({ paths: [dir], matcher, workers: 2, engine: 'native' });
+    expect(native.hits.length).toBeGreaterThanOrEqual(20);
+    expect({ ...js, seconds: 0 }).toEqual({ ...native, seconds: 0 });
+  });
+
   it('fails the scan (not a file) when the matcher cannot be loaded', async () => {
     await expect(
       scanLeak({ paths: [dir], matcher: { module: new URL('./no-such-matcher.js', import.meta.url).href, data: null } }),

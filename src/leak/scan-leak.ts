@@ -31,6 +31,7 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
   await runUnits({
     units: plan.units,
     matcher: opts.matcher,
+    ...(opts.engine ? { engine: opts.engine } : {}),
     workers,
     onResult: (r) => {
       results.set(r.id, r);
@@ -46,7 +47,14 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
     if (rescan.length === 0) break;
     nextId += rescan.length;
     units = joined;
-    await runUnits({ units: rescan, matcher: opts.matcher, workers, onResult: (r) => results.set(r.id, r), onProgress: () => undefined });
+    await runUnits({
+      units: rescan,
+      matcher: opts.matcher,
+      ...(opts.engine ? { engine: opts.engine } : {}),
+      workers,
+      onResult: (r) => results.set(r.id, r),
+      onProgress: () => undefined,
+    });
   }
   const r = assemble(units, results, plan.skipped);
   return { ...r, seconds: (performance.now() - started) / 1000 };

@@ -1,13 +1,10 @@
 import type { ByteEvents } from './byte-events.js';
 import type { ByteSource } from './byte-source.js';
-import type { CachedMatcher } from './cached-matcher.js';
 import { CandidateCollector } from './candidate-collector.js';
-import { createScanner } from './create-scanner.js';
 import { SNIFF_BYTES, sniffFormat, type Sniffed } from './format-sniff.js';
-import { matchChunk } from './match-chunk.js';
 import { fill, scanChunks } from './scan-chunks.js';
 import { TarDamaged, TarReader } from './tar-reader.js';
-import { UnitHits, type DistinctValues } from './unit-hits.js';
+import type { ScanEngine } from './scan-engine.js';
 import type { UnitResult } from './work-unit.js';
 
 /**
@@ -20,10 +17,11 @@ import type { UnitResult } from './work-unit.js';
 export async function scanTar(
   source: ByteSource,
   unitId: number,
-  matcher: CachedMatcher,
+  engine: ScanEngine,
   events: ByteEvents,
   result: UnitResult,
-  unmatched: DistinctValues,
+  /** Each member's distinct unmatched BSNs are added here (the caller merges them). */
+  unmatched: Uint32Array[],
   onChunk: () => void,
 ): Promise<void> {
   const buf = events.buf;
@@ -37,16 +35,22 @@ export async function scanTar(
       if (filled.error !== undefined) throw damaged(filled.error);
       continue;
     }
-    const hits = new UnitHits(matcher.ordinals);
+    const book = engine.book();
     const collector = new CandidateCollector();
-    const scanner = createScanner(sniffed.format, sniffed.delimiter, collector, events, false);
+    const scanner = engine.scanner(sniffed.format, sniffed.delimiter, collector, events, false);
     // A member cut short is scanned up to the damage (scanChunks reads what `filled` holds first).
-    const scanned = await scanChunks(m.source, buf, filled, scanner, () => {
-      result.candidates += matchChunk(collector, buf, matcher, unitId, hits, unmatched);
-      onChunk();
-    });
+    let scanned: Awaited<ReturnType<typeof scanChunks>>;
+    try {
+      scanned = await scanChunks(m.source, buf, filled, scanner, () => {
+        result.candidates += book.matchChunk(collector, buf, unitId);
+        onChunk();
+      });
+    } finally {
+      // Unmatched BSNs count even from a member whose scan failed part-way.
+      unmatched.push(book.unmatched());
+    }
     result.bytes += scanned.bytes;
-    for (const h of hits.list()) result.hits.push({ ...h, member });
+    for (const h of book.hits()) result.hits.push({ ...h, member });
     if (scanned.error !== undefined) throw damaged(scanned.error);
   }
 }

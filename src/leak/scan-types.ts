@@ -112,4 +112,6 @@ export interface ScanLeakOptions {
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
   /** Size of the byte ranges large plain files are split into (default 64 MiB); for tests and tuning. */
   rangeBytes?: number;
+  /** The scan-engine.ts engine; default native where its addons load. The result does not depend on it. */
+  engine?: 'js' | 'native';
 }

@@ -1,16 +1,14 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ByteEvents } from './byte-events.js';
 import { IterableSource, PrefixSource, type ByteSource } from './byte-source.js';
-import type { CachedMatcher } from './cached-matcher.js';
 import { CandidateCollector } from './candidate-collector.js';
-import { createScanner } from './create-scanner.js';
 import { SNIFF_BYTES, sniffFormat } from './format-sniff.js';
-import { matchChunk } from './match-chunk.js';
 import { openSource } from './open-source.js';
 import { fill, scanChunks } from './scan-chunks.js';
 import { scanTar } from './scan-tar.js';
 import { TarDamaged } from './tar-reader.js';
-import { DistinctValues, UnitHits } from './unit-hits.js';
+import type { ScanEngine, UnitBook } from './scan-engine.js';
+import { distinctUnion } from './unit-hits.js';
 import { emptyUnitResult, type UnitResult, type WorkUnit } from './work-unit.js';
 
 /**
@@ -23,13 +21,14 @@ export const CHUNK = 4 << 20;
 
 export async function scanUnit(
   unit: WorkUnit,
-  matcher: CachedMatcher,
+  engine: ScanEngine,
   events: ByteEvents,
   onProgress?: (inputBytes: number) => void,
 ): Promise<UnitResult> {
   const buf = events.buf;
-  const hits = new UnitHits(matcher.ordinals);
-  const unmatched = new DistinctValues();
+  let book: UnitBook | null = null;
+  /** Unmatched BSNs of tar members (each member books on its own). */
+  const memberUnmatched: Uint32Array[] = [];
   const result = emptyUnitResult(unit.id);
   let tar = false;
   let source: ByteSource | null = null;
@@ -50,7 +49,7 @@ export async function scanUnit(
         tar = true;
         const at = source;
         // Members book their own hits (named by member) into the result.
-        await scanTar(new PrefixSource(Buffer.from(buf.subarray(0, filled.n)), at), unit.id, matcher, events, result, unmatched, () =>
+        await scanTar(new PrefixSource(Buffer.from(buf.subarray(0, filled.n)), at), unit.id, engine, events, result, memberUnmatched, () =>
           onProgress?.(at.inputBytes),
         );
         return result;
@@ -62,11 +61,12 @@ export async function scanUnit(
     const collector = new CandidateCollector();
     const s = unit.source;
     const midFile = s.kind === 'range' && s.start > 0;
-    const scanner = createScanner(format.format, format.delimiter, collector, events, midFile);
+    const scanner = engine.scanner(format.format, format.delimiter, collector, events, midFile);
+    const b = (book = engine.book());
     if (midFile && s.header && scanner.useHeader)
       scanner.useHeader(readHeader(unit.path, s.header.start, s.header.length), 0, s.header.length);
     const scanned = await scanChunks(source, buf, filled, scanner, () => {
-      result.candidates += matchChunk(collector, buf, matcher, unit.id, hits, unmatched);
+      result.candidates += b.matchChunk(collector, buf, unit.id);
       onProgress?.((source as ByteSource).inputBytes);
     });
     result.bytes = scanned.bytes;
@@ -85,8 +85,8 @@ export async function scanUnit(
     } catch {
       // Closing a source that failed to open fully: nothing more to release.
     }
-    if (!tar) result.hits = hits.list();
-    result.unmatched = unmatched.values();
+    if (!tar && book) result.hits = book.hits();
+    result.unmatched = book ? book.unmatched() : distinctUnion(memberUnmatched);
   }
   return result;
 }

@@ -1,7 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ByteEvents } from './byte-events.js';
-import { CachedMatcher } from './cached-matcher.js';
-import { loadMatcher } from './load-matcher.js';
+import { createEngine, type EngineName } from './scan-engine.js';
 import type { MatcherSpec } from './scan-types.js';
 import { CHUNK, scanUnit } from './scan-unit.js';
 import type { UnitResult, WorkUnit } from './work-unit.js';
@@ -12,6 +11,7 @@ import type { UnitResult, WorkUnit } from './work-unit.js';
  */
 export interface ScanWorkerData {
   matcher: MatcherSpec;
+  engine?: EngineName | undefined;
 }
 
 export type ToWorker = { unit: WorkUnit };
@@ -26,14 +26,14 @@ if (!port) throw new Error('scan-worker must run in a worker thread');
 const data = workerData as ScanWorkerData;
 
 try {
-  const matcher = new CachedMatcher(await loadMatcher(data.matcher));
+  const engine = await createEngine(data.matcher, data.engine);
   const events = new ByteEvents(CHUNK);
   let queue = Promise.resolve();
   port.on('message', (m: ToWorker) => {
     // One unit at a time: they share the buffer.
     queue = queue.then(async () => {
       try {
-        const result = await scanUnit(m.unit, matcher, events, (inputBytes) =>
+        const result = await scanUnit(m.unit, engine, events, (inputBytes) =>
           port.postMessage({ kind: 'progress', id: m.unit.id, inputBytes } satisfies FromWorker),
         );
         port.postMessage({ kind: 'done', result } satisfies FromWorker, [result.unmatched.buffer as ArrayBuffer]);

@@ -152,3 +152,10 @@ export class DistinctValues {
     this.length = this.compacted = w;
   }
 }
+
+/** The distinct values of several sorted distinct lists (tar members' unmatched BSNs), sorted. */
+export function distinctUnion(lists: readonly Uint32Array[]): Uint32Array {
+  const all = new DistinctValues();
+  for (const l of lists) for (const v of l) all.add(v);
+  return all.values();
+}

@@ -23,6 +23,8 @@ export interface LeakScanOptions {
   details?: string;
   workers?: number;
   onProgress?: (done: number, total: number) => void;
+  /** The scan engine (src/leak/scan-engine.ts); the benchmark runs both. The result does not depend on it. */
+  engine?: 'js' | 'native';
 }
 
 export interface LeakScanReport {
@@ -68,6 +70,7 @@ export class LeakScanService {
       matcher: { module: MATCHER, data: index.data },
       ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.engine ? { engine: opts.engine } : {}),
     });
     const report = summarise(r, index);
     if (opts.details) await writeDetails(opts.details, r.hits, index);

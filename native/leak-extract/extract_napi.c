@@ -1,0 +1,216 @@
+/*
+ * The N-API surface of the native candidate extraction:
+ *   create(format, delimiter, midFile) -> handle
+ *   scan(handle, buf, from, to, mode, recordBase, out, counts, nameRole, listRoles) -> consumed
+ *   useHeader(handle, buf, s, e, nameRole, listRoles)
+ * One call per chunk: the candidates of the whole call come back in `out` (13 Int32Arrays, replaced
+ * by larger ones when too small) with their counts in counts[0..12], then the scanner's lines and
+ * endsInsideRecord in counts[13] and counts[14]. Field-name roles are asked of
+ * JavaScript through nameRole(s, e) / listRoles(kind, s, e) (offsets into buf), rarely: the
+ * scanner remembers them.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include "scanner.h"
+
+#define CHECK(call)                                  \
+  do {                                               \
+    if ((call) != napi_ok) return throw_status(env); \
+  } while (0)
+
+static napi_value throw_status(napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_error(env, NULL, "leak_extract: N-API call failed");
+  return NULL;
+}
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+typedef struct {
+  napi_env env;
+  napi_value nameRole, listRoles;
+  Scanner *sc;
+} CallCtx;
+
+static int js_name_role(void *ctx, i32 s, i32 e) {
+  CallCtx *x = ctx;
+  napi_env env = x->env;
+  napi_value args[2], global, result;
+  int32_t role = 0;
+  if (x->sc->failed || napi_get_global(env, &global) != napi_ok || napi_create_int32(env, s, &args[0]) != napi_ok ||
+      napi_create_int32(env, e, &args[1]) != napi_ok || napi_call_function(env, global, x->nameRole, 2, args, &result) != napi_ok ||
+      napi_get_value_int32(env, result, &role) != napi_ok || role < 0 || role > 6) {
+    x->sc->failed = 1;
+    return -1;
+  }
+  return role;
+}
+
+static int js_list_roles(void *ctx, int kind, i32 s, i32 e, u8 *out, int max) {
+  CallCtx *x = ctx;
+  napi_env env = x->env;
+  napi_value args[3], global, result;
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void *data = NULL;
+  napi_value ab;
+  if (x->sc->failed || napi_get_global(env, &global) != napi_ok || napi_create_int32(env, kind, &args[0]) != napi_ok ||
+      napi_create_int32(env, s, &args[1]) != napi_ok || napi_create_int32(env, e, &args[2]) != napi_ok ||
+      napi_call_function(env, global, x->listRoles, 3, args, &result) != napi_ok ||
+      napi_get_typedarray_info(env, result, &type, &length, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    x->sc->failed = 1;
+    return -1;
+  }
+  int n = length < (size_t)max ? (int)length : max;
+  if (n > 0) memcpy(out, data, (size_t)n);
+  return n;
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  scanner_free(data);
+  free(data);
+}
+
+static napi_value get_scanner(napi_env env, napi_value v, Scanner **out) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) return throw_range(env, "leak_extract: not a scanner handle");
+  *out = p;
+  return v;
+}
+
+static napi_value get_bytes(napi_env env, napi_value v, Bytes *b) {
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void *data = NULL;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok || type != napi_uint8_array)
+    return throw_range(env, "leak_extract: buf must be a Buffer");
+  if (length > 0x7fffff00u) return throw_range(env, "leak_extract: buffer too large");
+  b->p = data;
+  b->len = (i32)length;
+  return v;
+}
+
+static napi_value create(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t format = 0, delimiter = -1;
+  bool midFile = false;
+  CHECK(napi_get_value_int32(env, argv[0], &format));
+  CHECK(napi_get_value_int32(env, argv[1], &delimiter));
+  CHECK(napi_get_value_bool(env, argv[2], &midFile));
+  if (format < 0 || format > FORMAT_HL7 || delimiter < -1 || delimiter > 255) return throw_range(env, "leak_extract: bad format");
+  Scanner *sc = xmalloc(sizeof *sc);
+  scanner_init(sc, format, delimiter, midFile);
+  if (napi_create_external(env, sc, finalize, NULL, &result) != napi_ok) {
+    scanner_free(sc);
+    free(sc);
+    return throw_status(env);
+  }
+  return result;
+}
+
+/* Copies the collector's columns into out[i] (a new, larger Int32Array when needed), counts into counts[i]. */
+static napi_value copy_out(napi_env env, Scanner *sc, napi_value out, napi_value countsArr) {
+  Collector *c = &sc->c;
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void *data = NULL;
+  napi_value ab;
+  CHECK(napi_get_typedarray_info(env, countsArr, &type, &length, &data, &ab, &offset));
+  if (type != napi_int32_array || length < COL_COUNT + 2) return throw_range(env, "leak_extract: counts too short");
+  i32 *counts = data;
+  for (int i = 0; i < COL_COUNT; i++) {
+    IList *l = coll_column(c, i);
+    counts[i] = l->n;
+    if (l->n == 0) continue;
+    napi_value arr;
+    CHECK(napi_get_element(env, out, (uint32_t)i, &arr));
+    CHECK(napi_get_typedarray_info(env, arr, &type, &length, &data, &ab, &offset));
+    if (type != napi_int32_array) return throw_range(env, "leak_extract: out must hold Int32Arrays");
+    if (length < (size_t)l->n) {
+      size_t cap = (size_t)l->n * 2;
+      void *fresh = NULL;
+      CHECK(napi_create_arraybuffer(env, cap * sizeof(i32), &fresh, &ab));
+      CHECK(napi_create_typedarray(env, napi_int32_array, cap, ab, 0, &arr));
+      CHECK(napi_set_element(env, out, (uint32_t)i, arr));
+      data = fresh;
+    }
+    memcpy(data, l->d, (size_t)l->n * sizeof(i32));
+  }
+  counts[COL_COUNT] = sc->lines;
+  counts[COL_COUNT + 1] = sc->endsInsideRecord;
+  return out;
+}
+
+static napi_value scan(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 10) return throw_range(env, "leak_extract: scan takes 10 arguments");
+  Scanner *sc;
+  Bytes b;
+  int32_t from, to, mode, recordBase;
+  if (!get_scanner(env, argv[0], &sc) || !get_bytes(env, argv[1], &b)) return NULL;
+  CHECK(napi_get_value_int32(env, argv[2], &from));
+  CHECK(napi_get_value_int32(env, argv[3], &to));
+  CHECK(napi_get_value_int32(env, argv[4], &mode));
+  CHECK(napi_get_value_int32(env, argv[5], &recordBase));
+  if (from < 0 || from > to || to > b.len || mode < 0 || mode > 2 || recordBase < 0) return throw_range(env, "leak_extract: bad scan range");
+  CallCtx ctx = {env, argv[8], argv[9], sc};
+  sc->roles.name_role = js_name_role;
+  sc->roles.list_roles = js_list_roles;
+  sc->roles.ctx = &ctx;
+  sc->failed = 0;
+  coll_reset_chunk(&sc->c, recordBase);
+  i32 consumed = scanner_scan(sc, &b, from, to, mode);
+  coll_settle(&sc->c);
+  sc->roles.ctx = NULL;
+  if (sc->failed) return throw_status(env);
+  if (!copy_out(env, sc, argv[6], argv[7])) return NULL;
+  CHECK(napi_create_int32(env, consumed, &result));
+  return result;
+}
+
+static napi_value use_header(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) return throw_range(env, "leak_extract: useHeader takes 6 arguments");
+  Scanner *sc;
+  Bytes b;
+  int32_t s, e;
+  if (!get_scanner(env, argv[0], &sc) || !get_bytes(env, argv[1], &b)) return NULL;
+  CHECK(napi_get_value_int32(env, argv[2], &s));
+  CHECK(napi_get_value_int32(env, argv[3], &e));
+  if (s < 0 || s > e || e > b.len) return throw_range(env, "leak_extract: bad header range");
+  CallCtx ctx = {env, argv[4], argv[5], sc};
+  sc->roles.name_role = js_name_role;
+  sc->roles.list_roles = js_list_roles;
+  sc->roles.ctx = &ctx;
+  sc->failed = 0;
+  scanner_use_header(sc, &b, s, e);
+  sc->roles.ctx = NULL;
+  if (sc->failed) return throw_status(env);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"create", NULL, create, NULL, NULL, NULL, napi_default, NULL},
+      {"scan", NULL, scan, NULL, NULL, NULL, napi_default, NULL},
+      {"useHeader", NULL, use_header, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,243 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { bsnString } from './bsn-digits.js';
+import { BATCH } from './cached-matcher.js';
+import { isoDate } from './calendar-date.js';
+import type { CandidateCollector } from './candidate-collector.js';
+import { familyOf } from './key-occurrences.js';
+import { PatientOrdinals } from './patient-ordinals.js';
+import type { Hit, Matcher } from './scan-types.js';
+import type { UnitHit } from './unit-hits.js';
+
+/**
+ * The matching and booking of a scanned chunk (match-chunk.ts with cached-matcher.ts, bsn-table.ts,
+ * key-table.ts, unit-hits.ts and record-categories.ts) in the C addon native/leak-match, with the
+ * same results: the per-occurrence loop is most of a scan's matching time when the leak is the
+ * lab's own data (every record a hit). The Matcher stays here: the addon says which candidates
+ * are new, they go to the Matcher in batches of BATCH as CachedMatcher sends them, and their
+ * results come back as patient ordinals (numbered here, by PatientOrdinals, in the same order as
+ * the JavaScript path numbers them). A chunk costs two or three calls, none per occurrence.
+ */
+
+/** A worker's native matcher (tables + ordinals) in front of a Matcher; null when the addon cannot load. */
+export function createNativeMatcher(matcher: Matcher): NativeMatcher | null {
+  const addon = loadAddon();
+  return addon ? new NativeChunkMatcher(addon, matcher) : null;
+}
+
+/** record-categories.ts recordCategories in the addon (for tests: booking calls it in C); null when the addon cannot load. */
+export function nativeRecordCategories(buf: Uint8Array, s: number, e: number): number | null {
+  const addon = loadAddon();
+  return addon ? addon.recordCategories(buf, s, e) : null;
+}
+
+export interface NativeMatcher {
+  /** A fresh per-unit hit table (UnitHits equivalent) and unmatched-BSN set (DistinctValues equivalent). */
+  newUnit(): NativeUnit;
+  /** Same contract as matchChunk(c, buf, m, unit, hits, unmatched): books the chunk's candidates, returns their count, clears the collector. */
+  matchChunk(c: CandidateCollector, buf: Buffer, unit: number, u: NativeUnit): number;
+}
+
+export interface NativeUnit {
+  list(): UnitHit[];
+  unmatched(): Uint32Array;
+}
+
+/** Opaque C state (type-tagged externals, freed by their finalizers). */
+type Handle = object;
+
+interface Addon {
+  createMatcher(): Handle;
+  createHits(): Handle;
+  createValues(): Handle;
+  /**
+   * null: no new candidates; else [new BSNs nb, new keys nk, nb BSN numbers, nk occurrence indices].
+   * Counts the BSNs known to match nobody in `unmatched` (the slot is at hand); book follows with the same unit.
+   */
+  lookup(
+    m: Handle,
+    unmatched: Handle,
+    unit: number,
+    bsnValue: Int32Array,
+    nb: number,
+    h1: Int32Array,
+    h2: Int32Array,
+    date: Int32Array,
+    nk: number,
+  ): Int32Array | null;
+  settle(m: Handle, kind: 0 | 1, from: number, counts: Int32Array, n: number, ords: Int32Array, nords: number): void;
+  book(
+    m: Handle,
+    hits: Handle,
+    unmatched: Handle,
+    unit: number,
+    buf: Uint8Array,
+    bsnLine: Int32Array,
+    bsnRecord: Int32Array,
+    nb: number,
+    keyLine: Int32Array,
+    keyRecord: Int32Array,
+    nk: number,
+    recordStart: Int32Array,
+    recordEnd: Int32Array,
+    recordHint: Int32Array,
+    records: number,
+  ): void;
+  /** 5 words per entry in first-seen order: ordinal, kind (0 BSN, 1 name + birth date), line, categories, count. */
+  list(hits: Handle): Int32Array;
+  values(unmatched: Handle): Uint32Array;
+  recordCategories(buf: Uint8Array, s: number, e: number): number;
+}
+
+const ADDON = fileURLToPath(new URL('../../native/leak-match/build/Release/leak_match.node', import.meta.url));
+
+let loaded: Addon | null | undefined;
+
+function loadAddon(): Addon | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)(ADDON) as Addon;
+  } catch (cause) {
+    // Not built (npm ci --ignore-scripts, no compiler): the JavaScript path does the same work.
+    if ((cause as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw cause;
+    loaded = null;
+  }
+  return loaded;
+}
+
+class NativeChunkMatcher implements NativeMatcher {
+  /** The patients found, numbered as CachedMatcher numbers them; the C tables and unit hits hold these numbers. */
+  readonly ordinals = new PatientOrdinals();
+  /** Distinct candidates sent to the matcher (CachedMatcher.matched). */
+  matched = 0;
+  private readonly state: Handle;
+  private counts = new Int32Array(BATCH);
+  private ords = new Int32Array(BATCH);
+
+  constructor(
+    private readonly addon: Addon,
+    private readonly matcher: Matcher,
+  ) {
+    this.state = addon.createMatcher();
+  }
+
+  newUnit(): NativeUnit {
+    return new NativeUnitHits(this.addon, this.ordinals);
+  }
+
+  matchChunk(c: CandidateCollector, buf: Buffer, unit: number, u: NativeUnit): number {
+    if (!(u instanceof NativeUnitHits) || u.ordinals !== this.ordinals) throw new TypeError('not a unit of this matcher');
+    // The tables mark BSNs counted unmatched with the unit in 32 bits, as BsnTable does.
+    if (!Number.isInteger(unit) || unit < -0x80000000 || unit > 0x7fffffff) throw new RangeError('unit id out of range');
+    c.settleColumns();
+    const nb = c.bsnValue.length;
+    const k = c.keys;
+    const nk = k.length;
+    const pending = this.addon.lookup(this.state, u.values, unit, c.bsnValue.data, nb, k.h1.data, k.h2.data, k.date.data, nk);
+    if (pending !== null) this.resolve(pending, c, buf);
+    const r = c.recordStart;
+    this.addon.book(
+      this.state,
+      u.hits,
+      u.values,
+      unit,
+      buf,
+      c.bsnLine.data,
+      c.bsnRecord.data,
+      nb,
+      k.line.data,
+      k.record.data,
+      nk,
+      r.data,
+      c.recordEnd.data,
+      c.recordHint.data,
+      r.length,
+    );
+    c.clearChunk();
+    return nb + nk;
+  }
+
+  /** CachedMatcher.resolve: the chunk's new BSNs, then its new keys, to the matcher in batches, settled as ordinals. */
+  private resolve(pending: Int32Array, c: CandidateCollector, buf: Buffer): void {
+    const nb = pending[0] as number;
+    const nk = pending[1] as number;
+    for (let i = 0; i < nb; i += BATCH) {
+      const n = Math.min(BATCH, nb - i);
+      const values: string[] = [];
+      for (let j = 0; j < n; j++) values.push(bsnString(pending[2 + i + j] as number));
+      this.settle(0, i, this.matcher.matchBsns(values), n);
+    }
+    const k = c.keys;
+    for (let i = 0; i < nk; i += BATCH) {
+      const n = Math.min(BATCH, nk - i);
+      const values: string[] = [];
+      for (let j = 0; j < n; j++) {
+        // The family name is read from the occurrence that entered the key, as KeyTable.lookup reads it.
+        const at = pending[2 + nb + i + j] as number;
+        values.push(`${familyOf(buf, k.from.get(at), k.to.get(at))}|${isoDate(k.date.get(at))}`);
+      }
+      this.settle(1, i, this.matcher.matchNameDates(values), n);
+    }
+    this.matched += nb + nk;
+  }
+
+  /** Results of pending candidates from..from+n as ordinal lists, in one call. */
+  private settle(kind: 0 | 1, from: number, hits: readonly (readonly Hit[])[], n: number): void {
+    check(hits, n);
+    if (this.counts.length < n) this.counts = new Int32Array(n);
+    let nords = 0;
+    for (let j = 0; j < n; j++) {
+      const list = hits[j] as readonly Hit[];
+      this.counts[j] = list.length;
+      for (const h of list) {
+        if (nords === this.ords.length) {
+          const next = new Int32Array(nords * 2);
+          next.set(this.ords);
+          this.ords = next;
+        }
+        this.ords[nords++] = this.ordinals.of(h);
+      }
+    }
+    this.addon.settle(this.state, kind, from, this.counts, n, this.ords, nords);
+  }
+}
+
+class NativeUnitHits implements NativeUnit {
+  readonly hits: Handle;
+  readonly values: Handle;
+
+  constructor(
+    private readonly addon: Addon,
+    readonly ordinals: PatientOrdinals,
+  ) {
+    this.hits = addon.createHits();
+    this.values = addon.createValues();
+  }
+
+  list(): UnitHit[] {
+    const w = this.addon.list(this.hits);
+    const out: UnitHit[] = [];
+    for (let at = 0; at < w.length; at += 5) {
+      const ord = w[at] as number;
+      out.push({
+        tenant: this.ordinals.tenant(ord),
+        patient: this.ordinals.patient(ord),
+        kind: w[at + 1] === 0 ? 'bsn' : 'name-date',
+        line: w[at + 2] as number,
+        categories: w[at + 3] as number,
+        count: w[at + 4] as number,
+      });
+    }
+    return out;
+  }
+
+  unmatched(): Uint32Array {
+    return this.addon.values(this.values);
+  }
+}
+
+/** As cached-matcher.ts: a matcher that answers for another number of candidates is broken. */
+function check(hits: readonly (readonly Hit[])[], n: number): void {
+  if (!Array.isArray(hits) || hits.length !== n)
+    throw new Error(`matcher returned ${Array.isArray(hits) ? hits.length : 'no'} results for ${n} candidates`);
+}
