@@ -98,17 +98,15 @@ function planFile(file: string, plan: Plan, rangeBytes: number): void {
         const cuts = SPLITTABLE.has(sniffed.format) ? splitPoints(fd, size, rangeBytes, sniffed.format === 'hl7') : [];
         const bounds = [0, ...cuts, size];
         const csvHeader = sniffed.format === 'csv' ? headerLength(head) : 0;
+        let header: { start: number; length: number } | null = null;
         for (let i = 0; i + 1 < bounds.length; i++) {
           const start = bounds[i] as number;
           const end = bounds[i + 1] as number;
-          const header =
-            start === 0
-              ? null
-              : csvHeader > 0
-                ? { start: 0, length: csvHeader }
-                : sniffed.format === 'sql'
-                  ? sqlStatementBefore(fd, start)
-                  : null;
+          if (start > 0 && csvHeader > 0) header = { start: 0, length: csvHeader };
+          else if (start > 0 && sniffed.format === 'sql') {
+            const before = sqlStatementBefore(fd, start, bounds[i - 1]);
+            if (before !== undefined) header = before;
+          }
           plan.units.push({ ...base, source: { kind: 'range', start, end, header }, format, size: end - start });
         }
         return;

@@ -81,7 +81,14 @@ function assemble(
       offset += results.get(u.id)?.lines ?? 0;
     }
   }
-  const merged = new Map<string, HitRecord>();
+  // Hits per file, keyed by number (see hitKey): every patient's hits from every range of a file
+  // meet here, hundreds of thousands when the leak is the lab's own data.
+  const byFileHits = new Map<string, Map<number, HitRecord>>();
+  const hitsOf = (file: string): Map<number, HitRecord> => {
+    let m = byFileHits.get(file);
+    if (!m) byFileHits.set(file, (m = new Map<number, HitRecord>()));
+    return m;
+  };
   const unmatched = new DistinctCounter();
   const skipped = new Map<string, string>();
   let bytes = 0;
@@ -97,10 +104,12 @@ function assemble(
     if (r.skipped !== null && !skipped.has(u.file)) skipped.set(u.file, r.skipped);
     for (const m of r.skippedMembers) skipped.set(`${u.file}!${m.member}`, m.reason);
     const offset = lineOffset.get(u.id) ?? 0;
+    const own = hitsOf(u.file);
     for (const h of r.hits) {
       // A tar member is named like a zip member: archive!member.
       const file = h.member === undefined ? u.file : `${u.file}!${h.member}`;
-      const key = `${file}\u0000${h.tenant}\u0000${h.patient}\u0000${h.kind}`;
+      const merged = h.member === undefined ? own : hitsOf(file);
+      const key = hitKey(h.tenant, h.patient, h.kind);
       const line = h.line + offset;
       const m = merged.get(key);
       if (!m)
@@ -120,11 +129,20 @@ function assemble(
       }
     }
   }
-  const hits = [...merged.values()].sort(
-    (a, b) => cmp(a.file, b.file) || a.line - b.line || a.tenant - b.tenant || a.patient - b.patient || cmp(a.kind, b.kind),
-  );
+  // By file, then line, tenant, patient and kind (a file's hits are unique per tenant, patient and kind).
+  const hits: HitRecord[] = [];
+  for (const file of [...byFileHits.keys()].sort(cmp)) {
+    const own = [...(byFileHits.get(file) as Map<number, HitRecord>).values()];
+    own.sort((a, b) => a.line - b.line || a.tenant - b.tenant || a.patient - b.patient || cmp(a.kind, b.kind));
+    for (const h of own) hits.push(h);
+  }
   const allSkipped = [...planSkipped, ...[...skipped].map(([file, reason]) => ({ file, reason }))].sort((a, b) => cmp(a.file, b.file));
   return { bytes, inputBytes, files: byFile.size, candidates, hits, unmatchedValidBsns: unmatched.size, skipped: allSkipped };
+}
+
+/** One exact number per (tenant < 2^20, patient < 2^32, kind): patient · 2^21 + tenant · 2 + kind < 2^53. */
+function hitKey(tenant: number, patient: number, kind: HitRecord['kind']): number {
+  return patient * 2 ** 21 + tenant * 2 + (kind === 'bsn' ? 0 : 1);
 }
 
 function start(u: WorkUnit): number {

@@ -2,6 +2,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Prng } from '../synth/prng.js';
 import { sqlStatementBefore } from './sql-statement-before.js';
 
 /**
@@ -39,6 +40,37 @@ describe('sqlStatementBefore', () => {
     try {
       expect(sqlStatementBefore(fd, before.length + MIB + 7)).toBeNull();
       expect(sqlStatementBefore(fd, before.length + 10)).toBeNull();
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('reads back only to the previous range and agrees with a search from the file start', () => {
+    const prng = new Prng(3);
+    let text = '';
+    while (text.length < 6 * MIB) {
+      const k = prng.int(4);
+      if (k === 0) text += `INSERT INTO p (bsn, naam) VALUES\n${"('123456782', 'x'),\n".repeat(prng.int(40_000))}('1', 'y');\n`;
+      else if (k === 1) text += `COPY public.p${prng.int(9)} (id, bsn) FROM stdin;\n${'7\t123456782\n'.repeat(prng.int(60_000))}\\.\n`;
+      else if (k === 2) text += `-- comment ${'z'.repeat(prng.int(3000))}\n`;
+      else text += `CREATE TABLE t${prng.int(9)} (a int);\n`;
+    }
+    const file = path.join(dir, 'mixed.sql');
+    writeFileSync(file, text);
+    const fd = openSync(file, 'r');
+    try {
+      const starts = Array.from({ length: 40 }, () => 1 + prng.int(text.length - 1)).sort((a, b) => a - b);
+      let header: ReturnType<typeof sqlStatementBefore> = null;
+      let floor = 0;
+      let inherited = 0;
+      for (const start of starts) {
+        const before = sqlStatementBefore(fd, start, floor);
+        if (before === undefined) inherited++;
+        else header = before;
+        expect(header, `range start ${start}`).toEqual(sqlStatementBefore(fd, start));
+        floor = start;
+      }
+      expect(inherited).toBeGreaterThan(0);
     } finally {
       closeSync(fd);
     }

@@ -15,10 +15,18 @@ const MARKERS = {
 };
 const OVERLAP = 16;
 
-export function sqlStatementBefore(fd: number, pos: number): { start: number; length: number } | null {
+/**
+ * The statement head for a range starting at `pos`, or null when it starts outside any statement.
+ * With `floor` (the previous range's start): undefined when no statement begins or ends between
+ * `floor` and `pos`, so the range is in the same statement as the previous one — each range reads
+ * back only to the one before, not, in a dump that is one long INSERT, to the file's start.
+ */
+export function sqlStatementBefore(fd: number, pos: number, floor = 0): { start: number; length: number } | null | undefined {
   const buf = Buffer.alloc(BLOCK + OVERLAP);
-  for (let end = pos; end > 0;) {
-    const start = Math.max(0, end - BLOCK);
+  // A marker that ends at or after `floor` starts at most OVERLAP bytes before it.
+  const bottom = Math.max(0, floor - OVERLAP);
+  for (let end = pos; end > bottom;) {
+    const start = Math.max(bottom, end - BLOCK);
     // A few bytes past `end` too, so a marker across the block boundary is seen.
     const n = readSync(fd, buf, 0, Math.min(buf.length, pos - start), start);
     const view = buf.subarray(0, n);
@@ -42,7 +50,7 @@ export function sqlStatementBefore(fd: number, pos: number): { start: number; le
     if (start === 0) return view.subarray(0, 5).toString('latin1') === 'COPY ' ? lineAt(fd, 0, false) : null;
     end = start;
   }
-  return null;
+  return floor > 0 ? undefined : null;
 }
 
 /** Where the line holding the byte before `at` starts (after the last line feed before `at`, or 0). */
