@@ -3,9 +3,10 @@
  *   create(format, delimiter, midFile) -> handle
  *   scan(handle, buf, from, to, mode, recordBase, out, counts, nameRole, listRoles) -> consumed
  *   useHeader(handle, buf, s, e, nameRole, listRoles)
- * One call per chunk: the candidates of the whole call come back in `out` (13 Int32Arrays, replaced
- * by larger ones when too small) with their counts in counts[0..12], then the scanner's lines and
- * endsInsideRecord in counts[13] and counts[14]. Field-name roles are asked of
+ * One call per chunk: the candidates of the whole call are appended to `out` (the collector's 13
+ * Int32Arrays, replaced by larger ones when too small), whose lengths are counts[0..12] before and
+ * after; the scanner's lines and endsInsideRecord come back in counts[13] and counts[14]. Field-name
+ * roles are asked of
  * JavaScript through nameRole(s, e) / listRoles(kind, s, e) (offsets into buf), rarely: the
  * scanner remembers them.
  */
@@ -118,7 +119,11 @@ static napi_value create(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* Copies the collector's columns into out[i] (a new, larger Int32Array when needed), counts into counts[i]. */
+/*
+ * Appends the collector's columns to out[i] — the JavaScript collector's own Int32Arrays, already
+ * holding counts[i] entries — replacing an array by a larger copy when it is too small; then
+ * counts[i] is the new length. One copy into the arrays the matching reads, not two.
+ */
 static napi_value copy_out(napi_env env, Scanner *sc, napi_value out, napi_value countsArr) {
   Collector *c = &sc->c;
   napi_typedarray_type type;
@@ -130,21 +135,24 @@ static napi_value copy_out(napi_env env, Scanner *sc, napi_value out, napi_value
   i32 *counts = data;
   for (int i = 0; i < COL_COUNT; i++) {
     IList *l = coll_column(c, i);
-    counts[i] = l->n;
+    i32 base = counts[i];
     if (l->n == 0) continue;
     napi_value arr;
     CHECK(napi_get_element(env, out, (uint32_t)i, &arr));
     CHECK(napi_get_typedarray_info(env, arr, &type, &length, &data, &ab, &offset));
     if (type != napi_int32_array) return throw_range(env, "leak_extract: out must hold Int32Arrays");
-    if (length < (size_t)l->n) {
-      size_t cap = (size_t)l->n * 2;
+    if (base < 0 || (size_t)base > length) return throw_range(env, "leak_extract: column base out of range");
+    if (length < (size_t)base + (size_t)l->n) {
+      size_t cap = ((size_t)base + (size_t)l->n) * 2;
       void *fresh = NULL;
       CHECK(napi_create_arraybuffer(env, cap * sizeof(i32), &fresh, &ab));
+      memcpy(fresh, data, (size_t)base * sizeof(i32));
       CHECK(napi_create_typedarray(env, napi_int32_array, cap, ab, 0, &arr));
       CHECK(napi_set_element(env, out, (uint32_t)i, arr));
       data = fresh;
     }
-    memcpy(data, l->d, (size_t)l->n * sizeof(i32));
+    memcpy((i32 *)data + base, l->d, (size_t)l->n * sizeof(i32));
+    counts[i] = base + l->n;
   }
   counts[COL_COUNT] = sc->lines;
   counts[COL_COUNT + 1] = sc->endsInsideRecord;

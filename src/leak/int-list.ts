@@ -16,17 +16,6 @@ export class IntList {
     this.data[this.length++] = v;
   }
 
-  /** Appends src[0, n): a whole column at once (the native scanner's output, see native-extract.ts). */
-  pushAll(src: Int32Array, n: number): void {
-    if (this.length + n > this.data.length) {
-      const next = new Int32Array(Math.max(this.data.length * 2, this.length + n));
-      next.set(this.data.subarray(0, this.length));
-      this.data = next;
-    }
-    this.data.set(src.subarray(0, n), this.length);
-    this.length += n;
-  }
-
   get(i: number): number {
     return this.data[i] as number;
   }

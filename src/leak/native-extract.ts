@@ -97,7 +97,8 @@ class NativeScanner implements FormatScanner {
   private readonly handle: object;
   /** The buffer the C side is reading (its callbacks give offsets into it). */
   private current: Buffer = Buffer.alloc(0);
-  private readonly out: Int32Array[] = Array.from({ length: COLUMNS }, () => new Int32Array(4096));
+  /** The collector's arrays, passed to the C side, which may replace them by larger ones. */
+  private readonly out: Int32Array[] = [];
   private readonly counts = new Int32Array(COLUMNS + 2);
   private readonly targets: readonly IntList[];
 
@@ -136,6 +137,13 @@ class NativeScanner implements FormatScanner {
   scan(buf: Buffer, from: number, to: number, mode: ScanMode): number {
     this.current = buf;
     const counts = this.counts;
+    const out = this.out;
+    // The C side appends to the collector's own arrays (replacing one that is too small).
+    for (let i = 0; i < COLUMNS; i++) {
+      const t = this.targets[i] as IntList;
+      out[i] = t.data;
+      counts[i] = t.length;
+    }
     const consumed = this.addon.scan(
       this.handle,
       buf,
@@ -143,14 +151,15 @@ class NativeScanner implements FormatScanner {
       to,
       mode,
       this.c.recordStart.length,
-      this.out,
+      out,
       counts,
       this.nameRole,
       this.listRoles,
     );
     for (let i = 0; i < COLUMNS; i++) {
-      const n = counts[i] as number;
-      if (n > 0) (this.targets[i] as IntList).pushAll(this.out[i] as Int32Array, n);
+      const t = this.targets[i] as IntList;
+      t.data = out[i] as Int32Array;
+      t.length = counts[i] as number;
     }
     this.lines = counts[COLUMNS] as number;
     this.endsInsideRecord = counts[COLUMNS + 1] === 1;
