@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Prng } from '../synth/prng.js';
-import { sqlStatementBefore } from './sql-statement-before.js';
+import { lastAround, sqlStatementBefore } from './sql-statement-before.js';
 
 /**
  * A range of a SQL dump that starts among COPY rows learns their columns from the COPY line,
@@ -73,6 +73,16 @@ describe('sqlStatementBefore', () => {
       expect(inherited).toBeGreaterThan(0);
     } finally {
       closeSync(fd);
+    }
+  });
+
+  it('finds a marker by its rare byte exactly where lastIndexOf finds it', () => {
+    const prng = new Prng(8);
+    const alphabet = Buffer.from(';\n\\.xC');
+    for (let round = 0; round < 2000; round++) {
+      const view = Buffer.from(Array.from({ length: prng.int(40) }, () => alphabet[prng.int(alphabet.length)] as number));
+      expect(lastAround(view, 0x3b, 0, Buffer.from(';\n'))).toBe(view.lastIndexOf(';\n'));
+      expect(lastAround(view, 0x5c, 1, Buffer.from('\n\\.'))).toBe(view.lastIndexOf('\n\\.'));
     }
   });
 });

@@ -31,9 +31,11 @@ export function sqlStatementBefore(fd: number, pos: number, floor = 0): { start:
     const n = readSync(fd, buf, 0, Math.min(buf.length, pos - start), start);
     const view = buf.subarray(0, n);
     const copy = view.lastIndexOf(MARKERS.copy);
-    const copyEnd = view.lastIndexOf(MARKERS.copyEnd);
+    // The short markers by their rare byte (memrchr), then a look at its neighbours: a multi-byte
+    // search for ";\n" over every 1 MiB block of a long INSERT list cost a few hundred ms a file.
+    const copyEnd = lastAround(view, 0x5c, 1, MARKERS.copyEnd);
     const insert = view.lastIndexOf(MARKERS.insert);
-    const stmtEnd = view.lastIndexOf(MARKERS.statementEnd);
+    const stmtEnd = lastAround(view, 0x3b, 0, MARKERS.statementEnd);
     const last = Math.max(copy, copyEnd, insert, stmtEnd);
     if (last >= 0) {
       if (last === copy) return lineAt(fd, start + copy + 1, false);
@@ -51,6 +53,18 @@ export function sqlStatementBefore(fd: number, pos: number, floor = 0): { start:
     end = start;
   }
   return floor > 0 ? undefined : null;
+}
+
+/** view.lastIndexOf(marker), found by the last occurrences of its byte `rare`, which sits at marker[at]. */
+export function lastAround(view: Buffer, rare: number, at: number, marker: Buffer): number {
+  for (let p = view.lastIndexOf(rare); p >= 0; p = p > 0 ? view.lastIndexOf(rare, p - 1) : -1) {
+    const s = p - at;
+    if (s < 0 || s + marker.length > view.length) continue;
+    let same = true;
+    for (let k = 0; k < marker.length && same; k++) same = view[s + k] === marker[k];
+    if (same) return s;
+  }
+  return -1;
 }
 
 /** Where the line holding the byte before `at` starts (after the last line feed before `at`, or 0). */
