@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Prng } from '../synth/prng.js';
-import { lastAround, sqlStatementBefore } from './sql-statement-before.js';
+import { lastAround, lastByForward, sqlStatementBefore } from './sql-statement-before.js';
 
 /**
  * A range of a SQL dump that starts among COPY rows learns their columns from the COPY line,
@@ -76,13 +76,23 @@ describe('sqlStatementBefore', () => {
     }
   });
 
-  it('finds a marker by its rare byte exactly where lastIndexOf finds it', () => {
+  it('finds a marker by its rare byte, or by forward searches, exactly where lastIndexOf finds it', () => {
     const prng = new Prng(8);
-    const alphabet = Buffer.from(';\n\\.xC');
-    for (let round = 0; round < 2000; round++) {
-      const view = Buffer.from(Array.from({ length: prng.int(40) }, () => alphabet[prng.int(alphabet.length)] as number));
+    const alphabet = Buffer.from(';\n\\.xCOPY ');
+    for (let round = 0; round < 20_000; round++) {
+      let text = Buffer.from(Array.from({ length: prng.int(60) }, () => alphabet[prng.int(alphabet.length)] as number)).toString('latin1');
+      // Whole and cut markers at random places, so each search meets hits, near misses and the ends.
+      for (const piece of ['\nCOPY ', '\nCOPY', 'COPY ', ';\n', '\n\\.', '\n\\'])
+        if (prng.chance(0.3)) {
+          const at = prng.int(text.length + 1);
+          text = text.slice(0, at) + piece + text.slice(at);
+        }
+      const view = Buffer.from(text, 'latin1');
       expect(lastAround(view, 0x3b, 0, Buffer.from(';\n'))).toBe(view.lastIndexOf(';\n'));
       expect(lastAround(view, 0x5c, 1, Buffer.from('\n\\.'))).toBe(view.lastIndexOf('\n\\.'));
+      expect(lastAround(view, 0x59, 4, Buffer.from('\nCOPY '))).toBe(view.lastIndexOf('\nCOPY '));
+      expect(lastByForward(view, Buffer.from('\nC;'))).toBe(view.lastIndexOf('\nC;'));
+      expect(lastByForward(view, Buffer.from(';;'))).toBe(view.lastIndexOf(';;'));
     }
   });
 });
