@@ -132,8 +132,9 @@ i32 coll_digits(Collector *c, i32 s, i32 e, i32 limit, i32 line, int role, int c
     return e;
   }
   if (len > 4) {
-    /* HL7 TS (PID-7) and some exports: yyyymmdd followed by a time. */
-    if (role == ROLE_BIRTH && len <= 14 && len % 2 == 0) date(c, compact_date_at(buf, s), s, line, role);
+    /* HL7 TS (PID-7) and some exports: yyyymmdd followed by a time. Fewer than 8 digits hold no
+     * day (and reading 8 would take bytes past the run). */
+    if (role == ROLE_BIRTH && len >= 8 && len <= 14 && len % 2 == 0) date(c, compact_date_at(buf, s), s, line, role);
     return e;
   }
   if (e >= limit) return e;

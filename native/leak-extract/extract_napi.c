@@ -38,17 +38,24 @@ typedef struct {
   Scanner *sc;
 } CallCtx;
 
+/* Each callback runs in its own handle scope: a chunk of many distinct field names makes many calls. */
 static int js_name_role(void *ctx, i32 s, i32 e) {
   CallCtx *x = ctx;
   napi_env env = x->env;
   napi_value args[2], global, result;
+  napi_handle_scope scope;
   int32_t role = 0;
-  if (x->sc->failed || napi_get_global(env, &global) != napi_ok || napi_create_int32(env, s, &args[0]) != napi_ok ||
-      napi_create_int32(env, e, &args[1]) != napi_ok || napi_call_function(env, global, x->nameRole, 2, args, &result) != napi_ok ||
-      napi_get_value_int32(env, result, &role) != napi_ok || role < 0 || role > 6) {
+  if (x->sc->failed || napi_open_handle_scope(env, &scope) != napi_ok) {
     x->sc->failed = 1;
     return -1;
   }
+  if (napi_get_global(env, &global) != napi_ok || napi_create_int32(env, s, &args[0]) != napi_ok ||
+      napi_create_int32(env, e, &args[1]) != napi_ok || napi_call_function(env, global, x->nameRole, 2, args, &result) != napi_ok ||
+      napi_get_value_int32(env, result, &role) != napi_ok || role < 0 || role > 6) {
+    x->sc->failed = 1;
+    role = -1;
+  }
+  napi_close_handle_scope(env, scope);
   return role;
 }
 
@@ -60,15 +67,22 @@ static int js_list_roles(void *ctx, int kind, i32 s, i32 e, u8 *out, int max) {
   size_t length = 0, offset = 0;
   void *data = NULL;
   napi_value ab;
-  if (x->sc->failed || napi_get_global(env, &global) != napi_ok || napi_create_int32(env, kind, &args[0]) != napi_ok ||
+  napi_handle_scope scope;
+  if (x->sc->failed || napi_open_handle_scope(env, &scope) != napi_ok) {
+    x->sc->failed = 1;
+    return -1;
+  }
+  int n = -1;
+  if (napi_get_global(env, &global) != napi_ok || napi_create_int32(env, kind, &args[0]) != napi_ok ||
       napi_create_int32(env, s, &args[1]) != napi_ok || napi_create_int32(env, e, &args[2]) != napi_ok ||
       napi_call_function(env, global, x->listRoles, 3, args, &result) != napi_ok ||
       napi_get_typedarray_info(env, result, &type, &length, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
     x->sc->failed = 1;
-    return -1;
+  } else {
+    n = length < (size_t)max ? (int)length : max;
+    if (n > 0) memcpy(out, data, (size_t)n);
   }
-  int n = length < (size_t)max ? (int)length : max;
-  if (n > 0) memcpy(out, data, (size_t)n);
+  napi_close_handle_scope(env, scope);
   return n;
 }
 
@@ -79,10 +93,17 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+/* Handles carry this tag, so another addon's external (a leak-match handle) is refused, not cast. */
+static const napi_type_tag SCANNER_TAG = {0x6c65616b65787472ULL, 0x7363616e6e657231ULL};
+
 static napi_value get_scanner(napi_env env, napi_value v, Scanner **out) {
   void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || !p) return throw_range(env, "leak_extract: not a scanner handle");
-  *out = p;
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, v, &SCANNER_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, v, &p) != napi_ok || !p)
+    return throw_range(env, "leak_extract: not a scanner handle");
+  Scanner *sc = p;
+  if (sc->busy) return throw_range(env, "leak_extract: scanner re-entered from a field-role callback");
+  *out = sc;
   return v;
 }
 
@@ -116,6 +137,8 @@ static napi_value create(napi_env env, napi_callback_info info) {
     free(sc);
     return throw_status(env);
   }
+  /* From here the finalizer owns sc. */
+  CHECK(napi_type_tag_object(env, result, &SCANNER_TAG));
   return result;
 }
 
@@ -179,7 +202,9 @@ static napi_value scan(napi_env env, napi_callback_info info) {
   sc->roles.ctx = &ctx;
   sc->failed = 0;
   coll_reset_chunk(&sc->c, recordBase);
+  sc->busy = 1;
   i32 consumed = scanner_scan(sc, &b, from, to, mode);
+  sc->busy = 0;
   coll_settle(&sc->c);
   sc->roles.ctx = NULL;
   if (sc->failed) return throw_status(env);
@@ -205,7 +230,9 @@ static napi_value use_header(napi_env env, napi_callback_info info) {
   sc->roles.list_roles = js_list_roles;
   sc->roles.ctx = &ctx;
   sc->failed = 0;
+  sc->busy = 1;
   scanner_use_header(sc, &b, s, e);
+  sc->busy = 0;
   sc->roles.ctx = NULL;
   if (sc->failed) return throw_status(env);
   return NULL;

@@ -1,5 +1,7 @@
 #include "field_roles.h"
 
+#define ROLE_MAX_KEY 256
+
 int role_of(RoleCache *cache, const RoleSource *src, const u8 *buf, i32 s, i32 e) {
   i32 len = e - s;
   if (len <= 0) return 0;
@@ -12,6 +14,9 @@ int role_of(RoleCache *cache, const RoleSource *src, const u8 *buf, i32 s, i32 e
   int role = src->name_role(src->ctx, s, e);
   /* The callback failed (its exception is pending): nothing to remember. */
   if (role < 0) return 0;
+  /* A field name is short; a crafted file's huge distinct keys are asked each time, not kept
+   * (1024 slots of 4 MB keys would hold gigabytes). */
+  if (len > ROLE_MAX_KEY) return role;
   cache->key[slot] = xrealloc(cache->key[slot], (size_t)len);
   memcpy(cache->key[slot], buf + s, (size_t)len);
   cache->len[slot] = len;

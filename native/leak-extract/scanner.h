@@ -67,6 +67,8 @@ typedef struct Scanner {
   RoleCache roleCache;
   /* A JavaScript callback threw: the scan stops, the exception goes to the caller. */
   int failed;
+  /* Inside scan()/useHeader(): a field-role callback into JavaScript must not re-enter them. */
+  int busy;
   union {
     DelimitedState csv;
     JsonState json;

@@ -86,9 +86,14 @@ static void *get_array(napi_env env, napi_value v, napi_typedarray_type type, si
   return data != NULL ? data : (void *)&none;
 }
 
+/*
+ * An external owning p, tagged. Created without a finalizer, so that on failure the caller frees p
+ * (and only the caller); the finalizer is added last, once nothing can fail any more.
+ */
 static napi_value wrap(napi_env env, void *p, napi_finalize fin, const napi_type_tag *tag) {
   napi_value out;
-  if (napi_create_external(env, p, fin, NULL, &out) != napi_ok || napi_type_tag_object(env, out, tag) != napi_ok) {
+  if (napi_create_external(env, p, NULL, NULL, &out) != napi_ok || napi_type_tag_object(env, out, tag) != napi_ok ||
+      napi_add_finalizer(env, out, p, fin, NULL, NULL) != napi_ok) {
     throw_pending_or(env, "leak-match: N-API call failed");
     return NULL;
   }

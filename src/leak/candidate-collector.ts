@@ -125,8 +125,9 @@ export class CandidateCollector {
       return e;
     }
     if (len > 4) {
-      // HL7 TS (PID-7) and some exports: yyyymmdd followed by a time.
-      if (role === Role.Birth && len <= 14 && len % 2 === 0) this.date(compactDateAt(buf, s), s, line, role);
+      // HL7 TS (PID-7) and some exports: yyyymmdd followed by a time. Fewer than 8 digits hold no
+      // day (and reading 8 would take bytes past the run: stale ones at the end of a chunk).
+      if (role === Role.Birth && len >= 8 && len <= 14 && len % 2 === 0) this.date(compactDateAt(buf, s), s, line, role);
       return e;
     }
     if (e >= limit) return e;

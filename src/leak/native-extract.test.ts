@@ -315,6 +315,79 @@ const BROKEN = [
 
 const native = loadLeakExtract();
 
+describe("the addon's handles", () => {
+  const addon = loadLeakExtract() as NonNullable<ReturnType<typeof loadLeakExtract>>;
+  const counts = new Int32Array(15);
+  const out = (): Int32Array[] => Array.from({ length: 13 }, () => new Int32Array(16));
+  const buf = Buffer.from('{"achternaam": "Jansen", "geboortedatum": "1975-01-31"}\n');
+
+  it("refuses what is not one of its scanners (another addon's handle too)", async () => {
+    const { createNativeMatcher } = await import('./native-match.js');
+    // The native matcher's C state (a private field): an external of the other addon.
+    const foreign = (createNativeMatcher({ matchBsns: () => [], matchNameDates: () => [] }) as unknown as { state: object }).state;
+    expect(foreign).toBeDefined();
+    for (const h of [{}, foreign])
+      expect(() =>
+        addon.scan(
+          h,
+          buf,
+          0,
+          buf.length,
+          ScanMode.End,
+          0,
+          out(),
+          counts,
+          () => 0,
+          () => new Uint8Array(),
+        ),
+      ).toThrow(/not a scanner handle/);
+  });
+
+  it('refuses to be re-entered from a field-role callback', () => {
+    const h = addon.create(1, 1, false);
+    let inner: unknown = null;
+    const nameRole = (): number => {
+      try {
+        addon.scan(
+          h,
+          buf,
+          0,
+          buf.length,
+          ScanMode.End,
+          0,
+          out(),
+          new Int32Array(15),
+          () => 0,
+          () => new Uint8Array(),
+        );
+      } catch (e) {
+        inner = e;
+      }
+      return 0;
+    };
+    addon.scan(h, buf, 0, buf.length, ScanMode.End, 0, out(), counts, nameRole, () => new Uint8Array());
+    expect(String(inner)).toMatch(/re-entered/);
+  });
+});
+
+describe('a birth-date field of six digits at the end of the data', () => {
+  it('makes no date from the bytes after it, in either engine', () => {
+    const events = new ByteEvents(1 << 12);
+    // Stale bytes from an earlier chunk lie just past the end of this one.
+    events.buf.write('naam,geboortedatum\nde Vries,19500307\n');
+    const text = 'naam,geboortedatum\nde Vries,195003';
+    const n = events.buf.write(text);
+    for (const make of [
+      (c: CandidateCollector) => createScanner('csv', 0x2c, c, events),
+      (c: CandidateCollector) => createNativeScanner('csv', 0x2c, c, false) as FormatScanner,
+    ]) {
+      const c = new CandidateCollector();
+      make(c).scan(events.buf, 0, n, ScanMode.End);
+      expect(c.keys.length).toBe(0);
+    }
+  });
+});
+
 describe('native candidate extraction equals the JavaScript', () => {
   it('is built (npm ci builds it; without it the scan falls back to the JavaScript engine)', () => {
     expect(native).not.toBeNull();
