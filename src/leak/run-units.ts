@@ -21,7 +21,8 @@ export function workerAvailable(): boolean {
 }
 
 export interface RunUnitsOptions {
-  units: readonly WorkUnit[];
+  /** The units, or their plan still being made: the workers start (and load the matcher) meanwhile. */
+  units: readonly WorkUnit[] | Promise<readonly WorkUnit[]>;
   matcher: MatcherSpec;
   /** Default: native where its addons load (see scan-engine.ts). */
   engine?: EngineName;
@@ -30,14 +31,19 @@ export interface RunUnitsOptions {
   onProgress: (unitId: number, inputBytes: number) => void;
 }
 
+const largestFirst = (units: readonly WorkUnit[]): WorkUnit[] => [...units].sort((a, b) => b.size - a.size || a.id - b.id);
+
 export async function runUnits(opts: RunUnitsOptions): Promise<void> {
-  const order = [...opts.units].sort((a, b) => b.size - a.size || a.id - b.id);
-  if (order.length === 0) return;
-  if (!workerAvailable()) return runInline(order, opts);
-  const count = Math.max(1, Math.min(opts.workers, order.length));
+  if (!workerAvailable()) return runInline(largestFirst(await opts.units), opts);
+  const known = Array.isArray(opts.units) ? (opts.units as readonly WorkUnit[]) : null;
+  if (known?.length === 0) return;
+  const count = Math.max(1, known ? Math.min(opts.workers, known.length) : opts.workers);
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
+      let order: WorkUnit[] | null = null;
+      /** Workers ready before the plan is. */
+      const waiting: Worker[] = [];
       let next = 0;
       let finished = 0;
       let failed = false;
@@ -47,9 +53,21 @@ export async function runUnits(opts: RunUnitsOptions): Promise<void> {
         reject(e);
       };
       const feed = (w: Worker): void => {
+        if (order === null) {
+          waiting.push(w);
+          return;
+        }
         const unit = order[next++];
         if (unit) w.postMessage({ unit } satisfies ToWorker);
       };
+      Promise.resolve(opts.units).then(
+        (units) => {
+          order = largestFirst(units);
+          if (order.length === 0) resolve();
+          for (const w of waiting.splice(0)) feed(w);
+        },
+        (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))),
+      );
       for (let i = 0; i < count; i++) {
         const w = new Worker(WORKER_URL, { workerData: { matcher: opts.matcher, engine: opts.engine } satisfies ScanWorkerData });
         workers.push(w);
@@ -63,7 +81,7 @@ export async function runUnits(opts: RunUnitsOptions): Promise<void> {
               return;
             case 'done':
               opts.onResult(m.result);
-              if (++finished === order.length) resolve();
+              if (++finished === (order as WorkUnit[]).length) resolve();
               else feed(w);
               return;
             case 'fatal':
@@ -82,7 +100,10 @@ export async function runUnits(opts: RunUnitsOptions): Promise<void> {
   }
 }
 
-async function runInline(order: readonly WorkUnit[], opts: RunUnitsOptions): Promise<void> {
+async function runInline(
+  order: readonly WorkUnit[],
+  opts: Pick<RunUnitsOptions, 'matcher' | 'engine' | 'onResult' | 'onProgress'>,
+): Promise<void> {
   const engine = await createEngine(opts.matcher, opts.engine);
   const events = new ByteEvents(CHUNK);
   for (const unit of order) opts.onResult(await scanUnit(unit, engine, events, (b) => opts.onProgress(unit.id, b)));

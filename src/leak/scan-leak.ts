@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DistinctCounter } from './distinct-counter.js';
-import { planUnits } from './plan-units.js';
+import { planUnits, type Plan } from './plan-units.js';
 import { rejoinRanges } from './rejoin-ranges.js';
 import { runUnits } from './run-units.js';
 import type { HitRecord, LeakScanResult, ScanLeakOptions, SkippedFile } from './scan-types.js';
@@ -15,8 +15,12 @@ import type { UnitResult, WorkUnit } from './work-unit.js';
  */
 export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
   const started = performance.now();
-  const plan = await planUnits(opts.paths, opts.rangeBytes);
-  const total = plan.units.reduce((n, u) => n + u.size, 0);
+  // The workers start (and load the matcher) while this thread plans the units.
+  let planned!: (p: Plan) => void;
+  let notPlanned!: (e: unknown) => void;
+  const planning = new Promise<Plan>((resolve, reject) => ((planned = resolve), (notPlanned = reject)));
+  let plan: Plan = { units: [], skipped: [] };
+  let total = 0;
   const progress = new Map<number, number>();
   let done = 0;
   const report = (id: number, inputBytes: number): void => {
@@ -28,8 +32,8 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
   };
   const results = new Map<number, UnitResult>();
   const workers = opts.workers ?? availableParallelism();
-  await runUnits({
-    units: plan.units,
+  const run = runUnits({
+    units: planning.then((p) => p.units),
     matcher: opts.matcher,
     ...(opts.engine ? { engine: opts.engine } : {}),
     workers,
@@ -39,6 +43,17 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
     },
     onProgress: report,
   });
+  // A worker may fail (say, the matcher does not load) while this thread is still planning: the
+  // rejection is taken up by `await run` below, not reported as unhandled meanwhile.
+  run.catch(() => undefined);
+  try {
+    plan = await planUnits(opts.paths, opts.rangeBytes);
+    total = plan.units.reduce((n, u) => n + u.size, 0);
+    planned(plan);
+  } catch (e) {
+    notPlanned(e);
+  }
+  await run;
   // Ranges that turned out to start mid-record are joined to the one before and scanned again
   // (rejoin-ranges.ts); progress stays at the total meanwhile.
   let units: readonly WorkUnit[] = plan.units;
