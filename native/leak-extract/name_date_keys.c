@@ -45,11 +45,20 @@ static const char *const NOT_NAMES[] = {
 
 static u32 NOT_NAME_TABLE[NOT_NAME_COUNT];
 
+/* P1^n, P2^n (mod 2^32) for token lengths n < POW_N. */
+#define POW_N 64
+static u32 POW1[POW_N], POW2[POW_N];
+
 /* The word tables, hashed once when the addon loads (before any thread can scan). */
 __attribute__((constructor)) static void init_word_tables(void) {
   static const char *const PARTICLES[20] = {"van", "de", "der", "den", "het", "t",  "ter", "ten", "te", "op",
                                             "in",  "la", "le",  "du",  "da",  "von", "zu", "uit", "vd", "v"};
   for (int i = 0; i < 20; i++) PARTICLE_TABLE[i] = pack3(PARTICLES[i]);
+  POW1[0] = POW2[0] = 1;
+  for (int n = 1; n < POW_N; n++) {
+    POW1[n] = POW1[n - 1] * P1;
+    POW2[n] = POW2[n - 1] * P2;
+  }
   for (int i = 0; i < NOT_NAME_COUNT; i++) {
     u32 x = 0;
     for (const char *c = NOT_NAMES[i]; *c; c++) x = x * P1 + (u32)((u8)*c | 0x20);
@@ -136,8 +145,6 @@ static void tokenise(NameDateKeys *t, const u8 *buf, i32 s, i32 e, int fields) {
       packed = (packed << 8) | c;
       h1 = h1 * P1 + c;
       h2 = h2 * P2 + c;
-      p1 *= P1;
-      p2 *= P2;
       i++;
     }
     int k = t->count++;
@@ -145,6 +152,16 @@ static void tokenise(NameDateKeys *t, const u8 *buf, i32 s, i32 e, int fields) {
     t->tokEnd[k] = i;
     t->ascii[k] = (u8)ascii;
     if (ascii) {
+      /* P1, P2 to the token's length: from the table, not a multiply per byte. */
+      i32 len = i - start;
+      if (len < POW_N) {
+        p1 = POW1[len];
+        p2 = POW2[len];
+      } else
+        for (i32 j = 0; j < len; j++) {
+          p1 *= P1;
+          p2 *= P2;
+        }
       t->chars[k] = i - start;
       t->particle[k] = i - start <= 3 && is_particle(packed);
     } else {
