@@ -29,14 +29,14 @@ export class CachedMatcher {
     for (let i = 0; i < bsns.length; i += BATCH) {
       const batch = bsns.slice(i, i + BATCH);
       const hits = this.matcher.matchBsns(batch.map((id) => bsnString(this.bsns.value(id))));
-      check(hits, batch.length);
+      checkResults(hits, batch.length);
       batch.forEach((id, k) => this.bsns.settle(id, hits[k] as readonly Hit[]));
     }
     const keys = this.keys.takePending();
     for (let i = 0; i < keys.ids.length; i += BATCH) {
       const batch = keys.ids.slice(i, i + BATCH);
       const hits = this.matcher.matchNameDates(batch.map((id, k) => `${keys.families[i + k] as string}|${isoDate(this.keys.date(id))}`));
-      check(hits, batch.length);
+      checkResults(hits, batch.length);
       batch.forEach((id, k) => this.keys.settle(id, hits[k] as readonly Hit[]));
     }
     this.matched += bsns.length + keys.ids.length;
@@ -49,7 +49,8 @@ export class CachedMatcher {
   }
 }
 
-function check(hits: readonly (readonly Hit[])[], n: number): void {
+/** A matcher that answers for another number of candidates than it was given is broken. */
+export function checkResults(hits: readonly (readonly Hit[])[], n: number): void {
   if (!Array.isArray(hits) || hits.length !== n)
     throw new Error(`matcher returned ${Array.isArray(hits) ? hits.length : 'no'} results for ${n} candidates`);
 }

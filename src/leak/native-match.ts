@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { bsnString } from './bsn-digits.js';
-import { BATCH } from './cached-matcher.js';
+import { BATCH, checkResults } from './cached-matcher.js';
 import { isoDate } from './calendar-date.js';
 import type { CandidateCollector } from './candidate-collector.js';
 import { familyOf } from './key-occurrences.js';
@@ -183,7 +183,7 @@ class NativeChunkMatcher implements NativeMatcher {
 
   /** Results of pending candidates from..from+n as ordinal lists, in one call. */
   private settle(kind: 0 | 1, from: number, hits: readonly (readonly Hit[])[], n: number): void {
-    check(hits, n);
+    checkResults(hits, n);
     if (this.counts.length < n) this.counts = new Int32Array(n);
     let nords = 0;
     for (let j = 0; j < n; j++) {
@@ -234,10 +234,4 @@ class NativeUnitHits implements NativeUnit {
   unmatched(): Uint32Array {
     return this.addon.values(this.values);
   }
-}
-
-/** As cached-matcher.ts: a matcher that answers for another number of candidates is broken. */
-function check(hits: readonly (readonly Hit[])[], n: number): void {
-  if (!Array.isArray(hits) || hits.length !== n)
-    throw new Error(`matcher returned ${Array.isArray(hits) ? hits.length : 'no'} results for ${n} candidates`);
 }
