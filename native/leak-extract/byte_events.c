@@ -138,9 +138,9 @@ i32 events_scan(Events *ev, const u8 *buf, i32 from, i32 to, const ByteSet *set)
   if (to <= from) return 0;
   i32 need = to - from + 16;
   if (ev->cap < need) {
-    ev->cap = need;
     ev->pos = xrealloc(ev->pos, (size_t)need * sizeof(i32));
     ev->kind = xrealloc(ev->kind, (size_t)need);
+    ev->cap = need;
   }
 #ifdef HAVE_AVX2_PATH
   if (use_avx2) {

@@ -35,8 +35,8 @@ static inline int at(const Bytes *b, long i) { return i >= 0 && i < b->len ? b->
 static inline int is_digit(int b) { return b >= 0x30 && b <= 0x39; }
 static inline int is_alpha(int b) { return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a); }
 
-/* A growable list of 32-bit integers (int-list.ts). Allocation fails abort the process: the
- * lists only grow to a chunk's candidates, and there is no sensible partial result. */
+/* A growable list of 32-bit integers (int-list.ts). A failed allocation does not return: it
+ * jumps back to the N-API call that is scanning (oom.h), which throws and retires the scanner. */
 typedef struct {
   i32 *d;
   i32 n, cap;
@@ -53,5 +53,6 @@ static inline void ilist_truncate(IList *l, i32 n) {
 void ilist_free(IList *l);
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
+void *xcalloc(size_t n, size_t size);
 
 #endif

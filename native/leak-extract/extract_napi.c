@@ -5,14 +5,17 @@
  *   useHeader(handle, buf, s, e, nameRole, listRoles)
  * One call per chunk: the candidates of the whole call are appended to `out` (the collector's 13
  * Int32Arrays, replaced by larger ones when too small), whose lengths are counts[0..12] before and
- * after; the scanner's lines and endsInsideRecord come back in counts[13] and counts[14]. Field-name
- * roles are asked of
+ * after; counts[13] holds the scanner's line count, which the caller may set between calls (it
+ * counts from a new base past 2^30 lines), and endsInsideRecord comes back in counts[14]. Out of
+ * memory is a thrown Error (code ERR_LEAK_OUT_OF_MEMORY), after which the scanner refuses to scan.
+ * Field-name roles are asked of
  * JavaScript through nameRole(s, e) / listRoles(kind, s, e) (offsets into buf), rarely: the
  * scanner remembers them.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include "oom.h"
 #include "scanner.h"
 
 #define CHECK(call)                                  \
@@ -24,6 +27,11 @@ static napi_value throw_status(napi_env env) {
   bool pending = false;
   napi_is_exception_pending(env, &pending);
   if (!pending) napi_throw_error(env, NULL, "leak_extract: N-API call failed");
+  return NULL;
+}
+
+static napi_value throw_oom(napi_env env) {
+  napi_throw_error(env, "ERR_LEAK_OUT_OF_MEMORY", "leak_extract: out of memory while scanning");
   return NULL;
 }
 
@@ -103,6 +111,10 @@ static napi_value get_scanner(napi_env env, napi_value v, Scanner **out) {
     return throw_range(env, "leak_extract: not a scanner handle");
   Scanner *sc = p;
   if (sc->busy) return throw_range(env, "leak_extract: scanner re-entered from a field-role callback");
+  if (sc->retired) {
+    napi_throw_error(env, "ERR_LEAK_OUT_OF_MEMORY", "leak_extract: scanner ran out of memory earlier and cannot go on");
+    return NULL;
+  }
   *out = sc;
   return v;
 }
@@ -130,8 +142,18 @@ static napi_value create(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[1], &delimiter));
   CHECK(napi_get_value_bool(env, argv[2], &midFile));
   if (format < 0 || format > FORMAT_HL7 || delimiter < -1 || delimiter > 255) return throw_range(env, "leak_extract: bad format");
-  Scanner *sc = xmalloc(sizeof *sc);
+  Scanner *sc = calloc(1, sizeof *sc);
+  if (sc == NULL) return throw_oom(env);
+  jmp_buf jb;
+  if (setjmp(jb) != 0) {
+    oom_target = NULL;
+    scanner_free(sc);
+    free(sc);
+    return throw_oom(env);
+  }
+  oom_target = &jb;
   scanner_init(sc, format, delimiter, midFile);
+  oom_target = NULL;
   if (napi_create_external(env, sc, finalize, NULL, &result) != napi_ok) {
     scanner_free(sc);
     free(sc);
@@ -147,15 +169,12 @@ static napi_value create(napi_env env, napi_callback_info info) {
  * holding counts[i] entries — replacing an array by a larger copy when it is too small; then
  * counts[i] is the new length. One copy into the arrays the matching reads, not two.
  */
-static napi_value copy_out(napi_env env, Scanner *sc, napi_value out, napi_value countsArr) {
+static napi_value copy_out(napi_env env, Scanner *sc, napi_value out, i32 *counts) {
   Collector *c = &sc->c;
   napi_typedarray_type type;
   size_t length = 0, offset = 0;
   void *data = NULL;
   napi_value ab;
-  CHECK(napi_get_typedarray_info(env, countsArr, &type, &length, &data, &ab, &offset));
-  if (type != napi_int32_array || length < COL_COUNT + 2) return throw_range(env, "leak_extract: counts too short");
-  i32 *counts = data;
   for (int i = 0; i < COL_COUNT; i++) {
     IList *l = coll_column(c, i);
     i32 base = counts[i];
@@ -196,19 +215,39 @@ static napi_value scan(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[4], &mode));
   CHECK(napi_get_value_int32(env, argv[5], &recordBase));
   if (from < 0 || from > to || to > b.len || mode < 0 || mode > 2 || recordBase < 0) return throw_range(env, "leak_extract: bad scan range");
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void *data = NULL;
+  napi_value ab;
+  CHECK(napi_get_typedarray_info(env, argv[7], &type, &length, &data, &ab, &offset));
+  if (type != napi_int32_array || length < COL_COUNT + 2) return throw_range(env, "leak_extract: counts too short");
+  i32 *counts = data;
+  if (counts[COL_COUNT] < 0) return throw_range(env, "leak_extract: negative line count");
   CallCtx ctx = {env, argv[8], argv[9], sc};
   sc->roles.name_role = js_name_role;
   sc->roles.list_roles = js_list_roles;
   sc->roles.ctx = &ctx;
   sc->failed = 0;
+  sc->lines = counts[COL_COUNT];
+  jmp_buf jb;
+  if (setjmp(jb) != 0) {
+    /* An allocation failed (oom.h): what this call appended is dropped, the scanner is retired. */
+    oom_target = NULL;
+    sc->busy = 0;
+    sc->retired = 1;
+    sc->roles.ctx = NULL;
+    return throw_oom(env);
+  }
+  oom_target = &jb;
   coll_reset_chunk(&sc->c, recordBase);
   sc->busy = 1;
   i32 consumed = scanner_scan(sc, &b, from, to, mode);
   sc->busy = 0;
   coll_settle(&sc->c);
+  oom_target = NULL;
   sc->roles.ctx = NULL;
   if (sc->failed) return throw_status(env);
-  if (!copy_out(env, sc, argv[6], argv[7])) return NULL;
+  if (!copy_out(env, sc, argv[6], counts)) return NULL;
   CHECK(napi_create_int32(env, consumed, &result));
   return result;
 }
@@ -230,9 +269,19 @@ static napi_value use_header(napi_env env, napi_callback_info info) {
   sc->roles.list_roles = js_list_roles;
   sc->roles.ctx = &ctx;
   sc->failed = 0;
+  jmp_buf jb;
+  if (setjmp(jb) != 0) {
+    oom_target = NULL;
+    sc->busy = 0;
+    sc->retired = 1;
+    sc->roles.ctx = NULL;
+    return throw_oom(env);
+  }
+  oom_target = &jb;
   sc->busy = 1;
   scanner_use_header(sc, &b, s, e);
   sc->busy = 0;
+  oom_target = NULL;
   sc->roles.ctx = NULL;
   if (sc->failed) return throw_status(env);
   return NULL;

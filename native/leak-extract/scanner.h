@@ -69,6 +69,8 @@ typedef struct Scanner {
   int failed;
   /* Inside scan()/useHeader(): a field-role callback into JavaScript must not re-enter them. */
   int busy;
+  /* An allocation failed mid-scan (oom.h): the state is not whole, so the scanner refuses to go on. */
+  int retired;
   union {
     DelimitedState csv;
     JsonState json;

@@ -87,8 +87,8 @@ static i32 line_begins(Scanner *sc, i32 s, i32 to, int mode) {
     if (q->lastHeadLen != len || memcmp(q->lastHead, buf + i, (size_t)len) != 0) {
       set_columns(sc, i, values);
       if (q->lastHeadCap < len) {
-        q->lastHeadCap = len;
         q->lastHead = xrealloc(q->lastHead, (size_t)len);
+        q->lastHeadCap = len;
       }
       memcpy(q->lastHead, buf + i, (size_t)len);
       q->lastHeadLen = len;

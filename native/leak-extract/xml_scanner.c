@@ -41,13 +41,12 @@ static int is_name_byte(int b) { return b != 0x20 && b != 0x09 && b != 0x0a && b
 /* xml-record-depth.ts. */
 static int learn_record_depth(const Bytes *B, i32 from, i32 to, int whole) {
   enum { D = XML_MAX_DEPTH + 2 };
-  i32 *lastWithChildren = calloc(D, sizeof(i32)), *nameHash = calloc(D, sizeof(i32)), *run = calloc(D, sizeof(i32));
-  i32 *longest = calloc(D, sizeof(i32)), *runName = calloc(D, sizeof(i32));
-  u8 *hasChildren = calloc(D, 1);
+  /* One block for all the tables: a failed allocation (which does not return, oom.h) leaks nothing. */
+  i32 *block = xcalloc((size_t)D * (5 + D) + (size_t)(2 * D + 3) / 4, sizeof(i32));
+  i32 *lastWithChildren = block, *nameHash = block + D, *run = block + 2 * D, *longest = block + 3 * D, *runName = block + 4 * D;
   /* ancestors[d][a]: the name hash at depth a when depth d's longest run last grew (a < d). */
-  i32 *ancestors = calloc((size_t)D * D, sizeof(i32));
-  u8 *hasAncestors = calloc(D, 1);
-  if (!lastWithChildren || !nameHash || !run || !longest || !runName || !hasChildren || !ancestors || !hasAncestors) abort();
+  i32 *ancestors = block + 5 * D;
+  u8 *hasChildren = (u8 *)(ancestors + (size_t)D * D), *hasAncestors = hasChildren + D;
   const u8 *buf = B->p;
   int depth = 0;
   i32 i = from;
@@ -110,14 +109,7 @@ static int learn_record_depth(const Bytes *B, i32 from, i32 to, int whole) {
     /* Not when the deeper run lies inside elements of the shallower run. */
     else if (n >= DEEPER_RUN && n > 4 * longest[best] && (!hasAncestors[d] || ancestors[(size_t)d * D + best] != runName[best])) best = d;
   }
-  free(lastWithChildren);
-  free(nameHash);
-  free(run);
-  free(longest);
-  free(runName);
-  free(hasChildren);
-  free(ancestors);
-  free(hasAncestors);
+  free(block);
   if (best != 0) return best;
   return whole ? 1 : 2;
 }

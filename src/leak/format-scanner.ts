@@ -19,8 +19,11 @@ export interface FormatScanner {
    * (`to` in Cut and End mode); the caller passes those bytes again, at the start of the next chunk.
    */
   scan(buf: Buffer, from: number, to: number, mode: ScanMode): number;
-  /** Line breaks consumed so far (a line break is \n, \r\n or a lone \r). */
-  readonly lines: number;
+  /**
+   * Line breaks consumed so far (a line break is \n, \r\n or a lone \r). The caller may set it
+   * between chunks: past 2^30 lines the count starts again from a base (rebasing-book.ts).
+   */
+  lines: number;
   /**
    * For a byte range that does not start the file: the line that gives its records their meaning
    * (a CSV header, the COPY statement of the block the range starts in), read apart.

@@ -1,8 +1,10 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decoyPeople, writeLeakDump, type DumpPerson } from '../bench/leak-dump.js';
 import { Prng } from '../synth/prng.js';
 import { ByteEvents } from './byte-events.js';
@@ -367,6 +369,75 @@ describe("the addon's handles", () => {
     };
     addon.scan(h, buf, 0, buf.length, ScanMode.End, 0, out(), counts, nameRole, () => new Uint8Array());
     expect(String(inner)).toMatch(/re-entered/);
+  });
+});
+
+/**
+ * Out of memory inside the C scanners (LEAK_EXTRACT_FAIL_ALLOC=N fails every allocation after the
+ * first N of the process, read when the addon loads, so each case runs in a child process). It was
+ * an abort(): the process died, and a core dump would have held the scanned bytes.
+ */
+describe('an allocation that fails inside the native scanner', () => {
+  const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+  const DIRECT = `
+    import { createRequire } from 'node:module';
+    const addon = createRequire(import.meta.url)(process.argv[2] + '/native/leak-extract/build/Release/leak_extract.node');
+    const rows = Array.from({ length: 5000 }, (_, i) => '123456782;Jansen;31-01-1975;' + i).join('\\n');
+    const buf = Buffer.from('bsn;achternaam;geboortedatum;nr\\n' + rows + '\\n');
+    const out = Array.from({ length: 13 }, () => new Int32Array(16));
+    const h = addon.create(0, 0x3b, false);
+    for (const attempt of [1, 2])
+      try {
+        addon.scan(h, buf, 0, buf.length, 2, 0, out, new Int32Array(15), () => 1, () => new Uint8Array([1, 3, 2, 0]));
+        console.log(attempt + ': scanned ' + out[0].length);
+      } catch (e) {
+        console.log(attempt + ': ' + e.code + ' ' + e.message);
+      }`;
+  const SCAN = `
+    const [root, dir] = process.argv.slice(2);
+    const { scanLeak } = await import(root + '/dist/leak/scan-leak.js');
+    const matcher = { module: 'file://' + root + '/dist/leak/test-matcher.js', data: { bsns: [], keys: [] } };
+    try {
+      const r = await scanLeak({ paths: [dir], matcher, workers: 2, engine: 'native' });
+      console.log('scanned ' + r.files + ' file');
+    } catch (e) {
+      console.log('failed: ' + e.message);
+    }`;
+  // Script files, not --eval: the scan's worker threads would inherit --input-type.
+  let tmp = '';
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'labvault-oom-'));
+    await writeFile(path.join(tmp, 'direct.mjs'), DIRECT);
+    await writeFile(path.join(tmp, 'scan.mjs'), SCAN);
+    await mkdir(path.join(tmp, 'dump'));
+    await writeFile(path.join(tmp, 'dump', 'a.csv'), `bsn;achternaam;geboortedatum\n${'123456782;Jansen;31-01-1975\n'.repeat(5000)}`);
+  });
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+  const run = (script: string, failAfter: number, ...args: string[]): { status: number | null; signal: string | null; out: string } => {
+    const r = spawnSync(process.execPath, [path.join(tmp, script), ROOT, ...args], {
+      env: { ...process.env, LEAK_EXTRACT_FAIL_ALLOC: String(failAfter) },
+      encoding: 'utf8',
+    });
+    return { status: r.status, signal: r.signal, out: r.stdout.trim() };
+  };
+
+  it.runIf(native)('throws an Error (ERR_LEAK_OUT_OF_MEMORY) and retires the scanner, wherever it fails; the process lives', () => {
+    for (const n of [0, 1, 2, 5, 12, 30]) {
+      const r = run('direct.mjs', n);
+      expect({ n, status: r.status, signal: r.signal }).toEqual({ n, status: 0, signal: null });
+      expect(r.out).toBe(
+        '1: ERR_LEAK_OUT_OF_MEMORY leak_extract: out of memory while scanning\n' +
+          '2: ERR_LEAK_OUT_OF_MEMORY leak_extract: scanner ran out of memory earlier and cannot go on',
+      );
+    }
+    // Without the injected failure the same scan goes through (twice).
+    expect(run('direct.mjs', 1_000_000).out).toMatch(/^1: scanned \d+\n2: scanned \d+$/);
+  });
+
+  it.runIf(native)('fails a scan on worker threads with a one-line error', () => {
+    const failed = run('scan.mjs', 3, path.join(tmp, 'dump'));
+    expect(failed).toEqual({ status: 0, signal: null, out: 'failed: leak scan failed: leak_extract: out of memory while scanning' });
+    expect(run('scan.mjs', 1_000_000, path.join(tmp, 'dump')).out).toBe('scanned 1 file');
   });
 });
 

@@ -26,6 +26,8 @@ export interface RunUnitsOptions {
   matcher: MatcherSpec;
   /** Default: native where its addons load (see scan-engine.ts). */
   engine?: EngineName;
+  /** See ScanLeakOptions.rebaseLines. */
+  rebaseLines?: number;
   workers: number;
   onResult: (r: UnitResult) => void;
   onProgress: (unitId: number, inputBytes: number) => void;
@@ -69,7 +71,9 @@ export async function runUnits(opts: RunUnitsOptions): Promise<void> {
         (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))),
       );
       for (let i = 0; i < count; i++) {
-        const w = new Worker(WORKER_URL, { workerData: { matcher: opts.matcher, engine: opts.engine } satisfies ScanWorkerData });
+        const w = new Worker(WORKER_URL, {
+          workerData: { matcher: opts.matcher, engine: opts.engine, rebaseLines: opts.rebaseLines } satisfies ScanWorkerData,
+        });
         workers.push(w);
         w.on('message', (m: FromWorker) => {
           switch (m.kind) {
@@ -102,9 +106,9 @@ export async function runUnits(opts: RunUnitsOptions): Promise<void> {
 
 async function runInline(
   order: readonly WorkUnit[],
-  opts: Pick<RunUnitsOptions, 'matcher' | 'engine' | 'onResult' | 'onProgress'>,
+  opts: Pick<RunUnitsOptions, 'matcher' | 'engine' | 'rebaseLines' | 'onResult' | 'onProgress'>,
 ): Promise<void> {
   const engine = await createEngine(opts.matcher, opts.engine);
   const events = new ByteEvents(CHUNK);
-  for (const unit of order) opts.onResult(await scanUnit(unit, engine, events, (b) => opts.onProgress(unit.id, b)));
+  for (const unit of order) opts.onResult(await scanUnit(unit, engine, events, (b) => opts.onProgress(unit.id, b), opts.rebaseLines));
 }

@@ -246,6 +246,40 @@ describe('scanLeak', () => {
     expect(whole.hits.filter((h) => h.file.endsWith('big.sql')).map((h) => `${h.patient}@${h.line}x${h.count}`)).toEqual(['2@702x4']);
   });
 
+  it('numbers lines past 2^31 in one stream: the same result when lines count from a new base every 100,000', async () => {
+    // One gzip stream (and a tar.gz member) of 3 x 4 MiB chunks and more: the scanners count lines
+    // in 32 bits, so a unit's count starts again from a base (rebasing-book.ts). Rebasing after
+    // nearly every chunk must change nothing: lines absolute, counts summed, unmatched BSNs kept.
+    const big = path.join(dir, 'rebase');
+    await mkdir(big);
+    const rows: string[] = ['bsn;achternaam;geboortedatum'];
+    for (let i = 0; i < 500_000; i++) {
+      const planted = i % 100_000 === 77_777 && i < 400_000 ? P[Math.floor(i / 100_000)] : null;
+      rows.push(planted ? `${planted.bsn};${planted.family};${planted.date}` : `${decoys[i % 300] as string};Anders;01-01-1950`);
+    }
+    const text = Buffer.from(rows.join('\n'));
+    expect(text.length).toBeGreaterThan(3 * (4 << 20));
+    await writeFile(path.join(big, 'rows.csv.gz'), gzipSync(text));
+    const src = path.join(big, 'src');
+    await mkdir(src);
+    await writeFile(path.join(src, 'rows.csv'), text);
+    execFileSync('tar', ['-czf', path.join(big, 'rows.tar.gz'), '-C', src, 'rows.csv']);
+    await rm(src, { recursive: true });
+    for (const engine of ['js', 'native'] as const) {
+      const whole = await scanLeak({ paths: [big], matcher, engine });
+      const rebased = await scanLeak({ paths: [big], matcher, engine, rebaseLines: 100_000 });
+      expect(rebased.hits).toEqual(whole.hits);
+      expect(rebased.unmatchedValidBsns).toBe(whole.unmatchedValidBsns);
+      expect(whole.unmatchedValidBsns).toBe(300);
+      // Row i is on line i + 2; each planted BSN row also matches by name + birth date.
+      const where = (file: string): string[] =>
+        whole.hits.filter((h) => h.file.endsWith(file) && h.kind === 'bsn').map((h) => `${h.patient}@${h.line}x${h.count}`);
+      const expected = [0, 1, 2, 3].map((k) => `${P[k]?.patient}@${77_777 + 100_000 * k + 2}x1`);
+      expect(where('rows.csv.gz')).toEqual(expected);
+      expect(where('rows.tar.gz!rows.csv')).toEqual(expected);
+    }
+  });
+
   it('finds records in a JSON or XML document whose first lists are not its records', async () => {
     // A header list of two objects comes first and sits shallower than the patients: the records
     // are still the patients, one by one (no BSNs here: only name + birth date can find them).

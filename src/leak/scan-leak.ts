@@ -36,6 +36,7 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
     units: planning.then((p) => p.units),
     matcher: opts.matcher,
     ...(opts.engine ? { engine: opts.engine } : {}),
+    ...(opts.rebaseLines ? { rebaseLines: opts.rebaseLines } : {}),
     workers,
     onResult: (r) => {
       results.set(r.id, r);
@@ -66,6 +67,8 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
       units: rescan,
       matcher: opts.matcher,
       ...(opts.engine ? { engine: opts.engine } : {}),
+      ...(opts.rebaseLines ? { rebaseLines: opts.rebaseLines } : {}),
+      ...(opts.rebaseLines ? { rebaseLines: opts.rebaseLines } : {}),
       workers,
       onResult: (r) => results.set(r.id, r),
       onProgress: () => undefined,

@@ -2,6 +2,7 @@ import type { ByteEvents } from './byte-events.js';
 import type { ByteSource } from './byte-source.js';
 import { CandidateCollector } from './candidate-collector.js';
 import { SNIFF_BYTES, sniffFormat, type Sniffed } from './format-sniff.js';
+import { RebasingBook } from './rebasing-book.js';
 import { fill, scanChunks } from './scan-chunks.js';
 import { TarDamaged, TarReader } from './tar-reader.js';
 import type { ScanEngine } from './scan-engine.js';
@@ -23,6 +24,8 @@ export async function scanTar(
   /** Each member's distinct unmatched BSNs are added here (the caller merges them). */
   unmatched: Uint32Array[],
   onChunk: () => void,
+  /** Lines after which a member's line numbers count from a new base (rebasing-book.ts). */
+  rebaseLines: number,
 ): Promise<void> {
   const buf = events.buf;
   const reader = new TarReader(source);
@@ -35,9 +38,9 @@ export async function scanTar(
       if (filled.error !== undefined) throw damaged(filled.error);
       continue;
     }
-    const book = engine.book();
     const collector = new CandidateCollector();
     const scanner = engine.scanner(sniffed.format, sniffed.delimiter, collector, events, false);
+    const book = new RebasingBook(engine, scanner, rebaseLines);
     // A member cut short is scanned up to the damage (scanChunks reads what `filled` holds first).
     let scanned: Awaited<ReturnType<typeof scanChunks>>;
     try {

@@ -114,4 +114,6 @@ export interface ScanLeakOptions {
   rangeBytes?: number;
   /** The scan-engine.ts engine; default native where its addons load. The result does not depend on it. */
   engine?: 'js' | 'native';
+  /** Lines after which a unit's line numbers count from a new base (default 2^30, rebasing-book.ts); for tests. */
+  rebaseLines?: number;
 }

@@ -7,7 +7,8 @@ import { openSource } from './open-source.js';
 import { fill, scanChunks } from './scan-chunks.js';
 import { scanTar } from './scan-tar.js';
 import { TarDamaged } from './tar-reader.js';
-import type { ScanEngine, UnitBook } from './scan-engine.js';
+import { REBASE_LINES, RebasingBook } from './rebasing-book.js';
+import type { ScanEngine } from './scan-engine.js';
 import { distinctUnion } from './unit-hits.js';
 import { emptyUnitResult, type UnitResult, type WorkUnit } from './work-unit.js';
 
@@ -24,9 +25,11 @@ export async function scanUnit(
   engine: ScanEngine,
   events: ByteEvents,
   onProgress?: (inputBytes: number) => void,
+  /** Lines after which line numbers count from a new base (rebasing-book.ts); tests make it small. */
+  rebaseLines = REBASE_LINES,
 ): Promise<UnitResult> {
   const buf = events.buf;
-  let book: UnitBook | null = null;
+  let book: RebasingBook | null = null;
   /** Unmatched BSNs of tar members (each member books on its own). */
   const memberUnmatched: Uint32Array[] = [];
   const result = emptyUnitResult(unit.id);
@@ -49,8 +52,15 @@ export async function scanUnit(
         tar = true;
         const at = source;
         // Members book their own hits (named by member) into the result.
-        await scanTar(new PrefixSource(Buffer.from(buf.subarray(0, filled.n)), at), unit.id, engine, events, result, memberUnmatched, () =>
-          onProgress?.(at.inputBytes),
+        await scanTar(
+          new PrefixSource(Buffer.from(buf.subarray(0, filled.n)), at),
+          unit.id,
+          engine,
+          events,
+          result,
+          memberUnmatched,
+          () => onProgress?.(at.inputBytes),
+          rebaseLines,
         );
         return result;
       } else if (sniffed.kind === 'binary') throw new Skip(sniffed.reason);
@@ -62,7 +72,7 @@ export async function scanUnit(
     const s = unit.source;
     const midFile = s.kind === 'range' && s.start > 0;
     const scanner = engine.scanner(format.format, format.delimiter, collector, events, midFile);
-    const b = (book = engine.book());
+    const b = (book = new RebasingBook(engine, scanner, rebaseLines));
     if (midFile && s.header && scanner.useHeader)
       scanner.useHeader(readHeader(unit.path, s.header.start, s.header.length), 0, s.header.length);
     const scanned = await scanChunks(source, buf, filled, scanner, () => {
@@ -70,7 +80,7 @@ export async function scanUnit(
       onProgress?.((source as ByteSource).inputBytes);
     });
     result.bytes = scanned.bytes;
-    result.lines = scanner.lines;
+    result.lines = b.lines;
     result.endsInsideRecord = scanned.error === undefined && scanner.endsInsideRecord === true;
     // Damaged data: what came before the damage was scanned above; the file is listed as skipped.
     if (scanned.error !== undefined) result.skipped = reason(scanned.error, result.bytes);

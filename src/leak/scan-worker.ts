@@ -12,6 +12,7 @@ import type { UnitResult, WorkUnit } from './work-unit.js';
 export interface ScanWorkerData {
   matcher: MatcherSpec;
   engine?: EngineName | undefined;
+  rebaseLines?: number | undefined;
 }
 
 export type ToWorker = { unit: WorkUnit };
@@ -33,8 +34,12 @@ try {
     // One unit at a time: they share the buffer.
     queue = queue.then(async () => {
       try {
-        const result = await scanUnit(m.unit, engine, events, (inputBytes) =>
-          port.postMessage({ kind: 'progress', id: m.unit.id, inputBytes } satisfies FromWorker),
+        const result = await scanUnit(
+          m.unit,
+          engine,
+          events,
+          (inputBytes) => port.postMessage({ kind: 'progress', id: m.unit.id, inputBytes } satisfies FromWorker),
+          data.rebaseLines,
         );
         port.postMessage({ kind: 'done', result } satisfies FromWorker, [result.unmatched.buffer as ArrayBuffer]);
       } catch (e) {
