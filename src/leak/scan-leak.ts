@@ -4,7 +4,8 @@ import { DistinctCounter } from './distinct-counter.js';
 import { planUnits, type Plan } from './plan-units.js';
 import { rejoinRanges } from './rejoin-ranges.js';
 import { runUnits } from './run-units.js';
-import type { HitRecord, LeakScanResult, ScanLeakOptions, SkippedFile } from './scan-types.js';
+import { HIT_FIELDS } from './packed-hits.js';
+import type { HitKind, HitRecord, LeakScanResult, ScanLeakOptions, SkippedFile } from './scan-types.js';
 import type { UnitResult, WorkUnit } from './work-unit.js';
 
 /**
@@ -123,27 +124,26 @@ function assemble(
     for (const m of r.skippedMembers) skipped.set(`${u.file}!${m.member}`, m.reason);
     const offset = lineOffset.get(u.id) ?? 0;
     const own = hitsOf(u.file);
-    for (const h of r.hits) {
+    const v = r.hits.values;
+    const memberFile = r.hits.members.map((m) => `${u.file}!${m}`);
+    for (let at = 0; at < v.length; at += HIT_FIELDS) {
+      const tenant = v[at] as number;
+      const patient = v[at + 1] as number;
+      const kind: HitKind = v[at + 2] === 0 ? 'bsn' : 'name-date';
+      const categories = v[at + 4] as number;
+      const count = v[at + 5] as number;
       // A tar member is named like a zip member: archive!member.
-      const file = h.member === undefined ? u.file : `${u.file}!${h.member}`;
-      const merged = h.member === undefined ? own : hitsOf(file);
-      const key = hitKey(h.tenant, h.patient, h.kind);
-      const line = h.line + offset;
+      const member = v[at + 6] as number;
+      const file = member < 0 ? u.file : (memberFile[member] as string);
+      const merged = member < 0 ? own : hitsOf(file);
+      const key = hitKey(tenant, patient, kind);
+      const line = (v[at + 3] as number) + offset;
       const m = merged.get(key);
-      if (!m)
-        merged.set(key, {
-          tenant: h.tenant,
-          patient: h.patient,
-          kind: h.kind,
-          file,
-          line,
-          categories: h.categories,
-          count: h.count,
-        });
+      if (!m) merged.set(key, { tenant, patient, kind, file, line, categories, count });
       else {
         m.line = Math.min(m.line, line);
-        m.categories |= h.categories;
-        m.count += h.count;
+        m.categories |= categories;
+        m.count += count;
       }
     }
   }

@@ -6,6 +6,7 @@ import { RebasingBook } from './rebasing-book.js';
 import { fill, scanChunks } from './scan-chunks.js';
 import { TarDamaged, TarReader } from './tar-reader.js';
 import type { ScanEngine } from './scan-engine.js';
+import type { UnitHit } from './unit-hits.js';
 import type { UnitResult } from './work-unit.js';
 
 /**
@@ -23,6 +24,8 @@ export async function scanTar(
   result: UnitResult,
   /** Each member's distinct unmatched BSNs are added here (the caller merges them). */
   unmatched: Uint32Array[],
+  /** Each member's hits are added here, named by the member (the caller packs them into the result). */
+  hits: { hits: UnitHit[]; member: string }[],
   onChunk: () => void,
   /** Lines after which a member's line numbers count from a new base (rebasing-book.ts). */
   rebaseLines: number,
@@ -53,7 +56,7 @@ export async function scanTar(
       unmatched.push(book.unmatched());
     }
     result.bytes += scanned.bytes;
-    for (const h of book.hits()) result.hits.push({ ...h, member });
+    hits.push({ hits: book.hits(), member });
     if (scanned.error !== undefined) throw damaged(scanned.error);
   }
 }

@@ -9,7 +9,8 @@ import { scanTar } from './scan-tar.js';
 import { TarDamaged } from './tar-reader.js';
 import { REBASE_LINES, RebasingBook } from './rebasing-book.js';
 import type { ScanEngine } from './scan-engine.js';
-import { distinctUnion } from './unit-hits.js';
+import { distinctUnion, type UnitHit } from './unit-hits.js';
+import { packHits } from './packed-hits.js';
 import { emptyUnitResult, type UnitResult, type WorkUnit } from './work-unit.js';
 
 /**
@@ -30,8 +31,9 @@ export async function scanUnit(
 ): Promise<UnitResult> {
   const buf = events.buf;
   let book: RebasingBook | null = null;
-  /** Unmatched BSNs of tar members (each member books on its own). */
+  /** Unmatched BSNs and hits of tar members (each member books on its own). */
   const memberUnmatched: Uint32Array[] = [];
+  const memberHits: { hits: UnitHit[]; member: string }[] = [];
   const result = emptyUnitResult(unit.id);
   let tar = false;
   let source: ByteSource | null = null;
@@ -59,6 +61,7 @@ export async function scanUnit(
           events,
           result,
           memberUnmatched,
+          memberHits,
           () => onProgress?.(at.inputBytes),
           rebaseLines,
         );
@@ -95,7 +98,7 @@ export async function scanUnit(
     } catch {
       // Closing a source that failed to open fully: nothing more to release.
     }
-    if (!tar && book) result.hits = book.hits();
+    result.hits = packHits(!tar && book ? [{ hits: book.hits() }] : memberHits);
     result.unmatched = book ? book.unmatched() : distinctUnion(memberUnmatched);
   }
   return result;

@@ -41,7 +41,10 @@ try {
           (inputBytes) => port.postMessage({ kind: 'progress', id: m.unit.id, inputBytes } satisfies FromWorker),
           data.rebaseLines,
         );
-        port.postMessage({ kind: 'done', result } satisfies FromWorker, [result.unmatched.buffer as ArrayBuffer]);
+        port.postMessage({ kind: 'done', result } satisfies FromWorker, [
+          result.unmatched.buffer as ArrayBuffer,
+          result.hits.values.buffer as ArrayBuffer,
+        ]);
       } catch (e) {
         port.postMessage({ kind: 'fatal', message: e instanceof Error ? e.message : String(e) } satisfies FromWorker);
       }

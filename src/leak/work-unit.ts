@@ -1,5 +1,5 @@
 import type { LeakFormat } from './format-sniff.js';
-import type { UnitHit } from './unit-hits.js';
+import { packHits, type PackedHits } from './packed-hits.js';
 import type { ZipMember } from './zip-directory.js';
 
 /**
@@ -38,8 +38,8 @@ export interface UnitResult {
   /** Line breaks in the unit: the line offset of the next range of the same file. */
   lines: number;
   candidates: number;
-  /** Lines relative to the unit's first line. */
-  hits: UnitHit[];
+  /** Lines relative to the unit's first line (packed-hits.ts: numbers, not objects, to cross to the main thread). */
+  hits: PackedHits;
   /** Distinct unmatched valid BSNs, sorted. */
   unmatched: Uint32Array;
   /** Why the unit was not scanned (to its end), or null. */
@@ -58,7 +58,7 @@ export function emptyUnitResult(id: number): UnitResult {
     inputBytes: 0,
     lines: 0,
     candidates: 0,
-    hits: [],
+    hits: packHits([]),
     unmatched: new Uint32Array(0),
     skipped: null,
     skippedMembers: [],
