@@ -4,8 +4,8 @@ import { DistinctCounter } from './distinct-counter.js';
 import { planUnits, type Plan } from './plan-units.js';
 import { rejoinRanges } from './rejoin-ranges.js';
 import { runUnits } from './run-units.js';
-import { HIT_FIELDS } from './packed-hits.js';
-import type { HitKind, HitRecord, LeakScanResult, ScanLeakOptions, SkippedFile } from './scan-types.js';
+import { HitMerger } from './hit-merger.js';
+import type { LeakScanResult, ScanLeakOptions, SkippedFile } from './scan-types.js';
 import type { UnitResult, WorkUnit } from './work-unit.js';
 
 /**
@@ -32,6 +32,8 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
     opts.onProgress?.(done, total);
   };
   const results = new Map<number, UnitResult>();
+  // Hits are merged as units finish (the plan is there before any unit is handed out).
+  let merger: HitMerger | null = null;
   const workers = opts.workers ?? availableParallelism();
   const run = runUnits({
     units: planning.then((p) => p.units),
@@ -41,6 +43,7 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
     workers,
     onResult: (r) => {
       results.set(r.id, r);
+      merger?.add(plan.units[r.id] as WorkUnit, r);
       report(r.id, plan.units[r.id]?.size ?? 0);
     },
     onProgress: report,
@@ -51,6 +54,7 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
   try {
     plan = await planUnits(opts.paths, opts.rangeBytes);
     total = plan.units.reduce((n, u) => n + u.size, 0);
+    merger = new HitMerger(plan.units);
     planned(plan);
   } catch (e) {
     notPlanned(e);
@@ -69,13 +73,20 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
       matcher: opts.matcher,
       ...(opts.engine ? { engine: opts.engine } : {}),
       ...(opts.rebaseLines ? { rebaseLines: opts.rebaseLines } : {}),
-      ...(opts.rebaseLines ? { rebaseLines: opts.rebaseLines } : {}),
       workers,
       onResult: (r) => results.set(r.id, r),
       onProgress: () => undefined,
     });
   }
-  const r = assemble(units, results, plan.skipped);
+  if (units !== plan.units || !merger) {
+    // Joined ranges replaced some results: merge the final units' hits again.
+    merger = new HitMerger(units);
+    for (const u of units) {
+      const r = results.get(u.id);
+      if (r) merger.add(u, r);
+    }
+  }
+  const r = assemble(units, results, plan.skipped, merger);
   return { ...r, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -83,31 +94,9 @@ function assemble(
   units: readonly WorkUnit[],
   results: ReadonlyMap<number, UnitResult>,
   planSkipped: readonly SkippedFile[],
+  merger: HitMerger,
 ): Omit<LeakScanResult, 'seconds'> {
-  // Line numbers of a range count from its own start: add the lines of the ranges before it.
-  const byFile = new Map<string, WorkUnit[]>();
-  for (const u of units) {
-    const list = byFile.get(u.file);
-    if (list) list.push(u);
-    else byFile.set(u.file, [u]);
-  }
-  const lineOffset = new Map<number, number>();
-  for (const list of byFile.values()) {
-    list.sort((a, b) => start(a) - start(b));
-    let offset = 0;
-    for (const u of list) {
-      lineOffset.set(u.id, offset);
-      offset += results.get(u.id)?.lines ?? 0;
-    }
-  }
-  // Hits per file, keyed by number (see hitKey): every patient's hits from every range of a file
-  // meet here, hundreds of thousands when the leak is the lab's own data.
-  const byFileHits = new Map<string, Map<number, HitRecord>>();
-  const hitsOf = (file: string): Map<number, HitRecord> => {
-    let m = byFileHits.get(file);
-    if (!m) byFileHits.set(file, (m = new Map<number, HitRecord>()));
-    return m;
-  };
+  const files = new Set(units.map((u) => u.file));
   const unmatched = new DistinctCounter();
   const skipped = new Map<string, string>();
   let bytes = 0;
@@ -122,49 +111,10 @@ function assemble(
     unmatched.addAll(r.unmatched);
     if (r.skipped !== null && !skipped.has(u.file)) skipped.set(u.file, r.skipped);
     for (const m of r.skippedMembers) skipped.set(`${u.file}!${m.member}`, m.reason);
-    const offset = lineOffset.get(u.id) ?? 0;
-    const own = hitsOf(u.file);
-    const v = r.hits.values;
-    const memberFile = r.hits.members.map((m) => `${u.file}!${m}`);
-    for (let at = 0; at < v.length; at += HIT_FIELDS) {
-      const tenant = v[at] as number;
-      const patient = v[at + 1] as number;
-      const kind: HitKind = v[at + 2] === 0 ? 'bsn' : 'name-date';
-      const categories = v[at + 4] as number;
-      const count = v[at + 5] as number;
-      // A tar member is named like a zip member: archive!member.
-      const member = v[at + 6] as number;
-      const file = member < 0 ? u.file : (memberFile[member] as string);
-      const merged = member < 0 ? own : hitsOf(file);
-      const key = hitKey(tenant, patient, kind);
-      const line = (v[at + 3] as number) + offset;
-      const m = merged.get(key);
-      if (!m) merged.set(key, { tenant, patient, kind, file, line, categories, count });
-      else {
-        m.line = Math.min(m.line, line);
-        m.categories |= categories;
-        m.count += count;
-      }
-    }
   }
-  // By file, then line, tenant, patient and kind (a file's hits are unique per tenant, patient and kind).
-  const hits: HitRecord[] = [];
-  for (const file of [...byFileHits.keys()].sort(cmp)) {
-    const own = [...(byFileHits.get(file) as Map<number, HitRecord>).values()];
-    own.sort((a, b) => a.line - b.line || a.tenant - b.tenant || a.patient - b.patient || cmp(a.kind, b.kind));
-    for (const h of own) hits.push(h);
-  }
+  const hits = merger.hits();
   const allSkipped = [...planSkipped, ...[...skipped].map(([file, reason]) => ({ file, reason }))].sort((a, b) => cmp(a.file, b.file));
-  return { bytes, inputBytes, files: byFile.size, candidates, hits, unmatchedValidBsns: unmatched.size, skipped: allSkipped };
-}
-
-/** One exact number per (tenant < 2^20, patient < 2^32, kind): patient · 2^21 + tenant · 2 + kind < 2^53. */
-function hitKey(tenant: number, patient: number, kind: HitRecord['kind']): number {
-  return patient * 2 ** 21 + tenant * 2 + (kind === 'bsn' ? 0 : 1);
-}
-
-function start(u: WorkUnit): number {
-  return u.source.kind === 'range' ? u.source.start : 0;
+  return { bytes, inputBytes, files: files.size, candidates, hits, unmatchedValidBsns: unmatched.size, skipped: allSkipped };
 }
 
 function cmp(a: string, b: string): number {

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { HitMerger } from './hit-merger.js';
+import { packHits } from './packed-hits.js';
+import type { UnitHit } from './unit-hits.js';
+import { emptyUnitResult, type UnitResult, type WorkUnit } from './work-unit.js';
+
+const range = (id: number, file: string, start: number): WorkUnit => ({
+  id,
+  file,
+  path: file,
+  source: { kind: 'range', start, end: start + 100, header: null },
+  format: null,
+  size: 100,
+});
+const hit = (patient: number, line: number, count = 1, categories = 1): UnitHit => ({
+  tenant: 0,
+  patient,
+  kind: 'bsn',
+  line,
+  categories,
+  count,
+});
+const result = (id: number, lines: number, parts: { hits: UnitHit[]; member?: string }[]): UnitResult => ({
+  ...emptyUnitResult(id),
+  lines,
+  hits: packHits(parts),
+});
+
+describe('HitMerger', () => {
+  const units = [range(0, 'a.csv', 0), range(1, 'a.csv', 100), range(2, 'a.csv', 200), range(3, 'b.tar', 0)];
+  const results = [
+    result(0, 10, [{ hits: [hit(1, 4, 2, 1)] }]),
+    result(1, 20, [{ hits: [hit(1, 3, 1, 4), hit(2, 20)] }]),
+    result(2, 5, [{ hits: [hit(2, 1, 3)] }]),
+    result(3, 0, [{ hits: [hit(5, 7)], member: 'x/m.txt' }]),
+  ];
+  const expected = [
+    { tenant: 0, patient: 1, kind: 'bsn', file: 'a.csv', line: 4, categories: 5, count: 3 },
+    { tenant: 0, patient: 2, kind: 'bsn', file: 'a.csv', line: 30, categories: 1, count: 4 },
+    { tenant: 0, patient: 5, kind: 'bsn', file: 'b.tar!x/m.txt', line: 7, categories: 1, count: 1 },
+  ];
+
+  it('numbers lines from the ranges before, whatever order the units finish in', () => {
+    for (const order of [
+      [0, 1, 2, 3],
+      [2, 1, 3, 0],
+      [3, 2, 0, 1],
+    ]) {
+      const m = new HitMerger(units);
+      for (const i of order) m.add(units[i] as WorkUnit, results[i] as UnitResult);
+      expect(m.hits()).toEqual(expected);
+    }
+  });
+
+  it('refuses to answer while a range has no result, and a unit it was not given', () => {
+    const m = new HitMerger(units);
+    for (const i of [0, 2, 3]) m.add(units[i] as WorkUnit, results[i] as UnitResult);
+    expect(() => m.hits()).toThrow(/a\.csv has ranges without a result/);
+    expect(() => m.add(range(9, 'c.csv', 0), result(9, 0, []))).toThrow(/not one of the scan's units/);
+  });
+});
