@@ -3,6 +3,7 @@
  *   create(format, delimiter, midFile) -> handle
  *   scan(handle, buf, from, to, mode, recordBase, out, counts, nameRole, listRoles) -> consumed
  *   useHeader(handle, buf, s, e, nameRole, listRoles)
+ *   release(handle)   (the unit is done: its buffers go to the next scanner of this thread)
  * One call per chunk: the candidates of the whole call are appended to `out` (the collector's 13
  * Int32Arrays, replaced by larger ones when too small), whose lengths are counts[0..12] before and
  * after; counts[13] holds the scanner's line count, which the caller may set between calls (it
@@ -104,20 +105,24 @@ static void finalize(napi_env env, void *data, void *hint) {
 /* Handles carry this tag, so another addon's external (a leak-match handle) is refused, not cast. */
 static const napi_type_tag SCANNER_TAG = {0x6c65616b65787472ULL, 0x7363616e6e657231ULL};
 
-static napi_value get_scanner(napi_env env, napi_value v, Scanner **out) {
+/* The scanner behind a handle; one that ran out of memory earlier only if `retiredOk` (to release it). */
+static napi_value get_scanner_of(napi_env env, napi_value v, Scanner **out, int retiredOk) {
   void *p = NULL;
   bool tagged = false;
   if (napi_check_object_type_tag(env, v, &SCANNER_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, v, &p) != napi_ok || !p)
     return throw_range(env, "leak_extract: not a scanner handle");
   Scanner *sc = p;
   if (sc->busy) return throw_range(env, "leak_extract: scanner re-entered from a field-role callback");
-  if (sc->retired) {
+  if (sc->released) return throw_range(env, "leak_extract: scanner already released");
+  if (sc->retired && !retiredOk) {
     napi_throw_error(env, "ERR_LEAK_OUT_OF_MEMORY", "leak_extract: scanner ran out of memory earlier and cannot go on");
     return NULL;
   }
   *out = sc;
   return v;
 }
+
+static napi_value get_scanner(napi_env env, napi_value v, Scanner **out) { return get_scanner_of(env, v, out, 0); }
 
 static napi_value get_bytes(napi_env env, napi_value v, Bytes *b) {
   napi_typedarray_type type;
@@ -154,6 +159,8 @@ static napi_value create(napi_env env, napi_callback_info info) {
   oom_target = &jb;
   scanner_init(sc, format, delimiter, midFile);
   oom_target = NULL;
+  ScannerSpare *spare = NULL;
+  if (napi_get_instance_data(env, (void **)&spare) == napi_ok && spare != NULL) scanner_take_spare(sc, spare);
   if (napi_create_external(env, sc, finalize, NULL, &result) != napi_ok) {
     scanner_free(sc);
     free(sc);
@@ -287,8 +294,35 @@ static napi_value use_header(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_range(env, "leak_extract: release takes a handle");
+  Scanner *sc;
+  if (!get_scanner_of(env, argv[0], &sc, 1)) return NULL;
+  ScannerSpare *spare = NULL;
+  if (napi_get_instance_data(env, (void **)&spare) == napi_ok && spare != NULL) scanner_release(sc, spare);
+  else {
+    scanner_free(sc);
+    sc->released = 1;
+  }
+  return NULL;
+}
+
+static void free_spare(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  scanner_spare_free(data);
+  free(data);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  /* Per environment, so per worker thread: the spare buffers of its scanners. */
+  ScannerSpare *spare = calloc(1, sizeof *spare);
+  if (spare != NULL && napi_set_instance_data(env, spare, free_spare, NULL) != napi_ok) free(spare);
   napi_property_descriptor props[] = {
+      {"release", NULL, release, NULL, NULL, NULL, napi_default, NULL},
       {"create", NULL, create, NULL, NULL, NULL, napi_default, NULL},
       {"scan", NULL, scan, NULL, NULL, NULL, napi_default, NULL},
       {"useHeader", NULL, use_header, NULL, NULL, NULL, napi_default, NULL},

@@ -71,6 +71,8 @@ typedef struct Scanner {
   int busy;
   /* An allocation failed mid-scan (oom.h): the state is not whole, so the scanner refuses to go on. */
   int retired;
+  /* release() was called: its memory went to the next scanner. */
+  int released;
   union {
     DelimitedState csv;
     JsonState json;
@@ -79,7 +81,25 @@ typedef struct Scanner {
   } u;
 } Scanner;
 
+/*
+ * The large buffers a scanner grows (the first pass's events, the candidate lists): a scanner
+ * released after its work unit leaves them to the next one on the same thread, which would
+ * otherwise fault in tens of megabytes of fresh pages per unit. One spare per thread (N-API
+ * instance data): a worker scans one unit at a time.
+ */
+#define SPARE_LISTS (COL_COUNT + 4)
+typedef struct {
+  Events ev;
+  IList lists[SPARE_LISTS];
+  int full;
+} ScannerSpare;
+
 void scanner_init(Scanner *sc, int format, int delimiter, int midFile);
+/* Moves the spare's buffers (if any) into a freshly initialised scanner. */
+void scanner_take_spare(Scanner *sc, ScannerSpare *spare);
+/* Moves the scanner's buffers into the spare (if it is empty), then frees the rest of its memory. */
+void scanner_release(Scanner *sc, ScannerSpare *spare);
+void scanner_spare_free(ScannerSpare *spare);
 void scanner_free(Scanner *sc);
 /* Scans buf[from, to) (Bytes: the whole buffer); returns where the unfinished record starts (format-scanner.ts). */
 i32 scanner_scan(Scanner *sc, const Bytes *buf, i32 from, i32 to, int mode);

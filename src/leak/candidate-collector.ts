@@ -77,6 +77,43 @@ export class CandidateCollector {
   };
   private readonly nameDates = new NameDateKeys();
 
+  /**
+   * A collector for the next work unit that takes over this one's column arrays, empty: a worker
+   * scans one unit at a time, and each unit's collector would otherwise grow its columns afresh
+   * (tens of megabytes of new pages per unit). This collector must not be used afterwards.
+   */
+  successor(): CandidateCollector {
+    const next = new CandidateCollector();
+    const mine = this.columns();
+    next.columns().forEach((list, i) => {
+      list.data = (mine[i] as IntList).data;
+    });
+    return next;
+  }
+
+  private columns(): IntList[] {
+    const k = this.keys;
+    return [
+      this.bsnValue,
+      this.bsnLine,
+      this.bsnRecord,
+      k.h1,
+      k.h2,
+      k.date,
+      k.from,
+      k.to,
+      k.line,
+      k.record,
+      this.recordStart,
+      this.recordEnd,
+      this.recordHint,
+      this.pendingValue,
+      this.pendingLine,
+      this.pendingRecord,
+      this.pendingColumn,
+    ];
+  }
+
   /** Starts a record at byte `start` of the chunk (on 1-based line `_line`: candidates carry their own). */
   begin(start: number, _line: number): void {
     this.start = start;

@@ -189,3 +189,33 @@ describe('chunks', () => {
     for (const chunk of [200, 257, 300, 512, 1000]) expect(await found(text, { name, chunk }), `chunk ${chunk}`).toEqual(whole);
   });
 });
+
+describe('CandidateCollector.successor', () => {
+  it('starts empty on the arrays of the collector before it, and collects the same', async () => {
+    const { CandidateCollector } = await import('./candidate-collector.js');
+    const { createScanner } = await import('./create-scanner.js');
+    const { ByteEvents } = await import('./byte-events.js');
+    const { ScanMode } = await import('./format-scanner.js');
+    const csv = Buffer.from(`bsn;achternaam;geboortedatum\n${`${A};Jansen;31-01-1975\n${LOST};Bakker;04-07-2001\n`.repeat(2000)}`);
+    const columns = (c: InstanceType<typeof CandidateCollector>): number[][] =>
+      [c.bsnValue, c.bsnLine, c.keys.h1, c.keys.date, c.keys.line, c.recordStart, c.recordHint].map((l) => [
+        ...l.data.subarray(0, l.length),
+      ]);
+    const collect = (c: InstanceType<typeof CandidateCollector>): number[][] => {
+      // The scanners read the bytes from the first pass's own buffer.
+      const events = new ByteEvents(1 << 20);
+      csv.copy(events.buf);
+      createScanner('csv', 0x3b, c, events, false).scan(events.buf, 0, csv.length, ScanMode.End);
+      c.settleColumns();
+      return columns(c);
+    };
+    const first = new CandidateCollector();
+    const want = collect(first);
+    expect(want[0]?.length).toBe(4000);
+    const next = first.successor();
+    expect(next.bsnValue.length).toBe(0);
+    expect(next.bsnValue.data).toBe(first.bsnValue.data);
+    expect(next.keys.h1.data).toBe(first.keys.h1.data);
+    expect(collect(next)).toEqual(want);
+  });
+});

@@ -34,6 +34,8 @@ export interface FormatScanner {
    * a byte range that starts where these bytes end does not start at a record boundary.
    */
   readonly endsInsideRecord?: boolean;
+  /** The unit is done: the scanner's memory goes to the next one (the native scanners'); it is not used again. */
+  close?(): void;
 }
 
 /** Line feed, carriage return. */

@@ -345,6 +345,49 @@ describe("the addon's handles", () => {
       ).toThrow(/not a scanner handle/);
   });
 
+  it('refuses a released scanner; the next scanner, on the released memory, reads as a fresh one', () => {
+    const csv = Buffer.from(`bsn;achternaam;geboortedatum\n${'123456782;Jansen;31-01-1975\n'.repeat(3000)}`);
+    const scanOnce = (): Int32Array[] => {
+      const h = addon.create(0, 0x3b, false);
+      const o = out();
+      const c = new Int32Array(15);
+      addon.scan(
+        h,
+        csv,
+        0,
+        csv.length,
+        ScanMode.End,
+        0,
+        o,
+        c,
+        () => 0,
+        () => new Uint8Array([1, 3, 2]),
+      );
+      addon.release(h);
+      expect(() =>
+        addon.scan(
+          h,
+          csv,
+          0,
+          csv.length,
+          ScanMode.End,
+          0,
+          out(),
+          new Int32Array(15),
+          () => 0,
+          () => new Uint8Array(),
+        ),
+      ).toThrow(/already released/);
+      expect(() => addon.release(h)).toThrow(/already released/);
+      return o.map((col, i) => col.slice(0, c[i]));
+    };
+    const first = scanOnce();
+    expect(first[0]?.length).toBe(3000);
+    // The second and third scanners take the first one's lists and events, with its entries in them.
+    expect(scanOnce()).toEqual(first);
+    expect(scanOnce()).toEqual(first);
+  });
+
   it('refuses to be re-entered from a field-role callback', () => {
     const h = addon.create(1, 1, false);
     let inner: unknown = null;

@@ -40,6 +40,7 @@ interface LeakExtractAddon {
     nameRole: (s: number, e: number) => number,
     listRoles: (kind: number, s: number, e: number) => Uint8Array,
   ): void;
+  release(handle: object): void;
 }
 
 const ADDON = fileURLToPath(new URL('../../native/leak-extract/build/Release/leak_extract.node', import.meta.url));
@@ -101,6 +102,7 @@ class NativeScanner implements FormatScanner {
   private readonly out: Int32Array[] = [];
   private readonly counts = new Int32Array(COLUMNS + 2);
   private readonly targets: readonly IntList[];
+  private closed = false;
 
   constructor(
     private readonly addon: LeakExtractAddon,
@@ -163,9 +165,15 @@ class NativeScanner implements FormatScanner {
       t.data = out[i] as Int32Array;
       t.length = counts[i] as number;
     }
-    this.lines = counts[COLUMNS] as number;
+    this.lines = counts[COLUMNS];
     this.endsInsideRecord = counts[COLUMNS + 1] === 1;
     return consumed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.addon.release(this.handle);
   }
 
   private readonly nameRole = (s: number, e: number): number => fieldRole(this.current.toString('utf8', s, e));

@@ -1,7 +1,7 @@
 import { InvalidInput } from '../domain/errors.js';
 import type { ByteEvents } from './byte-events.js';
 import { CachedMatcher } from './cached-matcher.js';
-import type { CandidateCollector } from './candidate-collector.js';
+import { CandidateCollector } from './candidate-collector.js';
 import { createScanner } from './create-scanner.js';
 import type { LeakFormat } from './format-sniff.js';
 import type { FormatScanner } from './format-scanner.js';
@@ -30,6 +30,11 @@ export interface UnitBook {
 
 export interface ScanEngine {
   readonly name: EngineName;
+  /**
+   * The collector for the next unit (or tar member): it takes over the previous one's column
+   * arrays (CandidateCollector.successor), as an engine scans one unit at a time.
+   */
+  collector(): CandidateCollector;
   scanner(format: LeakFormat, delimiter: number, c: CandidateCollector, events: ByteEvents, midFile: boolean): FormatScanner;
   book(): UnitBook;
 }
@@ -48,11 +53,17 @@ export async function createEngine(spec: MatcherSpec, name?: EngineName): Promis
   return jsEngine(new CachedMatcher(matcher));
 }
 
+function successors(): () => CandidateCollector {
+  let last: CandidateCollector | null = null;
+  return () => (last = last ? last.successor() : new CandidateCollector());
+}
+
 function nativeEngine(matcher: Matcher): ScanEngine | null {
   const m = createNativeMatcher(matcher);
   if (!m || !loadLeakExtract()) return null;
   return {
     name: 'native',
+    collector: successors(),
     scanner: (format, delimiter, c, _events, midFile) => {
       const s = createNativeScanner(format, delimiter, c, midFile);
       if (!s) throw new Error(`native ${format} scanner unavailable after its addon loaded`);
@@ -72,6 +83,7 @@ function nativeEngine(matcher: Matcher): ScanEngine | null {
 function jsEngine(m: CachedMatcher): ScanEngine {
   return {
     name: 'js',
+    collector: successors(),
     scanner: (format, delimiter, c, events, midFile) => createScanner(format, delimiter, c, events, midFile),
     book: () => {
       const hits = new UnitHits(m.ordinals);

@@ -1,6 +1,5 @@
 import type { ByteEvents } from './byte-events.js';
 import type { ByteSource } from './byte-source.js';
-import { CandidateCollector } from './candidate-collector.js';
 import { SNIFF_BYTES, sniffFormat, type Sniffed } from './format-sniff.js';
 import { RebasingBook } from './rebasing-book.js';
 import { fill, scanChunks } from './scan-chunks.js';
@@ -41,7 +40,7 @@ export async function scanTar(
       if (filled.error !== undefined) throw damaged(filled.error);
       continue;
     }
-    const collector = new CandidateCollector();
+    const collector = engine.collector();
     const scanner = engine.scanner(sniffed.format, sniffed.delimiter, collector, events, false);
     const book = new RebasingBook(engine, scanner, rebaseLines);
     // A member cut short is scanned up to the damage (scanChunks reads what `filled` holds first).
@@ -54,6 +53,7 @@ export async function scanTar(
     } finally {
       // Unmatched BSNs count even from a member whose scan failed part-way.
       unmatched.push(book.unmatched());
+      scanner.close?.();
     }
     result.bytes += scanned.bytes;
     hits.push({ hits: book.hits(), member });

@@ -1,9 +1,9 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ByteEvents } from './byte-events.js';
 import { IterableSource, PrefixSource, type ByteSource } from './byte-source.js';
-import { CandidateCollector } from './candidate-collector.js';
 import { SNIFF_BYTES, sniffFormat } from './format-sniff.js';
 import { openSource } from './open-source.js';
+import type { FormatScanner } from './format-scanner.js';
 import { fill, scanChunks } from './scan-chunks.js';
 import { scanTar } from './scan-tar.js';
 import { TarDamaged } from './tar-reader.js';
@@ -37,6 +37,7 @@ export async function scanUnit(
   const result = emptyUnitResult(unit.id);
   let tar = false;
   let source: ByteSource | null = null;
+  let scanner: FormatScanner | null = null;
   try {
     source = open(unit);
     let filled = await fill(source, buf, 0);
@@ -71,20 +72,19 @@ export async function scanUnit(
         throw new Skip(`nested ${sniffed.kind} archive inside a compressed file, not scanned`);
       else format = sniffed;
     }
-    const collector = new CandidateCollector();
+    const collector = engine.collector();
     const s = unit.source;
     const midFile = s.kind === 'range' && s.start > 0;
-    const scanner = engine.scanner(format.format, format.delimiter, collector, events, midFile);
-    const b = (book = new RebasingBook(engine, scanner, rebaseLines));
-    if (midFile && s.header && scanner.useHeader)
-      scanner.useHeader(readHeader(unit.path, s.header.start, s.header.length), 0, s.header.length);
-    const scanned = await scanChunks(source, buf, filled, scanner, () => {
+    const sc = (scanner = engine.scanner(format.format, format.delimiter, collector, events, midFile));
+    const b = (book = new RebasingBook(engine, sc, rebaseLines));
+    if (midFile && s.header && sc.useHeader) sc.useHeader(readHeader(unit.path, s.header.start, s.header.length), 0, s.header.length);
+    const scanned = await scanChunks(source, buf, filled, sc, () => {
       result.candidates += b.matchChunk(collector, buf, unit.id);
       onProgress?.((source as ByteSource).inputBytes);
     });
     result.bytes = scanned.bytes;
     result.lines = b.lines;
-    result.endsInsideRecord = scanned.error === undefined && scanner.endsInsideRecord === true;
+    result.endsInsideRecord = scanned.error === undefined && sc.endsInsideRecord === true;
     // Damaged data: what came before the damage was scanned above; the file is listed as skipped.
     if (scanned.error !== undefined) result.skipped = reason(scanned.error, result.bytes);
   } catch (e) {
@@ -100,6 +100,7 @@ export async function scanUnit(
     }
     result.hits = packHits(!tar && book ? [{ hits: book.hits() }] : memberHits);
     result.unmatched = book ? book.unmatched() : distinctUnion(memberUnmatched);
+    scanner?.close?.();
   }
   return result;
 }
