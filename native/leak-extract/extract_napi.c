@@ -149,16 +149,18 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (format < 0 || format > FORMAT_HL7 || delimiter < -1 || delimiter > 255) return throw_range(env, "leak_extract: bad format");
   Scanner *sc = calloc(1, sizeof *sc);
   if (sc == NULL) return throw_oom(env);
+  /* The guard of an outer call on this thread, restored on the way out (oom.h). */
+  jmp_buf *outer = oom_target;
   jmp_buf jb;
   if (setjmp(jb) != 0) {
-    oom_target = NULL;
+    oom_target = outer;
     scanner_free(sc);
     free(sc);
     return throw_oom(env);
   }
   oom_target = &jb;
   scanner_init(sc, format, delimiter, midFile);
-  oom_target = NULL;
+  oom_target = outer;
   ScannerSpare *spare = NULL;
   if (napi_get_instance_data(env, (void **)&spare) == napi_ok && spare != NULL) scanner_take_spare(sc, spare);
   if (napi_create_external(env, sc, finalize, NULL, &result) != napi_ok) {
@@ -236,10 +238,12 @@ static napi_value scan(napi_env env, napi_callback_info info) {
   sc->roles.ctx = &ctx;
   sc->failed = 0;
   sc->lines = counts[COL_COUNT];
+  /* The guard of an outer call on this thread, restored on the way out (oom.h). */
+  jmp_buf *outer = oom_target;
   jmp_buf jb;
   if (setjmp(jb) != 0) {
     /* An allocation failed (oom.h): what this call appended is dropped, the scanner is retired. */
-    oom_target = NULL;
+    oom_target = outer;
     sc->busy = 0;
     sc->retired = 1;
     sc->roles.ctx = NULL;
@@ -251,7 +255,7 @@ static napi_value scan(napi_env env, napi_callback_info info) {
   i32 consumed = scanner_scan(sc, &b, from, to, mode);
   sc->busy = 0;
   coll_settle(&sc->c);
-  oom_target = NULL;
+  oom_target = outer;
   sc->roles.ctx = NULL;
   if (sc->failed) return throw_status(env);
   if (!copy_out(env, sc, argv[6], counts)) return NULL;
@@ -276,9 +280,11 @@ static napi_value use_header(napi_env env, napi_callback_info info) {
   sc->roles.list_roles = js_list_roles;
   sc->roles.ctx = &ctx;
   sc->failed = 0;
+  /* The guard of an outer call on this thread, restored on the way out (oom.h). */
+  jmp_buf *outer = oom_target;
   jmp_buf jb;
   if (setjmp(jb) != 0) {
-    oom_target = NULL;
+    oom_target = outer;
     sc->busy = 0;
     sc->retired = 1;
     sc->roles.ctx = NULL;
@@ -288,7 +294,7 @@ static napi_value use_header(napi_env env, napi_callback_info info) {
   sc->busy = 1;
   scanner_use_header(sc, &b, s, e);
   sc->busy = 0;
-  oom_target = NULL;
+  oom_target = outer;
   sc->roles.ctx = NULL;
   if (sc->failed) return throw_status(env);
   return NULL;

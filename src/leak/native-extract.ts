@@ -146,7 +146,7 @@ class NativeScanner implements FormatScanner {
       out[i] = t.data;
       counts[i] = t.length;
     }
-    // The line count goes in as well as out: scanUnit restarts it past 2^30 lines (line-base.ts).
+    // The line count goes in as well as out: scanUnit restarts it past 2^30 lines (rebasing-book.ts).
     counts[COLUMNS] = this.lines;
     const consumed = this.addon.scan(
       this.handle,

@@ -9,7 +9,9 @@ import { distinctUnion, type UnitHit } from './unit-hits.js';
  * count from a base: once the scanner has counted `limit` lines, the hits booked so far are taken
  * out with the base added (JavaScript numbers), the scanner counts from 0 again and a fresh book
  * takes the following chunks. A chunk is 4 MiB, so within one no column gets near 2^31. The same
- * holds for a patient's occurrence count, which also starts again.
+ * holds for a patient's occurrence count, which also starts again. So does the sampling of a
+ * patient's records for data categories (unit-hits.ts CATEGORY_SAMPLES): after a new base its next
+ * records are read again, so the categories can only grow, never miss one.
  */
 export const REBASE_LINES = 2 ** 30;
 
@@ -25,6 +27,8 @@ export class RebasingBook {
     private readonly scanner: FormatScanner,
     private readonly limit = REBASE_LINES,
   ) {
+    // Past 2^30 a chunk's lines on top could overflow the 32-bit counts.
+    if (!Number.isInteger(limit) || limit < 1 || limit > REBASE_LINES) throw new RangeError(`rebase limit out of range: ${limit}`);
     this.book = engine.book();
   }
 
@@ -41,7 +45,7 @@ export class RebasingBook {
   }
 
   hits(): UnitHit[] {
-    if (this.earlier.size === 0) return this.book.hits();
+    if (this.base === 0) return this.book.hits();
     const all = new Map(this.earlier);
     this.fold(all, this.book.hits(), this.base);
     return [...all.values()];

@@ -252,17 +252,25 @@ describe('scanLeak', () => {
     // nearly every chunk must change nothing: lines absolute, counts summed, unmatched BSNs kept.
     const big = path.join(dir, 'rebase');
     await mkdir(big);
-    const rows: string[] = ['bsn;achternaam;geboortedatum'];
-    for (let i = 0; i < 500_000; i++) {
-      const planted = i % 100_000 === 77_777 && i < 400_000 ? P[Math.floor(i / 100_000)] : null;
-      rows.push(planted ? `${planted.bsn};${planted.family};${planted.date}` : `${decoys[i % 300] as string};Anders;01-01-1950`);
-    }
-    const text = Buffer.from(rows.join('\n'));
+    // Rows of 28 bytes: about 150,000 a chunk, so the count restarts after each of the first three.
+    const rowsWith = (at: readonly number[]): Buffer => {
+      const rows: string[] = ['bsn;achternaam;geboortedatum'];
+      for (let i = 0; i < 500_000; i++) {
+        const k = at.indexOf(i);
+        const planted = k >= 0 ? P[k] : null;
+        rows.push(planted ? `${planted.bsn};${planted.family};${planted.date}` : `${decoys[i % 300] as string};Anders;01-01-1950`);
+      }
+      return Buffer.from(rows.join('\n'));
+    };
+    // Hits under every base; and hits under the last base only (the bases before it had none).
+    const spread = [77_777, 177_777, 277_777, 377_777];
+    const late = [460_000, 470_000, 480_000, 490_000];
+    const text = rowsWith(spread);
     expect(text.length).toBeGreaterThan(3 * (4 << 20));
     await writeFile(path.join(big, 'rows.csv.gz'), gzipSync(text));
     const src = path.join(big, 'src');
     await mkdir(src);
-    await writeFile(path.join(src, 'rows.csv'), text);
+    await writeFile(path.join(src, 'rows.csv'), rowsWith(late));
     execFileSync('tar', ['-czf', path.join(big, 'rows.tar.gz'), '-C', src, 'rows.csv']);
     await rm(src, { recursive: true });
     for (const engine of ['js', 'native'] as const) {
@@ -274,9 +282,9 @@ describe('scanLeak', () => {
       // Row i is on line i + 2; each planted BSN row also matches by name + birth date.
       const where = (file: string): string[] =>
         whole.hits.filter((h) => h.file.endsWith(file) && h.kind === 'bsn').map((h) => `${h.patient}@${h.line}x${h.count}`);
-      const expected = [0, 1, 2, 3].map((k) => `${P[k]?.patient}@${77_777 + 100_000 * k + 2}x1`);
-      expect(where('rows.csv.gz')).toEqual(expected);
-      expect(where('rows.tar.gz!rows.csv')).toEqual(expected);
+      const expected = (at: readonly number[]): string[] => at.map((row, k) => `${P[k]?.patient}@${row + 2}x1`);
+      expect(where('rows.csv.gz')).toEqual(expected(spread));
+      expect(where('rows.tar.gz!rows.csv')).toEqual(expected(late));
     }
   });
 
