@@ -93,6 +93,9 @@ describe('sqlStatementBefore', () => {
       expect(lastAround(view, 0x59, 4, Buffer.from('\nCOPY '))).toBe(view.lastIndexOf('\nCOPY '));
       expect(lastByForward(view, Buffer.from('\nC;'))).toBe(view.lastIndexOf('\nC;'));
       expect(lastByForward(view, Buffer.from(';;'))).toBe(view.lastIndexOf(';;'));
+      // With the rare byte not rare: past `limit` occurrences the search goes forwards, same answer.
+      expect(lastAround(view, 0x3b, 0, Buffer.from(';\n'), 1)).toBe(view.lastIndexOf(';\n'));
+      expect(lastAround(view, 0x43, 1, Buffer.from('\nCOPY '), 2)).toBe(view.lastIndexOf('\nCOPY '));
     }
   });
 });

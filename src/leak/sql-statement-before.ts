@@ -35,8 +35,9 @@ export function sqlStatementBefore(fd: number, pos: number, floor = 0): { start:
     // The short markers by their rare byte (memrchr), then a look at its neighbours: a multi-byte
     // search for ";\n" over every 1 MiB block of a long INSERT list cost a few hundred ms a file.
     const copyEnd = lastAround(view, 0x5c, 1, MARKERS.copyEnd);
-    // Forwards: Boyer-Moore-Horspool skips on the final "O"; Node searches backwards byte by byte.
-    const insert = lastByForward(view, MARKERS.insert);
+    // By its "I", which data rarely holds in capitals (a Boyer-Moore-Horspool search forwards,
+    // skipping on the final "O", cost 0.12 s over the bench dump's two SQL files).
+    const insert = lastAround(view, 0x49, 0, MARKERS.insert);
     const stmtEnd = lastAround(view, 0x3b, 0, MARKERS.statementEnd);
     const last = Math.max(copy, copyEnd, insert, stmtEnd);
     if (last >= 0) {
@@ -64,9 +65,15 @@ export function lastByForward(view: Buffer, marker: Buffer): number {
   return last;
 }
 
-/** view.lastIndexOf(marker), found by the last occurrences of its byte `rare`, which sits at marker[at]. */
-export function lastAround(view: Buffer, rare: number, at: number, marker: Buffer): number {
+/**
+ * view.lastIndexOf(marker), found by the last occurrences of its byte `rare`, which sits at
+ * marker[at]. Data in which that byte is not rare after all (past `limit` occurrences without the
+ * marker) is searched forwards instead (lastByForward), so no data makes this a byte-by-byte loop.
+ */
+export function lastAround(view: Buffer, rare: number, at: number, marker: Buffer, limit = 4096): number {
+  let tries = 0;
   for (let p = view.lastIndexOf(rare); p >= 0; p = p > 0 ? view.lastIndexOf(rare, p - 1) : -1) {
+    if (++tries > limit) return lastByForward(view, marker);
     const s = p - at;
     if (s < 0 || s + marker.length > view.length) continue;
     let same = true;
