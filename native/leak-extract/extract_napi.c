@@ -210,6 +210,16 @@ static napi_value copy_out(napi_env env, Scanner *sc, napi_value out, i32 *count
   return out;
 }
 
+/* Where a guarded call lands after a failed allocation (oom.h): what the call appended is
+ * dropped, the scanner is retired, and JavaScript gets the error. */
+static napi_value retire(napi_env env, Scanner *sc, jmp_buf *outer) {
+  oom_target = outer;
+  sc->busy = 0;
+  sc->retired = 1;
+  sc->roles.ctx = NULL;
+  return throw_oom(env);
+}
+
 static napi_value scan(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10], result;
@@ -241,14 +251,7 @@ static napi_value scan(napi_env env, napi_callback_info info) {
   /* The guard of an outer call on this thread, restored on the way out (oom.h). */
   jmp_buf *outer = oom_target;
   jmp_buf jb;
-  if (setjmp(jb) != 0) {
-    /* An allocation failed (oom.h): what this call appended is dropped, the scanner is retired. */
-    oom_target = outer;
-    sc->busy = 0;
-    sc->retired = 1;
-    sc->roles.ctx = NULL;
-    return throw_oom(env);
-  }
+  if (setjmp(jb) != 0) return retire(env, sc, outer);
   oom_target = &jb;
   coll_reset_chunk(&sc->c, recordBase);
   sc->busy = 1;
@@ -283,13 +286,7 @@ static napi_value use_header(napi_env env, napi_callback_info info) {
   /* The guard of an outer call on this thread, restored on the way out (oom.h). */
   jmp_buf *outer = oom_target;
   jmp_buf jb;
-  if (setjmp(jb) != 0) {
-    oom_target = outer;
-    sc->busy = 0;
-    sc->retired = 1;
-    sc->roles.ctx = NULL;
-    return throw_oom(env);
-  }
+  if (setjmp(jb) != 0) return retire(env, sc, outer);
   oom_target = &jb;
   sc->busy = 1;
   scanner_use_header(sc, &b, s, e);

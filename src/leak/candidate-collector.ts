@@ -91,7 +91,8 @@ export class CandidateCollector {
     return next;
   }
 
-  private columns(): IntList[] {
+  /** The columns a chunk's candidates are read from, in the order of the native scanner's output (collector.h COL_*). */
+  outputColumns(): IntList[] {
     const k = this.keys;
     return [
       this.bsnValue,
@@ -107,11 +108,11 @@ export class CandidateCollector {
       this.recordStart,
       this.recordEnd,
       this.recordHint,
-      this.pendingValue,
-      this.pendingLine,
-      this.pendingRecord,
-      this.pendingColumn,
     ];
+  }
+
+  private columns(): IntList[] {
+    return [...this.outputColumns(), this.pendingValue, this.pendingLine, this.pendingRecord, this.pendingColumn];
   }
 
   /** Starts a record at byte `start` of the chunk (on 1-based line `_line`: candidates carry their own). */

@@ -113,22 +113,7 @@ class NativeScanner implements FormatScanner {
     hasHeader: boolean,
   ) {
     this.handle = addon.create(format, delimiter, midFile);
-    const k = c.keys;
-    this.targets = [
-      c.bsnValue,
-      c.bsnLine,
-      c.bsnRecord,
-      k.h1,
-      k.h2,
-      k.date,
-      k.from,
-      k.to,
-      k.line,
-      k.record,
-      c.recordStart,
-      c.recordEnd,
-      c.recordHint,
-    ];
+    this.targets = c.outputColumns();
     if (hasHeader)
       this.useHeader = (buf, s, e) => {
         this.current = buf;
