@@ -2,11 +2,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { ConfigurationError } from '../domain/errors.js';
 import type { VaultStore } from '../ports/vault-store.js';
-import { PostgresVaultStore } from '../storage/postgres/postgres-vault-store.js';
-import type { CanaryRecords } from '../synth/canary-records.js';
+import type { CanaryRecords } from '../synth/canary-bundle.js';
 
 /** Files of a backup copy. */
 export const DATABASE_FILE = 'vault.db';
@@ -69,6 +67,8 @@ export async function dumpPostgres(
   dir: string,
   plant: (copy: VaultStore) => Promise<PlantedCanaries[]>,
 ): Promise<Snapshot> {
+  // Loaded here, not at start-up: every CLI command opens the vault, few take PostgreSQL copies.
+  const [{ default: pg }, { PostgresVaultStore }] = await Promise.all([import('pg'), import('../storage/postgres/postgres-vault-store.js')]);
   const raw = path.join(dir, '.snapshot.pgdump');
   await pgTool('pg_dump', ['--format=custom', `--schema=${pgc.schema}`, '--no-owner', '--no-privileges', `--file=${raw}`], pgEnv(pgc.url));
   const scratch = `labvault_backup_${randomBytes(6).toString('hex')}`;

@@ -12,7 +12,7 @@ import type { VaultStore } from '../ports/vault-store.js';
 import type { CanaryService } from '../services/canary-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { SqliteVaultStore } from '../storage/sqlite/sqlite-vault-store.js';
-import { canaryBundle } from '../synth/canary-records.js';
+import { canaryBundle } from '../synth/canary-bundle.js';
 import {
   BACKUP_FORMAT,
   MANIFEST_FILE,

@@ -12,7 +12,7 @@ import { bsnFreeId } from '../domain/validate-resource.js';
 import type { Clock } from '../ports/clock.js';
 import type { CanaryCopyKind, CanarySetRow } from '../ports/detection-store.js';
 import type { VaultStore } from '../ports/vault-store.js';
-import { canaryBundle, generateCanaryRecords, type CanaryRecords } from '../synth/canary-records.js';
+import { canaryBundle, type CanaryRecords } from '../synth/canary-bundle.js';
 import type { IngestService } from './ingest-service.js';
 
 /** One canary patient as the sealed registry knows it (the BSN lets a leak scan attribute a copy). */
@@ -201,6 +201,8 @@ export class CanaryService {
     const newest = (await this.store.newestOrderDate(tenantId)) ?? this.clock.now().toISOString().slice(0, 10);
     const latestDay = new Date(Date.parse(newest) - (this.recentDays + 7) * DAY_MS).toISOString().slice(0, 10);
     const spare = count + 8;
+    // The generator (with faker, ~0.1 s to load) only when canaries are made, not on every command.
+    const { generateCanaryRecords } = await import('../synth/canary-records.js');
     const all = generateCanaryRecords({ tenantId, count: spare, seed, latestDay });
     const tenants = (await this.store.listTenants()).map((t) => t.id);
     const keep = new Set<string>();

@@ -1,4 +1,5 @@
 import { InvalidInput } from '../domain/errors.js';
+import type { CanaryRecords } from './canary-bundle.js';
 import { BsnSequence } from './bsn-sequence.js';
 import { TENANT_REGION } from './generator.js';
 import { IdMinter } from './id-minter.js';
@@ -10,15 +11,7 @@ import { PersonFactory } from './person-factory.js';
 import { Prng } from './prng.js';
 import { SYNTH_TENANTS, type SynthTenantId } from './tenants.js';
 
-export interface CanaryRecords {
-  /** FHIR R4 Patient resources (one per canary person), tenant-tagged like the synthetic lab's. */
-  patients: Record<string, unknown>[];
-  /**
-   * Their ServiceRequest, Specimen, Observation and DiagnosticReport resources, in reference order
-   * (all SRs before all Specimens before all Observations before all DRs), like the lab's files.
-   */
-  resources: Record<string, unknown>[];
-}
+export type { CanaryRecords } from './canary-bundle.js';
 
 export interface CanaryOptions {
   /** One of the synthetic lab's tenants (`SYNTH_TENANTS`); anything else is InvalidInput. */
@@ -168,17 +161,5 @@ export function generateCanaryRecords(opts: CanaryOptions): CanaryRecords {
   return {
     patients: out.Patient.records,
     resources: [...out.ServiceRequest.records, ...out.Specimen.records, ...out.Observation.records, ...out.DiagnosticReport.records],
-  };
-}
-
-/** The records as one all-or-nothing transaction Bundle (what ingest takes). */
-export function canaryBundle(records: CanaryRecords): Record<string, unknown> {
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: [...records.patients, ...records.resources].map((r) => ({
-      resource: r,
-      request: { method: 'PUT', url: `${String(r.resourceType)}/${String(r.id)}` },
-    })),
   };
 }

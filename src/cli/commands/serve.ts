@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { buildApp } from '../../api/app.js';
 import { createAlertSinks } from '../../alerts/alert-sinks.js';
 import { openKeyProvider, openVault } from '../../compose.js';
 import { SqliteVaultStore } from '../../storage/sqlite/sqlite-vault-store.js';
@@ -101,6 +100,8 @@ export function registerServe(program: Command): void {
           });
         }
         let closing = false;
+        // The HTTP stack (fastify, metrics) loads with `serve`, not with every other command.
+        const { buildApp } = await import('../../api/app.js');
         const app = await buildApp(vault, {
           log: true,
           integrity: monitor,
