@@ -1,6 +1,6 @@
 import type { VaultStore } from '../ports/vault-store.js';
 import type { CanaryCopyKind } from '../ports/detection-store.js';
-import { BLIND_INDEX_BYTES, blindIndex } from '../crypto/blind-index.js';
+import { blindIndex } from '../crypto/blind-index.js';
 import type { LeakMatcherData } from './leak-matcher.js';
 
 /**
@@ -44,21 +44,15 @@ export async function loadLeakIndex(
     const name: Buffer[] = [];
     const namePatients: number[] = [];
     for (let after = ''; ;) {
-      const rows = await store.listBlindIndexes(tenant, after, PAGE);
-      for (const r of rows) {
-        const ordinal = patients.length;
-        patients.push({ tenant, id: r.id, canary: null });
-        if (r.bsn?.length === BLIND_INDEX_BYTES) {
-          bsn.push(r.bsn);
-          bsnPatients.push(ordinal);
-        }
-        if (r.name?.length === BLIND_INDEX_BYTES) {
-          name.push(r.name);
-          namePatients.push(ordinal);
-        }
-      }
-      if (rows.length < PAGE) break;
-      after = (rows[rows.length - 1] as { id: string }).id;
+      const page = await store.listBlindIndexes(tenant, after, PAGE);
+      const first = patients.length;
+      for (const id of page.ids) patients.push({ tenant, id, canary: null });
+      bsn.push(page.bsn);
+      for (const r of page.bsnRows) bsnPatients.push(first + r);
+      name.push(page.name);
+      for (const r of page.nameRows) namePatients.push(first + r);
+      if (page.ids.length < PAGE) break;
+      after = page.ids[page.ids.length - 1] as string;
     }
     const key = await indexKey(tenant);
     const inVault = new Map(patients.filter((p) => p.tenant === tenant).map((p, i) => [p.id, i]));

@@ -132,11 +132,20 @@ export interface AccessStore {
    * The blind indexes of a tenant's patients (erased ones excluded), ordered by id, after
    * `afterId`: what a leak scan matches candidates against, without decrypting anyone.
    */
-  listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexRow[]>;
+  listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexPage>;
 }
 
-export interface BlindIndexRow {
-  id: string;
-  bsn: Buffer | null;
-  name: Buffer | null;
+/**
+ * A page of a tenant's blind indexes, packed: a leak scan loads every patient's, and an object
+ * with two Buffers per row was most of its start-up (0.34 s for 110,000 patients in SQLite).
+ */
+export interface BlindIndexPage {
+  /** Patient ids, in id order. */
+  ids: string[];
+  /** The stored 16-byte BSN indexes, concatenated, of the rows (indexes into `ids`) in `bsnRows`; other rows have none. */
+  bsn: Buffer;
+  bsnRows: Int32Array;
+  /** The same for the name + birth date indexes. */
+  name: Buffer;
+  nameRows: Int32Array;
 }

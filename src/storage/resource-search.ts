@@ -99,11 +99,16 @@ export function countSql(tenantId: string, q: CountSearch, dialect: Dialect, has
   return { sql: `SELECT count(*) AS n FROM ${from(q, dialect, hasIndex)} WHERE ${where}`, args: b.args };
 }
 
-export function blindIndexesSql(tenantId: string, afterId: string, limit: number, dialect: Dialect): SqlQuery {
+/**
+ * One page of a tenant's blind indexes, ids in order, the indexes in hex (blind-index-page.ts packs
+ * them): strings cost the driver far less than a Buffer per index.
+ */
+export function blindIndexPageSql(tenantId: string, afterId: string, limit: number, dialect: Dialect): SqlQuery {
   const b = builder(dialect);
   const where = [`tenant_id = ${b.ph(tenantId)}`, 'erased_at IS NULL', `id > ${b.ph(afterId)}`];
+  const hex = (col: string): string => (dialect === 'postgres' ? `encode(${col}, 'hex')` : `hex(${col})`);
   return {
-    sql: `SELECT id, bsn_idx, name_idx FROM patients WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${b.ph(pageLimit(limit))}`,
+    sql: `SELECT id, ${hex('bsn_idx')} AS bsn_hex, ${hex('name_idx')} AS name_hex FROM patients WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${b.ph(pageLimit(limit))}`,
     args: b.args,
   };
 }

@@ -6,6 +6,7 @@ import type { Tenant } from '../../src/domain/tenant.js';
 import {
   resourceKeyString,
   type PatientKeyInfo,
+  type PatientRow,
   type ResourceRow,
   type TenantKeyRow,
   type VaultStore,
@@ -416,19 +417,34 @@ describe.each(backends.map((b) => [b.name, b] as const))('VaultStore contract: %
         expect(await store.findPatientsByBsnIndex(T1, randomBytes(32))).toStrictEqual([]);
       });
 
-      it('listBlindIndexes pages a tenant’s indexes by id, erased patients left out', async () => {
+      it('listBlindIndexes pages a tenant’s indexes by id, packed, erased patients left out', async () => {
         await seedTenant(store, T1);
         await seedTenant(store, T2);
-        const rows = ['pat-a', 'pat-b', 'pat-c', 'pat-d'].map((id) =>
-          patient(T1, id, 1, { bsnIndex: randomBytes(16), nameIndex: randomBytes(16) }),
-        );
+        // pat-b has no name index, pat-e a BSN index of another length (left out, never misaligned).
+        const over = (id: string): Partial<PatientRow> =>
+          id === 'pat-b'
+            ? { bsnIndex: randomBytes(16), nameIndex: null }
+            : { bsnIndex: randomBytes(id === 'pat-e' ? 32 : 16), nameIndex: randomBytes(16) };
+        const rows = ['pat-a', 'pat-b', 'pat-c', 'pat-d', 'pat-e'].map((id) => patient(T1, id, 1, over(id)));
         await store.writeBatch({ patients: rows, resources: [], audit: [] });
         await store.writeBatch({ patients: [patient(T2, 'pat-x', 1, { bsnIndex: randomBytes(16) })], resources: [], audit: [] });
         await store.erasePatient(T1, 'pat-c', AT, []);
+        const [a, b, , d, e] = rows as [PatientRow, PatientRow, PatientRow, PatientRow, PatientRow];
         const first = await store.listBlindIndexes(T1, '', 2);
-        expect(first).toStrictEqual(rows.slice(0, 2).map((r) => ({ id: r.id, bsn: r.bsnIndex, name: r.nameIndex })));
-        expect((await store.listBlindIndexes(T1, 'pat-b', 10)).map((r) => r.id)).toEqual(['pat-d']);
-        expect((await store.listBlindIndexes(T2, '', 10)).map((r) => r.id)).toEqual(['pat-x']);
+        expect(first.ids).toEqual(['pat-a', 'pat-b']);
+        expect(first.bsn).toStrictEqual(Buffer.concat([a.bsnIndex as Buffer, b.bsnIndex as Buffer]));
+        expect([...first.bsnRows]).toEqual([0, 1]);
+        expect(first.name).toStrictEqual(a.nameIndex);
+        expect([...first.nameRows]).toEqual([0]);
+        const rest = await store.listBlindIndexes(T1, 'pat-b', 10);
+        expect(rest.ids).toEqual(['pat-d', 'pat-e']);
+        expect(rest.bsn).toStrictEqual(d.bsnIndex);
+        expect([...rest.bsnRows]).toEqual([0]);
+        expect(rest.name).toStrictEqual(Buffer.concat([d.nameIndex as Buffer, e.nameIndex as Buffer]));
+        expect([...rest.nameRows]).toEqual([0, 1]);
+        expect((await store.listBlindIndexes(T2, '', 10)).ids).toEqual(['pat-x']);
+        const none = await store.listBlindIndexes(T2, 'pat-x', 10);
+        expect([none.ids.length, none.bsn.length, none.bsnRows.length, none.name.length]).toEqual([0, 0, 0, 0]);
       });
 
       it('getResource and listResourcesOfPatient, with and without type', async () => {

@@ -4,7 +4,7 @@ import { Conflict, InvalidInput } from '../../domain/errors.js';
 import type {
   AccessStore,
   ApiKeyRow,
-  BlindIndexRow,
+  BlindIndexPage,
   BreakGlassGrant,
   ExportJob,
   PrincipalRow,
@@ -25,7 +25,8 @@ import {
   selectSql,
   type AccessTable,
 } from '../access-rows.js';
-import { blindIndexesSql, countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
+import { blindIndexPageSql, countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
+import { blindIndexPage } from '../blind-index-page.js';
 import { toResourceRow, type Row } from '../row-mappers.js';
 import { storageError } from '../storage-error.js';
 import type { PostgresAuditLog } from './postgres-audit-log.js';
@@ -157,12 +158,14 @@ export class PostgresAccessStore implements AccessStore {
     return rows.map((r) => r.id);
   }
 
-  async listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexRow[]> {
-    const { rows } = await this.runQuery<{ id: string; bsn_idx: Buffer | null; name_idx: Buffer | null }>(
-      blindIndexesSql(tenantId, afterId, limit, 'postgres'),
+  async listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexPage> {
+    const { rows } = await this.runQuery<{ id: string; bsn_hex: string | null; name_hex: string | null }>(
+      blindIndexPageSql(tenantId, afterId, limit, 'postgres'),
     );
-    return rows.map((r) => ({ id: r.id, bsn: r.bsn_idx, name: r.name_idx }));
+    return blindIndexPage(rows.map((r) => [r.id, r.bsn_hex, r.name_hex] as const));
   }
+
+
 
   private async one<T>(table: AccessTable<T>, sql: string, values: unknown[]): Promise<T | null> {
     const { rows } = await this.run<Row>(sql, values);

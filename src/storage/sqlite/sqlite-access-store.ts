@@ -5,7 +5,7 @@ import { Conflict, InvalidInput } from '../../domain/errors.js';
 import type {
   AccessStore,
   ApiKeyRow,
-  BlindIndexRow,
+  BlindIndexPage,
   BreakGlassGrant,
   ExportJob,
   PrincipalRow,
@@ -26,7 +26,8 @@ import {
   selectSql,
   type AccessTable,
 } from '../access-rows.js';
-import { blindIndexesSql, countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
+import { blindIndexPageSql, countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
+import { blindIndexPage, type BlindIndexHexRow } from '../blind-index-page.js';
 import { toResourceRow, type Row } from '../row-mappers.js';
 import { storageError } from '../storage-error.js';
 import type { SqliteAuditLog } from './sqlite-audit-log.js';
@@ -134,14 +135,13 @@ export class SqliteAccessStore implements AccessStore {
     return (stmt.all(...args) as { id: string }[]).map((r) => r.id);
   }
 
-  async listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexRow[]> {
-    const { stmt, args } = this.query(blindIndexesSql(tenantId, afterId, limit, 'sqlite'));
-    return (stmt.all(...args) as { id: string; bsn_idx: Buffer | null; name_idx: Buffer | null }[]).map((r) => ({
-      id: r.id,
-      bsn: r.bsn_idx,
-      name: r.name_idx,
-    }));
+  async listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexPage> {
+    const { stmt, args } = this.query(blindIndexPageSql(tenantId, afterId, limit, 'sqlite'));
+    // Rows as arrays: no object per patient (the statement serves only this query).
+    return blindIndexPage(stmt.raw(true).all(...args) as BlindIndexHexRow[]);
   }
+
+
 
   /** Checked per search: a bulk load in any process may have dropped the index (deferred-indexes.ts). */
   private readonly hasIndex = (name: string): boolean => indexExists(this.db, name);
