@@ -52,23 +52,32 @@ export class LeakMatcher {
   }
 
   private match(domain: 'bsn' | 'name-birthdate', values: readonly string[]): MatcherHit[][] {
-    const out: MatcherHit[][] = values.map(() => []);
+    // Most candidates match nobody: they share one empty list (callers only read results).
+    const out: MatcherHit[][] = new Array<MatcherHit[]>(values.length).fill(NONE);
     if (values.length === 0) return out;
     const msg = blindIndexMessages(domain, values);
     const words = new Int32Array(values.length * 4);
     const bytes = new Uint8Array(words.buffer);
+    let at = 0;
+    let tenant = 0;
+    // One callback per tenant, not one per candidate and tenant (this runs for every new candidate).
+    const found = (patient: number): void => {
+      const hits = out[at] as MatcherHit[];
+      (hits === NONE ? (out[at] = []) : hits).push({ tenant, patient });
+    };
     this.tenants.forEach((t, ti) => {
       const table = domain === 'bsn' ? t.bsn : t.name;
       if (table.size === 0) return;
       bytes.set(blindIndexOfMessages(t.key, domain, msg, values.length));
-      for (let i = 0; i < values.length; i++) {
-        const hits = out[i] as MatcherHit[];
-        table.find(words, i * 4, (patient) => hits.push({ tenant: ti, patient }));
-      }
+      tenant = ti;
+      for (at = 0; at < values.length; at++) table.find(words, at * 4, found);
     });
     return out;
   }
 }
+
+/** Frozen: a caller that wrote to a shared empty result would throw, not hand its hits to other candidates. */
+const NONE = Object.freeze([]) as unknown as MatcherHit[];
 
 /** What a scan worker imports: `createMatcher(data)`. */
 export function createMatcher(data: LeakMatcherData): LeakMatcher {
