@@ -313,6 +313,17 @@ static napi_value release(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* failAllocationsAfter(n): the tests' out-of-memory injection (int_list.c); -1 turns it off. */
+static napi_value fail_allocations(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t n;
+  if (argc < 1 || napi_get_value_int64(env, argv[0], &n) != napi_ok) return throw_range(env, "leak_extract: failAllocationsAfter takes a number");
+  fail_allocations_after(n < 0 ? -1 : (long)n);
+  return NULL;
+}
+
 static void free_spare(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -329,6 +340,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"create", NULL, create, NULL, NULL, NULL, napi_default, NULL},
       {"scan", NULL, scan, NULL, NULL, NULL, napi_default, NULL},
       {"useHeader", NULL, use_header, NULL, NULL, NULL, napi_default, NULL},
+      {"failAllocationsAfter", NULL, fail_allocations, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

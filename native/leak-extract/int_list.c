@@ -6,17 +6,23 @@
 __thread jmp_buf *oom_target;
 
 /*
- * Fault injection for the tests: LEAK_EXTRACT_FAIL_ALLOC=N makes every allocation after the
- * first N of the process fail, as a machine out of memory would.
+ * Fault injection for the tests: failAllocationsAfter(N) makes every allocation after the next N
+ * of the process fail (every thread's: the scan's workers share this library), as a machine out
+ * of memory would. A call from JavaScript in the process, never the environment: whoever can set
+ * a scan's environment must not be able to make it fail.
  */
 static long fail_after = -1;
 static long allocations;
-__attribute__((constructor)) static void read_fail_after(void) {
-  const char *v = getenv("LEAK_EXTRACT_FAIL_ALLOC");
-  if (v != NULL && *v != '\0') fail_after = strtol(v, NULL, 10);
+
+void fail_allocations_after(long n) {
+  __atomic_store_n(&allocations, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&fail_after, n, __ATOMIC_RELAXED);
 }
 
-static int injected_failure(void) { return fail_after >= 0 && __atomic_fetch_add(&allocations, 1, __ATOMIC_RELAXED) >= fail_after; }
+static int injected_failure(void) {
+  const long after = __atomic_load_n(&fail_after, __ATOMIC_RELAXED);
+  return after >= 0 && __atomic_fetch_add(&allocations, 1, __ATOMIC_RELAXED) >= after;
+}
 
 _Noreturn void out_of_memory(void) {
   if (oom_target != NULL) longjmp(*oom_target, 1);

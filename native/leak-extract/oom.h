@@ -17,4 +17,7 @@ extern __thread jmp_buf *oom_target;
 /* Does not return: jumps to oom_target. */
 _Noreturn void out_of_memory(void);
 
+/* For the tests: every allocation after the next n fails (n < 0: none). */
+void fail_allocations_after(long n);
+
 #endif

@@ -416,15 +416,16 @@ describe("the addon's handles", () => {
 });
 
 /**
- * Out of memory inside the C scanners (LEAK_EXTRACT_FAIL_ALLOC=N fails every allocation after the
- * first N of the process, read when the addon loads, so each case runs in a child process). It was
- * an abort(): the process died, and a core dump would have held the scanned bytes.
+ * Out of memory inside the C scanners (the addon's failAllocationsAfter(N) fails every allocation
+ * after the next N of the process, so each case runs in a child process). It was an abort(): the
+ * process died, and a core dump would have held the scanned bytes.
  */
 describe('an allocation that fails inside the native scanner', () => {
   const ROOT = fileURLToPath(new URL('../..', import.meta.url));
   const DIRECT = `
     import { createRequire } from 'node:module';
     const addon = createRequire(import.meta.url)(process.argv[2] + '/native/leak-extract/build/Release/leak_extract.node');
+    if (Number(process.argv[3]) >= 0) addon.failAllocationsAfter(Number(process.argv[3]));
     const rows = Array.from({ length: 5000 }, (_, i) => '123456782;Jansen;31-01-1975;' + i).join('\\n');
     const buf = Buffer.from('bsn;achternaam;geboortedatum;nr\\n' + rows + '\\n');
     const out = Array.from({ length: 13 }, () => new Int32Array(16));
@@ -437,7 +438,10 @@ describe('an allocation that fails inside the native scanner', () => {
         console.log(attempt + ': ' + e.code + ' ' + e.message);
       }`;
   const SCAN = `
-    const [root, dir] = process.argv.slice(2);
+    import { createRequire } from 'node:module';
+    const [root, n, dir] = process.argv.slice(2);
+    // The workers load the same library: the count is the process's.
+    if (Number(n) >= 0) createRequire(import.meta.url)(root + '/native/leak-extract/build/Release/leak_extract.node').failAllocationsAfter(Number(n));
     const { scanLeak } = await import(root + '/dist/leak/scan-leak.js');
     const matcher = { module: 'file://' + root + '/dist/leak/test-matcher.js', data: { bsns: [], keys: [] } };
     try {
@@ -456,9 +460,14 @@ describe('an allocation that fails inside the native scanner', () => {
     await writeFile(path.join(tmp, 'dump', 'a.csv'), `bsn;achternaam;geboortedatum\n${'123456782;Jansen;31-01-1975\n'.repeat(5000)}`);
   });
   afterAll(() => rm(tmp, { recursive: true, force: true }));
-  const run = (script: string, failAfter: number, ...args: string[]): { status: number | null; signal: string | null; out: string } => {
-    const r = spawnSync(process.execPath, [path.join(tmp, script), ROOT, ...args], {
-      env: { ...process.env, LEAK_EXTRACT_FAIL_ALLOC: String(failAfter) },
+  const run = (
+    script: string,
+    failAfter: number,
+    dir?: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ): { status: number | null; signal: string | null; out: string } => {
+    const r = spawnSync(process.execPath, [path.join(tmp, script), ROOT, String(failAfter), ...(dir ? [dir] : [])], {
+      env,
       encoding: 'utf8',
     });
     return { status: r.status, signal: r.signal, out: r.stdout.trim() };
@@ -474,13 +483,21 @@ describe('an allocation that fails inside the native scanner', () => {
       );
     }
     // Without the injected failure the same scan goes through (twice).
-    expect(run('direct.mjs', 1_000_000).out).toMatch(/^1: scanned \d+\n2: scanned \d+$/);
+    expect(run('direct.mjs', -1).out).toMatch(/^1: scanned \d+\n2: scanned \d+$/);
+  });
+
+  it.runIf(native)('cannot be injected through the environment (the addon reads no failure setting from it)', () => {
+    const env = { ...process.env, LEAK_EXTRACT_FAIL_ALLOC: '0' };
+    const direct = run('direct.mjs', -1, undefined, env);
+    expect(direct.status).toBe(0);
+    expect(direct.out).toMatch(/^1: scanned \d+\n2: scanned \d+$/);
+    expect(run('scan.mjs', -1, path.join(tmp, 'dump'), env).out).toBe('scanned 1 file');
   });
 
   it.runIf(native)('fails a scan on worker threads with a one-line error', () => {
     const failed = run('scan.mjs', 3, path.join(tmp, 'dump'));
     expect(failed).toEqual({ status: 0, signal: null, out: 'failed: leak scan failed: leak_extract: out of memory while scanning' });
-    expect(run('scan.mjs', 1_000_000, path.join(tmp, 'dump')).out).toBe('scanned 1 file');
+    expect(run('scan.mjs', -1, path.join(tmp, 'dump')).out).toBe('scanned 1 file');
   });
 });
 
