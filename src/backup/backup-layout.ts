@@ -68,7 +68,10 @@ export async function dumpPostgres(
   plant: (copy: VaultStore) => Promise<PlantedCanaries[]>,
 ): Promise<Snapshot> {
   // Loaded here, not at start-up: every CLI command opens the vault, few take PostgreSQL copies.
-  const [{ default: pg }, { PostgresVaultStore }] = await Promise.all([import('pg'), import('../storage/postgres/postgres-vault-store.js')]);
+  const [{ default: pg }, { PostgresVaultStore }] = await Promise.all([
+    import('pg'),
+    import('../storage/postgres/postgres-vault-store.js'),
+  ]);
   const raw = path.join(dir, '.snapshot.pgdump');
   await pgTool('pg_dump', ['--format=custom', `--schema=${pgc.schema}`, '--no-owner', '--no-privileges', `--file=${raw}`], pgEnv(pgc.url));
   const scratch = `labvault_backup_${randomBytes(6).toString('hex')}`;

@@ -1,6 +1,14 @@
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BLIND_INDEX_BYTES, blindIndex, blindIndexBatch, blindIndexMessages, blindIndexOfMessages, nameBirthDateKey, normaliseFamilyName } from './blind-index.js';
+import {
+  BLIND_INDEX_BYTES,
+  blindIndex,
+  blindIndexBatch,
+  blindIndexMessages,
+  blindIndexOfMessages,
+  nameBirthDateKey,
+  normaliseFamilyName,
+} from './blind-index.js';
 
 describe('blind index', () => {
   const key = randomBytes(32);

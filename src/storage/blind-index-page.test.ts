@@ -20,6 +20,11 @@ describe('blindIndexPage', () => {
   });
 
   it('refuses an index that is not hex rather than pair the rest with the wrong patients', () => {
-    expect(() => blindIndexPage([['a', `${'z'.repeat(2)}${hex(1).slice(2)}`, null], ['b', hex(2), null]])).toThrow(IntegrityViolation);
+    expect(() =>
+      blindIndexPage([
+        ['a', `${'z'.repeat(2)}${hex(1).slice(2)}`, null],
+        ['b', hex(2), null],
+      ]),
+    ).toThrow(IntegrityViolation);
   });
 });

@@ -165,8 +165,6 @@ export class PostgresAccessStore implements AccessStore {
     return blindIndexPage(rows.map((r) => [r.id, r.bsn_hex, r.name_hex] as const));
   }
 
-
-
   private async one<T>(table: AccessTable<T>, sql: string, values: unknown[]): Promise<T | null> {
     const { rows } = await this.run<Row>(sql, values);
     const row = rows[0];

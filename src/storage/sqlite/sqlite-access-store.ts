@@ -141,8 +141,6 @@ export class SqliteAccessStore implements AccessStore {
     return blindIndexPage(stmt.raw(true).all(...args) as BlindIndexHexRow[]);
   }
 
-
-
   /** Checked per search: a bulk load in any process may have dropped the index (deferred-indexes.ts). */
   private readonly hasIndex = (name: string): boolean => indexExists(this.db, name);
 
