@@ -1,7 +1,7 @@
 /*
  * The leak scan's per-chunk matching and booking (src/leak/match-chunk.ts and the tables it uses),
- * in C. The Matcher (the keyed PRF) stays in JavaScript: the candidate tables here say which
- * candidates are new, JavaScript matches those and settles the results in as patient ordinals
+ * in C. The candidate tables here say which candidates are new; those are matched (by the keyed
+ * index, keyed_index.h, or by a JavaScript Matcher) and settled in as patient ordinals
  * (src/leak/patient-ordinals.ts stays in JavaScript), and booking runs here without a call back.
  */
 #ifndef LEAK_MATCH_H

@@ -20,7 +20,8 @@ const BLOCKS: Readonly<Record<BlindIndexDomain, number>> = { bsn: 1, 'name-birth
 const DOMAIN_BYTE: Readonly<Record<BlindIndexDomain, number>> = { bsn: 1, 'name-birthdate': 2 };
 const prfKeys = new WeakMap<Buffer, Buffer>();
 
-function prfKey(indexKey: Buffer): Buffer {
+/** The AES key the PRF runs under (HKDF of the index key): what a native implementation of it is given. */
+export function blindIndexPrfKey(indexKey: Buffer): Buffer {
   let k = prfKeys.get(indexKey);
   if (!k) prfKeys.set(indexKey, (k = Buffer.from(hkdfSync('sha256', indexKey, Buffer.alloc(0), 'labvault blind index v2', 32))));
   return k;
@@ -54,9 +55,13 @@ export function blindIndexMessages(domain: BlindIndexDomain, values: readonly st
 
 /** Blind indexes of `n` messages made by blindIndexMessages for `domain`. */
 export function blindIndexOfMessages(key: Buffer, domain: BlindIndexDomain, msg: Buffer, n: number): Buffer {
+  return blindIndexUnderPrfKey(blindIndexPrfKey(key), domain, msg, n);
+}
+
+/** blindIndexOfMessages under the PRF key itself (blindIndexPrfKey). */
+export function blindIndexUnderPrfKey(k: Buffer, domain: BlindIndexDomain, msg: Buffer, n: number): Buffer {
   const blocks = BLOCKS[domain];
   if (n === 0) return Buffer.alloc(0);
-  const k = prfKey(key);
   // CBC-MAC for all messages at once: block j of every message, XORed with its chain, in one ECB call.
   if (blocks === 1) return ecb(k, msg.length === n * 16 ? msg : msg.subarray(0, n * 16));
   let chain: Buffer | null = null;

@@ -1,5 +1,6 @@
-import { blindIndexMessages, blindIndexOfMessages } from '../crypto/blind-index.js';
+import { blindIndexMessages, blindIndexOfMessages, blindIndexPrfKey } from '../crypto/blind-index.js';
 import { IndexTable } from './index-table.js';
+import type { KeyedTables } from './scan-types.js';
 
 /**
  * The keyed matcher a leak scan's workers run: candidates (BSNs, "family|yyyy-mm-dd" keys) go
@@ -33,14 +34,33 @@ interface TenantTables {
 }
 
 export class LeakMatcher {
-  private readonly tenants: TenantTables[];
+  /** Built at the first match through this class: an engine that takes keyedTables() never needs them. */
+  private tables: TenantTables[] | null = null;
 
-  constructor(data: LeakMatcherData) {
-    this.tenants = data.tenants.map((t) => ({
+  constructor(private readonly data: LeakMatcherData) {
+    for (const t of data.tenants)
+      if (t.bsn.byteLength !== t.bsnPatients.length * 16 || t.name.byteLength !== t.namePatients.length * 16)
+        throw new RangeError('stored indexes and their patients differ in number');
+  }
+
+  private get tenants(): TenantTables[] {
+    return (this.tables ??= this.data.tenants.map((t) => ({
       key: Buffer.from(t.key),
       bsn: new IndexTable(t.bsn, t.bsnPatients),
       name: new IndexTable(t.name, t.namePatients),
-    }));
+    })));
+  }
+
+  keyedTables(): KeyedTables {
+    return {
+      tenants: this.data.tenants.map((t) => ({
+        key: blindIndexPrfKey(Buffer.from(t.key)),
+        bsn: t.bsn,
+        bsnPatients: t.bsnPatients,
+        name: t.name,
+        namePatients: t.namePatients,
+      })),
+    };
   }
 
   matchBsns(bsns: readonly string[]): MatcherHit[][] {

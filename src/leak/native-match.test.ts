@@ -5,7 +5,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLeakDump, type DumpPerson } from '../bench/leak-dump.js';
-import { nameBirthDateKey } from '../crypto/blind-index.js';
+import { blindIndexBatch, blindIndexMessages, nameBirthDateKey } from '../crypto/blind-index.js';
+import { IntegrityViolation } from '../domain/errors.js';
 import { isValidBsn } from '../domain/bsn.js';
 import { Prng } from '../synth/prng.js';
 import { bsnString } from './bsn-digits.js';
@@ -19,10 +20,11 @@ import { SNIFF_BYTES, sniffFormat } from './format-sniff.js';
 import type { IntList } from './int-list.js';
 import { familyOf } from './key-occurrences.js';
 import { matchChunk } from './match-chunk.js';
-import { createNativeMatcher, nativeRecordCategories, type NativeMatcher } from './native-match.js';
+import { LeakMatcher, type LeakMatcherData } from './leak-matcher.js';
+import { createNativeMatcher, keyedIndex, loadLeakMatch, nativeRecordCategories, type NativeMatcher } from './native-match.js';
 import { recordCategories } from './record-categories.js';
 import { fill, scanChunks } from './scan-chunks.js';
-import { DataCategory, type Hit, type Matcher } from './scan-types.js';
+import { DataCategory, type Hit, type KeyedTables, type Matcher } from './scan-types.js';
 import { randomBsn, randomPerson, writeSyntheticLeak, type SyntheticPerson } from './synthetic-leak.js';
 import { createMatcher } from './test-matcher.js';
 import { DistinctValues, UnitHits, type UnitHit } from './unit-hits.js';
@@ -128,16 +130,44 @@ function compare(matcher: Matcher, units: { id: number; chunks: Chunk[] }[], nat
     out.lists.push(have);
     out.unmatchedValues.push(haveU);
   }
-  if (nat === undefined) expect(nativeCalls).toEqual(jsCalls);
+  // A matcher with keyed tables is computed in the addon: nothing of the native path reaches it.
+  if (nat === undefined) expect(nativeCalls).toEqual(matcher.keyedTables ? [] : jsCalls);
   return out;
 }
 
-/** The matcher, logging each batch it is sent. */
+/** The matcher, logging each batch it is sent (its keyed tables, if any, handed over as they are). */
 function recording(m: Matcher, calls: string[]): Matcher {
   return {
     matchBsns: (values) => (calls.push(`bsn ${values.join(',')}`), m.matchBsns(values)),
     matchNameDates: (values) => (calls.push(`key ${values.join(',')}`), m.matchNameDates(values)),
+    ...(m.keyedTables ? { keyedTables: () => (m.keyedTables as () => KeyedTables)() } : {}),
   };
+}
+
+/**
+ * The LeakMatcher (keyed PRF over stored indexes) that answers what pairs of plaintext candidates
+ * and hits say, under `tenants` random index keys: each hit becomes a stored index of its tenant.
+ */
+function keyedMatcher(pairs: { bsns: [string, Hit[]][]; keys: [string, Hit[]][] }, tenants: number, prng: Prng): LeakMatcher {
+  const data: LeakMatcherData = { tenants: [] };
+  for (let t = 0; t < tenants; t++) {
+    const key = Buffer.from(Array.from({ length: 32 }, () => prng.int(256)));
+    const side = (list: [string, Hit[]][], domain: 'bsn' | 'name-birthdate'): [Uint8Array, Int32Array] => {
+      const values: string[] = [];
+      const patients: number[] = [];
+      for (const [v, hits] of list)
+        for (const h of hits)
+          if (h.tenant === t) {
+            values.push(v);
+            patients.push(h.patient);
+          }
+      return [new Uint8Array(blindIndexBatch(key, domain, values)), Int32Array.from(patients)];
+    };
+    const [bsn, bsnPatients] = side(pairs.bsns, 'bsn');
+    const [name, namePatients] = side(pairs.keys, 'name-birthdate');
+    data.tenants.push({ key: new Uint8Array(key), bsn, bsnPatients, name, namePatients });
+  }
+  return new LeakMatcher(data);
 }
 
 function native0(matcher: Matcher): NativeMatcher {
@@ -172,6 +202,10 @@ function sameHits(have: UnitHit[], want: UnitHit[]): void {
  * patient of a BSN in their record, some with a namesake born the same day.
  */
 function deriveMatcher(chunks: Chunk[], seed: number, share = 0.6): Matcher {
+  return createMatcher(derivePairs(chunks, seed, share));
+}
+
+function derivePairs(chunks: Chunk[], seed: number, share = 0.6): { bsns: [string, Hit[]][]; keys: [string, Hit[]][] } {
   const prng = new Prng(seed);
   const bsns = new Map<string, Hit[]>();
   const keys = new Map<string, Hit[]>();
@@ -201,7 +235,7 @@ function deriveMatcher(chunks: Chunk[], seed: number, share = 0.6): Matcher {
       keys.set(key, h);
     }
   }
-  return createMatcher({ bsns: [...bsns], keys: [...keys] });
+  return { bsns: [...bsns], keys: [...keys] };
 }
 
 function validBsns(n: number, from: number): string[] {
@@ -411,6 +445,101 @@ describe('native matchChunk = match-chunk.ts', () => {
     expect(() => nat.matchChunk(c, (ch as Chunk).buf, 1, nat.newUnit())).toThrow(RangeError);
     const other = native0(matcher);
     expect(() => nat.matchChunk(restore(ch as Chunk), (ch as Chunk).buf, 1, other.newUnit())).toThrow(TypeError);
+  });
+});
+
+describe('native keyed index = LeakMatcher', () => {
+  it('gives the hits of the LeakMatcher, in its order, on a bench dump, fuzzed people and random bytes', async () => {
+    const prng = new Prng(77);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lv-native-keyed-'));
+    try {
+      const people: DumpPerson[] = Array.from({ length: 300 }, () => randomPerson(prng));
+      for (let i = 0; i < 15; i++) people.push({ ...(people[i] as DumpPerson), bsn: randomBsn(prng) });
+      const { files } = await writeLeakDump(dir, people, 700_000, prng);
+      const planted = Array.from({ length: 120 }, () => fuzzPerson(prng));
+      files.push(...(await writeSyntheticLeak({ dir: path.join(dir, 'synthetic'), bytes: 500_000, seed: 5, planted, population: 50 })));
+      let hits = 0;
+      for (const [fi, file] of files.entries()) {
+        const chunks = await scan(await readFile(file), file, 4096 << prng.int(5));
+        const m = keyedMatcher(derivePairs(chunks, fi, 0.7), 1 + prng.int(5), prng);
+        hits += compare(m, [
+          { id: 2 * fi, chunks: chunks.slice(0, chunks.length >> 1) },
+          { id: 2 * fi + 1, chunks: chunks.slice(chunks.length >> 1) },
+        ]).hits;
+      }
+      for (let seed = 1; seed <= 6; seed++) {
+        const p = new Prng(seed);
+        const name = p.pick(['f.csv', 'f.log', 'f.ndjson', 'f.xml', 'f.sql', 'f.hl7']);
+        const chunks = await scan(text(fuzzText(p, 30_000)), name, 1024 << p.int(6));
+        hits += compare(keyedMatcher(derivePairs(chunks, seed, 0.5), 3, p), [{ id: seed, chunks }]).hits;
+      }
+      expect(hits).toBeGreaterThan(2000);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('folds family names as normaliseFamilyName and cuts long keys where the message ends', async () => {
+    const families = [
+      'Müller',
+      'Østergaard',
+      'Straße',
+      'Łukasiewicz',
+      "d'Ancona-Ñúñez",
+      'Ïjsselmeer',
+      'Z'.repeat(40) + 'é' + 'q'.repeat(40),
+    ];
+    const lines = ['bsn;achternaam;geboortedatum'];
+    const keys: [string, Hit[]][] = [];
+    families.forEach((f, i) => {
+      lines.push(`;${f};0${1 + i}-0${1 + i}-19${50 + i}`);
+      keys.push([nameBirthDateKey(f, `19${50 + i}-0${1 + i}-0${1 + i}`), [{ tenant: i % 2, patient: i }]]);
+    });
+    // A namesake with another spelling of the same normal form, and one with another birth date.
+    lines.push(';MULLER;01-01-1950', ';Müller;02-01-1950');
+    const chunks = await scan(text(`${lines.join('\n')}\n`), 'names.csv', 1 << 16);
+    const r = compare(keyedMatcher({ bsns: [], keys }, 2, new Prng(3)), [{ id: 1, chunks }]);
+    const found = (r.lists[0] as UnitHit[]).map((h) => `${h.tenant}/${h.patient}x${h.count}`).sort();
+    // Every name found its patient (the long one by the message's first 62 bytes); Müller twice.
+    expect(found).toEqual(['0/0x2', '0/2x1', '0/4x1', '0/6x1', '1/1x1', '1/3x1', '1/5x1']);
+  });
+
+  it('refuses a PRF that disagrees with node:crypto, and bad arguments, without naming values', () => {
+    const addon = loadLeakMatch();
+    if (!addon) throw new Error('the leak-match addon is not built (npm run build:native -- native/leak-match)');
+    const m = keyedMatcher({ bsns: [['123456782', [{ tenant: 1, patient: 4 }]]], keys: [] }, 2, new Prng(9));
+    const tables = m.keyedTables();
+    expect(() => keyedIndex(addon, tables)).not.toThrow();
+    // An addon whose PRF is off by one bit for one tenant is not used.
+    const broken = {
+      createIndex: (tenants: KeyedTables['tenants']) => addon.createIndex(tenants),
+      indexesOf: (index: object, tenant: number, blocks: number, msg: Uint8Array): Uint8Array => {
+        const out = addon.indexesOf(index, tenant, blocks, msg);
+        if (tenant === 1 && blocks === 4) out[5] = (out[5] as number) ^ 1;
+        return out;
+      },
+    };
+    expect(() => keyedIndex(broken, tables)).toThrow(IntegrityViolation);
+    const index = keyedIndex(addon, tables);
+    const shortKey = [{ ...(tables.tenants[0] as KeyedTables['tenants'][number]), key: new Uint8Array(16) }];
+    expect(() => addon.createIndex(shortKey)).toThrow(/^leak-match: an index tenant's key or indexes have the wrong length$/);
+    const oddIndexes = [{ ...(tables.tenants[0] as KeyedTables['tenants'][number]), bsn: new Uint8Array(17) }];
+    expect(() => addon.createIndex(oddIndexes)).toThrow(RangeError);
+    expect(() => addon.matchBsns(index, Int32Array.of(1_000_000_000), 1)).toThrow(/^leak-match: index arguments out of range$/);
+    expect(() => addon.matchBsns(index, Int32Array.of(1), 2)).toThrow(RangeError);
+    const buf = Buffer.from('jansen');
+    const col = (v: number): Int32Array => Int32Array.of(v);
+    expect(() => addon.matchKeys(index, buf, col(0), col(7), col(19600101), col(0), 1)).toThrow(/out of range$/);
+    expect(() => addon.matchKeys(index, buf, col(0), col(6), col(19600101), col(1), 1)).toThrow(/out of range$/);
+    expect(() => addon.matchKeys(index, buf, col(0), col(6), col(-1), col(0), 1)).toThrow(/out of range$/);
+    expect(() => addon.indexesOf(index, 2, 1, new Uint8Array(16))).toThrow(RangeError);
+    expect(() => addon.indexesOf(index, 0, 4, new Uint8Array(16))).toThrow(RangeError);
+    expect(() => addon.matchBsns({}, Int32Array.of(1), 1)).toThrow(TypeError);
+    // What it does answer: the BSN's patient in tenant 1, nobody for another.
+    expect(Array.from(addon.matchBsns(index, Int32Array.of(123456782, 111222333), 2))).toEqual([1, 0, 1, 4]);
+    expect(Array.from(addon.indexesOf(index, 1, 1, blindIndexMessages('bsn', ['123456782'])))).toEqual(
+      Array.from(tables.tenants[1]?.bsn ?? []),
+    );
   });
 });
 

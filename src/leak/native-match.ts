@@ -1,33 +1,62 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { blindIndexMessages, blindIndexUnderPrfKey } from '../crypto/blind-index.js';
+import { IntegrityViolation } from '../domain/errors.js';
 import { bsnString } from './bsn-digits.js';
 import { BATCH, checkResults } from './cached-matcher.js';
 import { isoDate } from './calendar-date.js';
 import type { CandidateCollector } from './candidate-collector.js';
 import { familyOf } from './key-occurrences.js';
 import { PatientOrdinals } from './patient-ordinals.js';
-import type { Hit, Matcher } from './scan-types.js';
+import type { Hit, KeyedTables, Matcher } from './scan-types.js';
 import type { UnitHit } from './unit-hits.js';
 
 /**
  * The matching and booking of a scanned chunk (match-chunk.ts with cached-matcher.ts, bsn-table.ts,
  * key-table.ts, unit-hits.ts and record-categories.ts) in the C addon native/leak-match, with the
  * same results: the per-occurrence loop is most of a scan's matching time when the leak is the
- * lab's own data (every record a hit). The Matcher stays here: the addon says which candidates
- * are new, they go to the Matcher in batches of BATCH as CachedMatcher sends them, and their
- * results come back as patient ordinals (numbered here, by PatientOrdinals, in the same order as
- * the JavaScript path numbers them). A chunk costs two or three calls, none per occurrence.
+ * lab's own data (every record a hit). The addon says which candidates are new; a Matcher that
+ * hands over its keyed tables (the LeakMatcher) is then computed in the addon as well
+ * (keyed_index.c), any other gets them in batches of BATCH as CachedMatcher sends them. Results
+ * come back as patient ordinals (numbered here, by PatientOrdinals, in the same order as the
+ * JavaScript path numbers them). A chunk costs two or three calls, none per occurrence.
  */
 
-/** A worker's native matcher (tables + ordinals) in front of a Matcher; null when the addon cannot load. */
+/**
+ * A worker's native matcher (tables + ordinals) in front of a Matcher; null when the addon cannot
+ * load. A Matcher that hands over its keyed tables (leak-matcher.ts) is computed in the addon too,
+ * once its PRF is seen to give node:crypto's answers.
+ */
 export function createNativeMatcher(matcher: Matcher): NativeMatcher | null {
-  const addon = loadAddon();
-  return addon ? new NativeChunkMatcher(addon, matcher) : null;
+  const addon = loadLeakMatch();
+  if (!addon) return null;
+  const tables = matcher.keyedTables?.();
+  return new NativeChunkMatcher(addon, matcher, tables ? keyedIndex(addon, tables) : null);
+}
+
+/** The addon's index of `tables`, checked: under each tenant's key its PRF must give node:crypto's indexes. */
+export function keyedIndex(addon: Pick<LeakMatchAddon, 'createIndex' | 'indexesOf'>, tables: KeyedTables): Handle {
+  const index = addon.createIndex(tables.tenants);
+  const probes = {
+    bsn: blindIndexMessages('bsn', ['123456782', '000000000']),
+    'name-birthdate': blindIndexMessages('name-birthdate', ['jansen|1960-01-02', `${'x'.repeat(70)}|2000-12-31`]),
+  } as const;
+  tables.tenants.forEach((t, ti) => {
+    for (const domain of ['bsn', 'name-birthdate'] as const) {
+      const msg = probes[domain];
+      const native = addon.indexesOf(index, ti, domain === 'bsn' ? 1 : 4, msg);
+      const reference = blindIndexUnderPrfKey(Buffer.from(t.key), domain, msg, 2);
+      if (!timingSafeEqual(Buffer.from(native.buffer, native.byteOffset, native.byteLength), reference))
+        throw new IntegrityViolation('leak scan: the native blind-index PRF disagrees with node:crypto');
+    }
+  });
+  return index;
 }
 
 /** record-categories.ts recordCategories in the addon (for tests: booking calls it in C); null when the addon cannot load. */
 export function nativeRecordCategories(buf: Uint8Array, s: number, e: number): number | null {
-  const addon = loadAddon();
+  const addon = loadLeakMatch();
   return addon ? addon.recordCategories(buf, s, e) : null;
 }
 
@@ -46,7 +75,7 @@ export interface NativeUnit {
 /** Opaque C state (type-tagged externals, freed by their finalizers). */
 type Handle = object;
 
-interface Addon {
+export interface LeakMatchAddon {
   createMatcher(): Handle;
   createHits(): Handle;
   createValues(): Handle;
@@ -87,16 +116,24 @@ interface Addon {
   list(hits: Handle): Int32Array;
   values(unmatched: Handle): Uint32Array;
   recordCategories(buf: Uint8Array, s: number, e: number): number;
+  createIndex(tenants: KeyedTables['tenants']): Handle;
+  /** n counts, then a (tenant, patient) pair per hit, candidate by candidate (the Matcher's answers, in its order). */
+  matchBsns(index: Handle, values: Int32Array, n: number): Int32Array;
+  /** The same for the key occurrences at[0 .. n), their family names read from buf[from, to). */
+  matchKeys(index: Handle, buf: Uint8Array, from: Int32Array, to: Int32Array, date: Int32Array, at: Int32Array, n: number): Int32Array;
+  /** The PRF of each message (blocks × 16 bytes) under tenant `tenant`'s key. */
+  indexesOf(index: Handle, tenant: number, blocks: number, messages: Uint8Array): Uint8Array;
 }
 
 const ADDON = fileURLToPath(new URL('../../native/leak-match/build/Release/leak_match.node', import.meta.url));
 
-let loaded: Addon | null | undefined;
+let loaded: LeakMatchAddon | null | undefined;
 
-function loadAddon(): Addon | null {
+/** The addon, or null when it is not built. */
+export function loadLeakMatch(): LeakMatchAddon | null {
   if (loaded !== undefined) return loaded;
   try {
-    loaded = createRequire(import.meta.url)(ADDON) as Addon;
+    loaded = createRequire(import.meta.url)(ADDON) as LeakMatchAddon;
   } catch (cause) {
     // Not built (npm ci --ignore-scripts, no compiler): the JavaScript path does the same work.
     if ((cause as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw cause;
@@ -115,8 +152,10 @@ class NativeChunkMatcher implements NativeMatcher {
   private ords = new Int32Array(BATCH);
 
   constructor(
-    private readonly addon: Addon,
+    private readonly addon: LeakMatchAddon,
     private readonly matcher: Matcher,
+    /** The Matcher's keyed tables in the addon (keyedIndex), or null: new candidates go to the Matcher. */
+    private readonly index: Handle | null,
   ) {
     this.state = addon.createMatcher();
   }
@@ -161,6 +200,14 @@ class NativeChunkMatcher implements NativeMatcher {
   private resolve(pending: Int32Array, c: CandidateCollector, buf: Buffer): void {
     const nb = pending[0] as number;
     const nk = pending[1] as number;
+    if (this.index !== null) {
+      const k = c.keys;
+      if (nb > 0) this.settlePairs(0, this.addon.matchBsns(this.index, pending.subarray(2, 2 + nb), nb), nb);
+      if (nk > 0)
+        this.settlePairs(1, this.addon.matchKeys(this.index, buf, k.from.data, k.to.data, k.date.data, pending.subarray(2 + nb), nk), nk);
+      this.matched += nb + nk;
+      return;
+    }
     for (let i = 0; i < nb; i += BATCH) {
       const n = Math.min(BATCH, nb - i);
       const values: string[] = [];
@@ -179,6 +226,14 @@ class NativeChunkMatcher implements NativeMatcher {
       this.settle(1, i, this.matcher.matchNameDates(values), n);
     }
     this.matched += nb + nk;
+  }
+
+  /** Results of all n pending candidates of a kind as the addon's index gives them: n counts, then (tenant, patient) pairs. */
+  private settlePairs(kind: 0 | 1, r: Int32Array, n: number): void {
+    const pairs = (r.length - n) / 2;
+    if (this.ords.length < pairs) this.ords = new Int32Array(pairs);
+    for (let j = 0, at = n; j < pairs; j++, at += 2) this.ords[j] = this.ordinals.ofPair(r[at] as number, r[at + 1] as number);
+    this.addon.settle(this.state, kind, 0, r.subarray(0, n), n, this.ords, pairs);
   }
 
   /** Results of pending candidates from..from+n as ordinal lists, in one call. */
@@ -207,7 +262,7 @@ class NativeUnitHits implements NativeUnit {
   readonly values: Handle;
 
   constructor(
-    private readonly addon: Addon,
+    private readonly addon: LeakMatchAddon,
     readonly ordinals: PatientOrdinals,
   ) {
     this.hits = addon.createHits();

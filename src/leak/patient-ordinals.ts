@@ -18,8 +18,13 @@ export class PatientOrdinals {
 
   /** The ordinal of a matcher's hit, made on first sight. */
   of(h: Hit): number {
-    if (!(h.tenant >= 0 && h.tenant < TENANTS)) throw new RangeError(`tenant ordinal ${h.tenant} out of range`);
-    const key = h.patient * TENANTS + h.tenant;
+    return this.ofPair(h.tenant, h.patient);
+  }
+
+  /** of({ tenant, patient }) without the object. */
+  ofPair(tenant: number, patient: number): number {
+    if (!(tenant >= 0 && tenant < TENANTS)) throw new RangeError(`tenant ordinal ${tenant} out of range`);
+    const key = patient * TENANTS + tenant;
     let o = this.byKey.get(key);
     if (o === undefined) {
       o = this.count++;
@@ -27,8 +32,8 @@ export class PatientOrdinals {
         this.tenants = grow(this.tenants, new Int32Array(o * 2));
         this.patients = grow(this.patients, new Float64Array(o * 2));
       }
-      this.tenants[o] = h.tenant;
-      this.patients[o] = h.patient;
+      this.tenants[o] = tenant;
+      this.patients[o] = patient;
       this.byKey.set(key, o);
     }
     return o;

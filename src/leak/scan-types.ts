@@ -26,6 +26,26 @@ export interface Matcher {
   matchBsns(bsns: readonly string[]): readonly (readonly Hit[])[];
   /** "family|yyyy-mm-dd" keys → hits. */
   matchNameDates(keys: readonly string[]): readonly (readonly Hit[])[];
+  /**
+   * A matcher that is the blind-index PRF over stored indexes may hand them over, so that an engine
+   * computes the same answers without a call per batch (native-match.ts); others match through the
+   * two methods above.
+   */
+  keyedTables?(): KeyedTables;
+}
+
+/** What `Matcher.keyedTables` gives: per tenant (its ordinal is its place here) its PRF key and stored indexes. */
+export interface KeyedTables {
+  tenants: readonly {
+    /** The 32-byte AES key of the PRF (blindIndexPrfKey of the tenant's index key). */
+    key: Uint8Array;
+    /** Stored BSN indexes, 16 bytes each, and the patient of each. */
+    bsn: Uint8Array;
+    bsnPatients: Int32Array;
+    /** Stored name + birth date indexes and their patients. */
+    name: Uint8Array;
+    namePatients: Int32Array;
+  }[];
 }
 
 /** What a matcher module exports. */
