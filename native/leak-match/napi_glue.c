@@ -209,8 +209,8 @@ static napi_value list(napi_env env, napi_callback_info info) {
   if (u == NULL) return throw_pending_or(env, "leak-match: not a unit's hits"), NULL;
   napi_value ab, out;
   void *data = NULL;
-  CHECK(env, napi_create_arraybuffer(env, u->order_len * 5 * sizeof(int32_t), &data, &ab));
-  const size_t n = u->order_len > 0 ? unit_hits_list(u, data) : 0;
+  CHECK(env, napi_create_arraybuffer(env, u->len * 5 * sizeof(int32_t), &data, &ab));
+  const size_t n = u->len > 0 ? unit_hits_list(u, data) : 0;
   CHECK(env, napi_create_typedarray(env, napi_int32_array, n * 5, ab, 0, &out));
   return out;
 }

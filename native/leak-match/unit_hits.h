@@ -4,28 +4,30 @@
 #include "leak_match.h"
 
 /*
- * A work unit's hits (unit-hits.ts UnitHits): one entry per (patient ordinal, kind), an
- * open-addressing table of 4-word slots (key + 1, count, categories, first line) sized by the
- * patients the unit finds, with the slots in the order their entries were made.
+ * A work unit's hits (unit-hits.ts UnitHits): one entry per (patient ordinal, kind), 4 words each
+ * (key + 1, count, categories, first line), in the order they were made. Ordinals are a worker's
+ * small numbers from 0 (PatientOrdinals), so an entry is found by indexing, not hashing: `index`
+ * holds entry + 1 per key ord * 2 + kind (0: none yet), sized by the largest key seen. Every
+ * occurrence of a hit looks its entry up, and a probed hash table of ~10^4-10^5 entries missed the
+ * cache on most of them.
  */
 typedef struct {
-  int32_t *slots;
-  uint32_t mask;
-  int shift;
-  int32_t *order;
-  size_t order_len, order_cap;
+  int32_t *index;
+  size_t index_cap;
+  int32_t *entries;
+  size_t len, cap;
 } unit_hits;
 
 int unit_hits_init(unit_hits *u);
 void unit_hits_free(unit_hits *u);
 
-/* The entry (a slot) of ordinal `ord` and kind (0: BSN, 1: name + birth date), made on first use; -1 out of memory. */
+/* The entry of ordinal `ord` (0 <= ord < 2^30) and kind (0: BSN, 1: name + birth date), made on first use; -1 out of memory. */
 int32_t unit_hits_entry(unit_hits *u, int32_t ord, int kind);
 
-/* Prefetches the slot where the entry of (ord, kind) starts its probe (booking looks a few occurrences ahead). */
+/* Prefetches where the entry of (ord, kind) is found (booking looks a few occurrences ahead). */
 static inline void unit_hits_prefetch(const unit_hits *u, int32_t ord, int kind) {
-  const uint32_t key = (uint32_t)ord * 2 + (uint32_t)kind + 1;
-  __builtin_prefetch(u->slots + (size_t)((key * 0x9e3779b1u) >> u->shift) * 4);
+  const size_t key = (size_t)ord * 2 + (size_t)kind;
+  if (key < u->index_cap) __builtin_prefetch(u->index + key);
 }
 
 /*
@@ -35,12 +37,12 @@ static inline void unit_hits_prefetch(const unit_hits *u, int32_t ord, int kind)
  * the lab's own rows most patients have them all after their first record).
  */
 static inline int unit_hits_wants_categories(const unit_hits *u, int32_t e) {
-  const int32_t *at = u->slots + (size_t)e * 4;
+  const int32_t *at = u->entries + (size_t)e * 4;
   return at[1] < CATEGORY_SAMPLES && (at[2] & RECORD_CATEGORIES) != RECORD_CATEGORIES;
 }
 
 static inline void unit_hits_occur(unit_hits *u, int32_t e, int32_t line, int32_t categories) {
-  int32_t *at = u->slots + (size_t)e * 4;
+  int32_t *at = u->entries + (size_t)e * 4;
   at[1]++;
   at[2] |= categories;
   if (line < at[3]) at[3] = line;
@@ -48,7 +50,7 @@ static inline void unit_hits_occur(unit_hits *u, int32_t e, int32_t line, int32_
 
 /*
  * Entries with occurrences, in first-seen order, 5 words each (ordinal, kind, line, categories,
- * count), into out (room for order_len * 5); returns how many.
+ * count), into out (room for len * 5); returns how many.
  */
 size_t unit_hits_list(const unit_hits *u, int32_t *out);
 
