@@ -35,7 +35,10 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
   // Hits are merged as units finish (the plan is there before any unit is handed out).
   let merger: HitMerger | null = null;
   const workers = opts.workers ?? availableParallelism();
+  opts.started?.load(opts.matcher);
+  const onStarted = opts.started ? { started: opts.started } : {};
   const run = runUnits({
+    ...onStarted,
     units: planning.then((p) => p.units),
     matcher: opts.matcher,
     ...(opts.engine ? { engine: opts.engine } : {}),
@@ -69,6 +72,7 @@ export async function scanLeak(opts: ScanLeakOptions): Promise<LeakScanResult> {
     nextId += rescan.length;
     units = joined;
     await runUnits({
+      ...onStarted,
       units: rescan,
       matcher: opts.matcher,
       ...(opts.engine ? { engine: opts.engine } : {}),

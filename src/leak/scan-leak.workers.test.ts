@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nameBirthDateKey } from '../crypto/blind-index.js';
 import { Prng } from '../synth/prng.js';
 import type { scanLeak as scanLeakType } from './scan-leak.js';
-import type { LeakScanResult } from './scan-types.js';
+import type { LeakScanResult, MatcherSpec } from './scan-types.js';
+import type { ScanWorkers as ScanWorkersType } from './scan-workers.js';
 import { randomPerson, writeSyntheticLeak, type SyntheticPerson } from './synthetic-leak.js';
 
 /**
@@ -22,16 +23,19 @@ describe.runIf(existsSync(fileURLToPath(new URL('scan-worker.js', DIST))))('scan
   let dir: string;
   let planted: SyntheticPerson[];
   let scanLeak: typeof scanLeakType;
+  let ScanWorkers: typeof ScanWorkersType;
+  let matcher: MatcherSpec;
   let one: LeakScanResult;
   let all: LeakScanResult;
 
   beforeAll(async () => {
     ({ scanLeak } = (await import(new URL('scan-leak.js', DIST).href)) as ScanLeak);
+    ({ ScanWorkers } = (await import(new URL('scan-workers.js', DIST).href)) as { ScanWorkers: typeof ScanWorkersType });
     dir = await mkdtemp(path.join(os.tmpdir(), 'lv-workers-'));
     const prng = new Prng(31);
     planted = Array.from({ length: 25 }, () => randomPerson(prng));
     await writeSyntheticLeak({ dir, bytes: 4_000_000, seed: 5, planted, population: 3000 });
-    const matcher = {
+    matcher = {
       module: new URL('test-matcher.js', DIST).href,
       data: {
         bsnLines: planted.map((p) => p.bsn).join('\n'),
@@ -88,6 +92,43 @@ describe.runIf(existsSync(fileURLToPath(new URL('scan-worker.js', DIST))))('scan
       }
     } finally {
       await rm(quoted, { recursive: true, force: true });
+    }
+  });
+
+  it('scans on workers started before the matcher is known, rejoined ranges included, as on workers of its own', async () => {
+    const pool = new ScanWorkers(3);
+    try {
+      // The workers start now; the matcher comes with the scan (leak-scan.ts loads the indexes meanwhile).
+      await new Promise((r) => setTimeout(r, 50));
+      const early = await scanLeak({ paths: [dir], matcher, rangeBytes: 128 << 10, started: pool });
+      expect({ ...early, seconds: 0 }).toEqual({ ...all, seconds: 0 });
+      // A second run on the same workers is refused: they have their matcher and scan one run at a time.
+      const units = Promise.resolve([]);
+      const first = pool.runUnits(
+        units,
+        () => undefined,
+        () => undefined,
+      );
+      await expect(
+        pool.runUnits(
+          units,
+          () => undefined,
+          () => undefined,
+        ),
+      ).rejects.toThrow(/one run at a time/);
+      await first;
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails the scan with one line when started workers cannot load the matcher, and closes them', async () => {
+    const pool = new ScanWorkers(2);
+    try {
+      const broken = { module: new URL('no-such-matcher.js', DIST).href, data: {} };
+      await expect(scanLeak({ paths: [dir], matcher: broken, started: pool })).rejects.toThrow(/^leak scan failed: /);
+    } finally {
+      await pool.close();
     }
   });
 

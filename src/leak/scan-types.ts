@@ -1,3 +1,5 @@
+import type { ScanWorkers } from './scan-workers.js';
+
 /**
  * Types shared by the leak scanner (scan-leak.ts), its workers and the matchers they load.
  *
@@ -136,4 +138,11 @@ export interface ScanLeakOptions {
   engine?: 'js' | 'native';
   /** Lines after which a unit's line numbers count from a new base (default 2^30, rebasing-book.ts); for tests. */
   rebaseLines?: number;
+  /**
+   * Worker threads started for this scan before its matcher existed (scan-workers.ts: their start
+   * overlaps with loading the indexes); the scan sends them the matcher and runs on them, and the
+   * caller closes them. Their engine and rebase options are theirs: `workers`, `engine` and
+   * `rebaseLines` above are not used then.
+   */
+  started?: ScanWorkers;
 }

@@ -1,4 +1,5 @@
 import { open, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidInput } from '../domain/errors.js';
@@ -6,6 +7,7 @@ import type { AccessContext } from '../domain/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { loadLeakIndex, type CanarySource, type LeakIndex } from '../leak/leak-index.js';
 import { scanLeak } from '../leak/scan-leak.js';
+import { ScanWorkers, workerAvailable } from '../leak/scan-workers.js';
 import { CATEGORY_NAMES, type HitRecord } from '../leak/scan-types.js';
 import type { VaultStore } from '../ports/vault-store.js';
 import type { IncidentRegister } from './incident-register.js';
@@ -64,14 +66,23 @@ export class LeakScanService {
     // Checked before the scan (which may take minutes), and the file is never overwritten.
     if (opts.details !== undefined && (await stat(opts.details).catch(() => null))) throw detailsExist(opts.details);
     if (opts.incident !== undefined) await this.register.get(opts.incident);
-    const index = await loadLeakIndex(this.store, this.indexKey, await this.canaries());
-    const r = await scanLeak({
-      paths: [...paths],
-      matcher: { module: MATCHER, data: index.data },
-      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      ...(opts.engine ? { engine: opts.engine } : {}),
-    });
+    // The workers start while the indexes load (they need the matcher only once they scan).
+    const started = workerAvailable() ? new ScanWorkers(opts.workers ?? availableParallelism(), { engine: opts.engine }) : null;
+    let index: LeakIndex;
+    let r: Awaited<ReturnType<typeof scanLeak>>;
+    try {
+      index = await loadLeakIndex(this.store, this.indexKey, await this.canaries());
+      r = await scanLeak({
+        paths: [...paths],
+        matcher: { module: MATCHER, data: index.data },
+        ...(started ? { started } : {}),
+        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.engine ? { engine: opts.engine } : {}),
+      });
+    } finally {
+      await started?.close();
+    }
     const report = summarise(r, index);
     if (opts.details) await writeDetails(opts.details, r.hits, index);
     await this.audit.record([
