@@ -103,10 +103,11 @@ export class ScanWorkers {
         message: (i, m) => {
           if (m.kind === 'progress') onProgress(m.id, m.inputBytes);
           else if (m.kind === 'done') {
+            // The worker gets its next unit before this thread merges the result (a few ms a unit).
             this.idle[i] = true;
+            run.feed(i);
             onResult(m.result);
             if (++finished === (order as WorkUnit[]).length) end();
-            else run.feed(i);
           }
         },
         fail: (e) => end(e),
