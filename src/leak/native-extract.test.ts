@@ -519,6 +519,26 @@ describe('a birth-date field of six digits at the end of the data', () => {
   });
 });
 
+describe('a family name at the end of the data', () => {
+  it('ends there, not in the letters of an earlier chunk after it, in either engine', () => {
+    const events = new ByteEvents(1 << 12);
+    // Stale letters from an earlier chunk continue the last name just past the end of this one
+    // (the native tokeniser reads 16 bytes at a time: it must stop at the field's end).
+    events.buf.write('geboortedatum,naam\n1950-03-07,Jansenxy\n');
+    const n = events.buf.write('geboortedatum,naam\n1950-03-07,Jansen');
+    const keys = [
+      (c: CandidateCollector) => createScanner('csv', 0x2c, c, events),
+      (c: CandidateCollector) => createNativeScanner('csv', 0x2c, c, false) as FormatScanner,
+    ].map((make) => {
+      const c = new CandidateCollector();
+      make(c).scan(events.buf, 0, n, ScanMode.End);
+      return Array.from(c.keys.h1.data.subarray(0, c.keys.length));
+    });
+    expect(keys[0]?.length).toBe(1);
+    expect(keys[1]).toEqual(keys[0]);
+  });
+});
+
 describe('native candidate extraction equals the JavaScript', () => {
   it('is built (npm ci builds it; without it the scan falls back to the JavaScript engine)', () => {
     expect(native).not.toBeNull();
