@@ -169,6 +169,9 @@ static int is_postcode_tail(const uint8_t *buf, size_t at, size_t limit) {
 
 /* Digit groups separated by single "-" or " ", as a Dutch phone number: 0 + 9 digits, +31 + 9, 0031 + 9. */
 static int is_phone_at(const uint8_t *buf, size_t start, size_t limit, size_t record_start) {
+  /* Every answer below needs a 0 first, or 31 after a "+": other numbers (most) are not walked. */
+  const int plus = start > record_start && buf[start - 1] == 0x2b;
+  if (buf[start] != (plus ? 0x33 : 0x30)) return 0;
   int digits = 0;
   size_t i = start;
   for (int groups = 0; groups < 5; groups++) {
@@ -183,7 +186,6 @@ static int is_phone_at(const uint8_t *buf, size_t start, size_t limit, size_t re
   }
   if (i < limit && is_digit(buf[i])) return 0;
   const int first = buf[start];
-  const int plus = start > record_start && buf[start - 1] == 0x2b;
   if (plus) return digits == 11 && first == 0x33 && buf[start + 1] == 0x31;
   if (digits == 13) return first == 0x30 && buf[start + 1] == 0x30 && buf[start + 2] == 0x33 && buf[start + 3] == 0x31;
   return digits == 10 && first == 0x30 && buf[start + 1] != 0x30;
