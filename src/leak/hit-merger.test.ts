@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Prng } from '../synth/prng.js';
 import { HitMerger } from './hit-merger.js';
 import { packHits } from './packed-hits.js';
 import type { UnitHit } from './unit-hits.js';
@@ -57,5 +58,48 @@ describe('HitMerger', () => {
     for (const i of [0, 2, 3]) m.add(units[i] as WorkUnit, results[i] as UnitResult);
     expect(() => m.hits()).toThrow(/a\.csv has ranges without a result/);
     expect(() => m.add(range(9, 'c.csv', 0), result(9, 0, []))).toThrow(/not one of the scan's units/);
+  });
+
+  it('merges entries past many table growths as a plain map of (tenant, patient, kind) would, patients past 2^31 included', () => {
+    const prng = new Prng(17);
+    const file = 'big.csv';
+    const units = Array.from({ length: 6 }, (_, i) => range(i, file, i * 100));
+    const want = new Map<
+      string,
+      { tenant: number; patient: number; kind: 'bsn' | 'name-date'; line: number; categories: number; count: number }
+    >();
+    const m = new HitMerger(units);
+    let offset = 0;
+    for (const u of units) {
+      const hits: UnitHit[] = [];
+      const inUnit = new Set<string>();
+      for (let k = 0; k < 20_000; k++) {
+        const tenant = prng.int(4);
+        // Few patients, often repeated (with either kind), some with ordinals past 2^31.
+        const patient = prng.chance(0.1) ? 2 ** 31 + prng.int(1000) : prng.int(30_000);
+        const kind = prng.chance(0.5) ? 'bsn' : 'name-date';
+        const key = `${tenant}/${patient}/${kind}`;
+        if (inUnit.has(key)) continue;
+        inUnit.add(key);
+        const h: UnitHit = { tenant, patient, kind, line: 1 + prng.int(1000), categories: 1 << prng.int(6), count: 1 + prng.int(3) };
+        hits.push(h);
+        const w = want.get(key);
+        if (!w) want.set(key, { tenant, patient, kind, line: h.line + offset, categories: h.categories, count: h.count });
+        else {
+          w.line = Math.min(w.line, h.line + offset);
+          w.categories |= h.categories;
+          w.count += h.count;
+        }
+      }
+      m.add(u, result(u.id, 1000, [{ hits }]));
+      offset += 1000;
+    }
+    const expected = [...want.values()]
+      .map((w) => ({ ...w, file }))
+      .sort((a, b) => a.line - b.line || a.tenant - b.tenant || a.patient - b.patient || (a.kind < b.kind ? -1 : 1));
+    const got = m.hits();
+    expect(got.length).toBe(expected.length);
+    expect(got).toEqual(expected);
+    expect(got.length).toBeGreaterThan(50_000);
   });
 });

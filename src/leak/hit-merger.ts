@@ -1,5 +1,6 @@
+import { HitTable } from './hit-table.js';
 import { HIT_FIELDS } from './packed-hits.js';
-import type { HitKind, HitRecord } from './scan-types.js';
+import type { HitRecord } from './scan-types.js';
 import type { UnitResult, WorkUnit } from './work-unit.js';
 
 /**
@@ -11,8 +12,8 @@ import type { UnitResult, WorkUnit } from './work-unit.js';
  */
 export class HitMerger {
   private readonly files = new Map<string, FileOrder>();
-  /** Per file (tar members: archive!member), keyed by hitKey. */
-  private readonly merged = new Map<string, Map<number, HitRecord>>();
+  /** Per file (tar members: archive!member). */
+  private readonly merged = new Map<string, HitTable>();
 
   constructor(units: readonly WorkUnit[]) {
     for (const u of units) {
@@ -41,12 +42,7 @@ export class HitMerger {
   hits(): HitRecord[] {
     for (const [file, f] of this.files) if (f.next < f.units.length) throw new Error(`hit merger: ${file} has ranges without a result`);
     const out: HitRecord[] = [];
-    for (const file of [...this.merged.keys()].sort(cmp)) {
-      const own = [...(this.merged.get(file) as Map<number, HitRecord>).values()];
-      // A file's hits are unique per tenant, patient and kind.
-      own.sort((a, b) => a.line - b.line || a.tenant - b.tenant || a.patient - b.patient || cmp(a.kind, b.kind));
-      for (const h of own) out.push(h);
-    }
+    for (const file of [...this.merged.keys()].sort(cmp)) for (const h of (this.merged.get(file) as HitTable).records(file)) out.push(h);
     return out;
   }
 
@@ -56,29 +52,24 @@ export class HitMerger {
     // A tar member is named like a zip member: archive!member.
     const memberFiles = r.hits.members.map((m) => `${unitFile}!${m}`);
     for (let at = 0; at < v.length; at += HIT_FIELDS) {
-      const tenant = v[at] as number;
-      const patient = v[at + 1] as number;
-      const kind: HitKind = v[at + 2] === 0 ? 'bsn' : 'name-date';
-      const categories = v[at + 4] as number;
-      const count = v[at + 5] as number;
       const member = v[at + 6] as number;
-      const file = member < 0 ? unitFile : (memberFiles[member] as string);
-      const merged = member < 0 ? own : this.hitsOf(file);
-      const key = hitKey(tenant, patient, kind);
-      const line = (v[at + 3] as number) + offset;
-      const m = merged.get(key);
-      if (!m) merged.set(key, { tenant, patient, kind, file, line, categories, count });
-      else {
-        m.line = Math.min(m.line, line);
-        m.categories |= categories;
-        m.count += count;
-      }
+      const merged = member < 0 ? own : this.hitsOf(memberFiles[member] as string);
+      const tenant = v[at] as number;
+      if (!(tenant >= 0 && tenant < TENANTS)) throw new RangeError(`hit merger: tenant ordinal ${tenant} out of range`);
+      merged.add(
+        tenant,
+        v[at + 1] as number,
+        v[at + 2] === 0 ? 0 : 1,
+        (v[at + 3] as number) + offset,
+        v[at + 4] as number,
+        v[at + 5] as number,
+      );
     }
   }
 
-  private hitsOf(file: string): Map<number, HitRecord> {
+  private hitsOf(file: string): HitTable {
     let m = this.merged.get(file);
-    if (!m) this.merged.set(file, (m = new Map<number, HitRecord>()));
+    if (!m) this.merged.set(file, (m = new HitTable()));
     return m;
   }
 }
@@ -93,10 +84,8 @@ interface FileOrder {
   offset: number;
 }
 
-/** One exact number per (tenant < 2^20, patient < 2^32, kind): patient · 2^21 + tenant · 2 + kind < 2^53. */
-function hitKey(tenant: number, patient: number, kind: HitKind): number {
-  return patient * 2 ** 21 + tenant * 2 + (kind === 'bsn' ? 0 : 1);
-}
+/** Tenant ordinals below 2^20 (patient-ordinals.ts): tenant * 2 + kind stays an exact 32-bit number. */
+const TENANTS = 1 << 20;
 
 function start(u: WorkUnit): number {
   return u.source.kind === 'range' ? u.source.start : 0;
