@@ -111,7 +111,10 @@ export class LeakScanService {
 }
 
 function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): Omit<LeakScanReport, 'incident'> {
-  const people = new Map<string, Set<string>>();
+  // Patients counted once per ordinal (an ordinal is one tenant's patient): a flag per ordinal, not
+  // a Set of ids per tenant (a scan against a large vault has hundreds of thousands of hits).
+  const seen = new Uint8Array(index.patients.length);
+  const people = new Map<string, number>();
   const cats = new Map<string, number>();
   const canaryHits = new Map<
     string,
@@ -131,13 +134,14 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
       c.locations++;
       continue;
     }
-    let s = people.get(p.tenant);
-    if (!s) people.set(p.tenant, (s = new Set()));
-    s.add(p.id);
+    if (seen[h.patient] === 0) {
+      seen[h.patient] = 1;
+      people.set(p.tenant, (people.get(p.tenant) ?? 0) + 1);
+    }
     cats.set(p.tenant, (cats.get(p.tenant) ?? 0) | h.categories);
   }
   const byTenant: Record<string, number> = {};
-  for (const t of [...people.keys()].sort()) byTenant[t] = (people.get(t) as Set<string>).size;
+  for (const t of [...people.keys()].sort()) byTenant[t] = people.get(t) as number;
   const categories: Record<string, string[]> = {};
   for (const [t, mask] of [...cats].sort(([a], [b]) => (a < b ? -1 : 1)))
     categories[t] = CATEGORY_NAMES.filter((_, bit) => (mask & (1 << bit)) !== 0);
