@@ -19,10 +19,9 @@
 int keyed_index_init(keyed_index *k, size_t tenants) {
   memset(k, 0, sizeof(*k));
   k->tenants = calloc(tenants > 0 ? tenants : 1, sizeof(keyed_tenant));
-  k->msg = malloc((size_t)BATCH * MESSAGE_ROOM);
   k->x = malloc((size_t)BATCH * 16);
   k->prf = malloc((tenants > 0 ? tenants : 1) * (size_t)BATCH * 16);
-  if (k->tenants == NULL || k->msg == NULL || k->x == NULL || k->prf == NULL) {
+  if (k->tenants == NULL || k->x == NULL || k->prf == NULL) {
     keyed_index_free(k);
     return KEYED_NO_MEMORY;
   }
@@ -46,11 +45,8 @@ void keyed_index_free(keyed_index *k) {
       stored_free(&k->tenants[t].name);
     }
   free(k->tenants);
-  /* Scratch held messages (candidate values) and PRF outputs: cleared before it goes back. */
-  if (k->msg != NULL) OPENSSL_cleanse(k->msg, (size_t)BATCH * MESSAGE_ROOM);
-  if (k->x != NULL) OPENSSL_cleanse(k->x, (size_t)BATCH * 16);
-  if (k->prf != NULL) OPENSSL_cleanse(k->prf, (k->count > 0 ? k->count : 1) * (size_t)BATCH * 16);
-  free(k->msg);
+  /* The scratch is cleared after every match (keyed_index_match); the results here. */
+  if (k->out != NULL) OPENSSL_cleanse(k->out, k->out_cap * sizeof(int32_t));
   free(k->x);
   free(k->prf);
   free(k->out);
@@ -190,7 +186,22 @@ static int find(keyed_index *k, const stored_indexes *s, const uint8_t *idx, int
   }
 }
 
+/* Clears the chains and PRF outputs of the candidates just matched: they stay no longer than the call. */
+static void clear_scratch(keyed_index *k, size_t n) {
+  const size_t m = n < BATCH ? n : BATCH;
+  OPENSSL_cleanse(k->x, m * 16);
+  for (size_t t = 0; t < k->count; t++) OPENSSL_cleanse(k->prf + t * (size_t)BATCH * 16, m * 16);
+}
+
+static int match_batches(keyed_index *k, int kind, const uint8_t *msg, size_t n);
+
 int keyed_index_match(keyed_index *k, int kind, const uint8_t *msg, size_t n) {
+  const int status = match_batches(k, kind, msg, n);
+  clear_scratch(k, n);
+  return status;
+}
+
+static int match_batches(keyed_index *k, int kind, const uint8_t *msg, size_t n) {
   const int blocks = kind == KEYED_BSN ? BSN_BLOCKS : NAME_BLOCKS;
   const size_t size = (size_t)blocks * 16;
   k->out_len = 0;

@@ -34,8 +34,8 @@ typedef struct {
 typedef struct {
   keyed_tenant *tenants;
   size_t count;
-  /* Scratch: messages, CBC-MAC input and every tenant's outputs for a batch. */
-  uint8_t *msg, *x, *prf;
+  /* Scratch: CBC-MAC input and every tenant's outputs for a batch (cleared after each match). */
+  uint8_t *x, *prf;
   /* The last match: n counts, then a (tenant, patient) pair per hit. */
   int32_t *out;
   size_t out_len, out_cap;

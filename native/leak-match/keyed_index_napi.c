@@ -25,27 +25,26 @@ static void free_index(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-/* Property `name` of obj as a typed array of `type`; its element count into *n. */
-static void *get_field(napi_env env, napi_value obj, const char *name, napi_typedarray_type type, size_t *n) {
-  napi_value v;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) {
-    throw_pending_or(env, "leak-match: bad index tenant");
-    return NULL;
-  }
-  return get_array(env, v, type, 0, "leak-match: bad index tenant", n);
-}
+static const char *const FIELDS[5] = {"key", "bsn", "bsnPatients", "name", "namePatients"};
 
 static int add_tenant(napi_env env, keyed_index *k, size_t t, napi_value obj) {
+  /* Every property first (a getter may run JavaScript), then the arrays' memory, with none run in between. */
+  napi_value v[5];
+  for (int f = 0; f < 5; f++)
+    if (napi_get_named_property(env, obj, FIELDS[f], &v[f]) != napi_ok) {
+      throw_pending_or(env, "leak-match: bad index tenant");
+      return -1;
+    }
   size_t key_len, nb_bytes, nb, nn_bytes, nn;
-  const uint8_t *key = get_field(env, obj, "key", napi_uint8_array, &key_len);
+  const uint8_t *key = get_array(env, v[0], napi_uint8_array, 0, "leak-match: bad index tenant", &key_len);
   if (key == NULL) return -1;
-  const uint8_t *bsn = get_field(env, obj, "bsn", napi_uint8_array, &nb_bytes);
+  const uint8_t *bsn = get_array(env, v[1], napi_uint8_array, 0, "leak-match: bad index tenant", &nb_bytes);
   if (bsn == NULL) return -1;
-  const int32_t *bsn_patients = get_field(env, obj, "bsnPatients", napi_int32_array, &nb);
+  const int32_t *bsn_patients = get_array(env, v[2], napi_int32_array, 0, "leak-match: bad index tenant", &nb);
   if (bsn_patients == NULL) return -1;
-  const uint8_t *name = get_field(env, obj, "name", napi_uint8_array, &nn_bytes);
+  const uint8_t *name = get_array(env, v[3], napi_uint8_array, 0, "leak-match: bad index tenant", &nn_bytes);
   if (name == NULL) return -1;
-  const int32_t *name_patients = get_field(env, obj, "namePatients", napi_int32_array, &nn);
+  const int32_t *name_patients = get_array(env, v[4], napi_int32_array, 0, "leak-match: bad index tenant", &nn);
   if (name_patients == NULL) return -1;
   if (key_len != 32 || nb_bytes != nb * 16 || nn_bytes != nn * 16) {
     napi_throw_range_error(env, NULL, "leak-match: an index tenant's key or indexes have the wrong length");
@@ -116,11 +115,18 @@ napi_value keyed_match_bsns(napi_env env, napi_callback_info info) {
   if (get_count(env, argv[2], "leak-match: bad BSN count", &n)) return NULL;
   const int32_t *values = get_array(env, argv[1], napi_int32_array, n, "leak-match: bad BSN column", NULL);
   if (values == NULL) return NULL;
-  for (size_t i = 0; i < n; i++)
-    if (values[i] < 0 || values[i] > 999999999) return throw_keyed(env, KEYED_RANGE);
   uint8_t *msg = malloc((n > 0 ? n : 1) * 16);
   if (msg == NULL) return throw_keyed(env, KEYED_NO_MEMORY);
-  for (size_t i = 0; i < n; i++) keyed_bsn_message(msg + i * 16, values[i]);
+  /* Each value read once: what is checked is what is used (the array's memory may be shared). */
+  for (size_t i = 0; i < n; i++) {
+    const int32_t v = values[i];
+    if (v < 0 || v > 999999999) {
+      OPENSSL_cleanse(msg, n * 16);
+      free(msg);
+      return throw_keyed(env, KEYED_RANGE);
+    }
+    keyed_bsn_message(msg + i * 16, v);
+  }
   return match_messages(env, k, KEYED_BSN, msg, n, 16);
 }
 
@@ -143,16 +149,21 @@ napi_value keyed_match_keys(napi_env env, napi_callback_info info) {
   if (date == NULL) return NULL;
   const int32_t *at = get_array(env, argv[5], napi_int32_array, n, "leak-match: bad key occurrences", NULL);
   if (at == NULL) return NULL;
-  /* Every occurrence names a key whose family name lies in the buffer and whose date is a date. */
-  for (size_t i = 0; i < n; i++) {
-    const int32_t o = at[i];
-    if (o < 0 || (size_t)o >= nfrom || (size_t)o >= nto || (size_t)o >= ndate || from[o] < 0 || to[o] < from[o] ||
-        (size_t)to[o] > buf_len || date[o] < 0)
-      return throw_keyed(env, KEYED_RANGE);
-  }
   uint8_t *msg = malloc((n > 0 ? n : 1) * 64);
   if (msg == NULL) return throw_keyed(env, KEYED_NO_MEMORY);
-  for (size_t i = 0; i < n; i++) keyed_name_message(msg + i * 64, buf, from[at[i]], to[at[i]], date[at[i]]);
+  /* Every occurrence names a key whose family name lies in the buffer and whose date is a date; each
+   * value read once, so what is checked is what is used. */
+  for (size_t i = 0; i < n; i++) {
+    const int32_t o = at[i];
+    const int ok = o >= 0 && (size_t)o < nfrom && (size_t)o < nto && (size_t)o < ndate;
+    const int32_t s = ok ? from[o] : -1, e = ok ? to[o] : -1, d = ok ? date[o] : -1;
+    if (!ok || s < 0 || e < s || (size_t)e > buf_len || d < 0) {
+      OPENSSL_cleanse(msg, n * 64);
+      free(msg);
+      return throw_keyed(env, KEYED_RANGE);
+    }
+    keyed_name_message(msg + i * 64, buf, s, e, d);
+  }
   return match_messages(env, k, KEYED_NAME, msg, n, 64);
 }
 

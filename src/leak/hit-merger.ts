@@ -47,8 +47,9 @@ export class HitMerger {
   }
 
   private merge(unitFile: string, r: UnitResult, offset: number): void {
-    const own = this.hitsOf(unitFile);
     const v = r.hits.values;
+    if (v.length === 0) return;
+    const own = this.hitsOf(unitFile);
     // A tar member is named like a zip member: archive!member.
     const memberFiles = r.hits.members.map((m) => `${unitFile}!${m}`);
     for (let at = 0; at < v.length; at += HIT_FIELDS) {

@@ -8,14 +8,15 @@ import type { HitKind, HitRecord } from './scan-types.js';
  * object per entry took a second of that thread's CPU. Records are made once, by records().
  */
 export class HitTable {
-  private patient = new Float64Array(1024);
+  // Small at first: a scan of many files (or tar members) has a table for each file with a hit.
+  private patient = new Float64Array(8);
   /** tenant * 2 + kind (0: BSN, 1: name + birth date). */
-  private tenantKind = new Int32Array(1024);
-  private line = new Float64Array(1024);
-  private categories = new Int32Array(1024);
-  private count = new Float64Array(1024);
+  private tenantKind = new Int32Array(8);
+  private line = new Float64Array(8);
+  private categories = new Int32Array(8);
+  private count = new Float64Array(8);
   /** Entry + 1 per slot; 0 is empty. At most half full. */
-  private slots = new Int32Array(2048);
+  private slots = new Int32Array(16);
   private size = 0;
 
   get length(): number {

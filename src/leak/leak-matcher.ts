@@ -51,10 +51,11 @@ export class LeakMatcher {
     })));
   }
 
+  /** Fresh PRF keys each call (the engine zeroes them once its index has them). */
   keyedTables(): KeyedTables {
     return {
       tenants: this.data.tenants.map((t) => ({
-        key: blindIndexPrfKey(Buffer.from(t.key)),
+        key: prfKeyOf(t.key),
         bsn: t.bsn,
         bsnPatients: t.bsnPatients,
         name: t.name,
@@ -94,6 +95,14 @@ export class LeakMatcher {
     });
     return out;
   }
+}
+
+/** The PRF key of an index key, derived from a copy that is zeroed after (no stray copy of the index key stays). */
+function prfKeyOf(indexKey: Uint8Array): Buffer {
+  const copy = Buffer.from(indexKey);
+  const key = Buffer.from(blindIndexPrfKey(copy));
+  copy.fill(0);
+  return key;
 }
 
 /** Frozen: a caller that wrote to a shared empty result would throw, not hand its hits to other candidates. */

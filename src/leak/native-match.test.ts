@@ -508,8 +508,13 @@ describe('native keyed index = LeakMatcher', () => {
     const addon = loadLeakMatch();
     if (!addon) throw new Error('the leak-match addon is not built (npm run build:native -- native/leak-match)');
     const m = keyedMatcher({ bsns: [['123456782', [{ tenant: 1, patient: 4 }]]], keys: [] }, 2, new Prng(9));
+    // keyedIndex zeroes the keys it was given: each call gets fresh tables.
     const tables = m.keyedTables();
-    expect(() => keyedIndex(addon, tables)).not.toThrow();
+    expect(() => keyedIndex(addon, m.keyedTables())).not.toThrow();
+    expect(tables.tenants.every((t) => t.key.some((b) => b !== 0))).toBe(true);
+    const spent = m.keyedTables();
+    keyedIndex(addon, spent);
+    expect(spent.tenants.every((t) => t.key.every((b) => b === 0))).toBe(true);
     // An addon whose PRF is off by one bit for one tenant is not used.
     const broken = {
       createIndex: (tenants: KeyedTables['tenants']) => addon.createIndex(tenants),
@@ -519,8 +524,8 @@ describe('native keyed index = LeakMatcher', () => {
         return out;
       },
     };
-    expect(() => keyedIndex(broken, tables)).toThrow(IntegrityViolation);
-    const index = keyedIndex(addon, tables);
+    expect(() => keyedIndex(broken, m.keyedTables())).toThrow(IntegrityViolation);
+    const index = keyedIndex(addon, m.keyedTables());
     const shortKey = [{ ...(tables.tenants[0] as KeyedTables['tenants'][number]), key: new Uint8Array(16) }];
     expect(() => addon.createIndex(shortKey)).toThrow(/^leak-match: an index tenant's key or indexes have the wrong length$/);
     const oddIndexes = [{ ...(tables.tenants[0] as KeyedTables['tenants'][number]), bsn: new Uint8Array(17) }];

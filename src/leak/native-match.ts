@@ -35,8 +35,19 @@ export function createNativeMatcher(matcher: Matcher): NativeMatcher | null {
   return new NativeChunkMatcher(addon, matcher, tables ? keyedIndex(addon, tables) : null);
 }
 
-/** The addon's index of `tables`, checked: under each tenant's key its PRF must give node:crypto's indexes. */
+/**
+ * The addon's index of `tables`, checked: under each tenant's key its PRF must give node:crypto's
+ * indexes. The tables' keys are zeroed after (the addon keeps only its key schedules).
+ */
 export function keyedIndex(addon: Pick<LeakMatchAddon, 'createIndex' | 'indexesOf'>, tables: KeyedTables): Handle {
+  try {
+    return checkedIndex(addon, tables);
+  } finally {
+    for (const t of tables.tenants) t.key.fill(0);
+  }
+}
+
+function checkedIndex(addon: Pick<LeakMatchAddon, 'createIndex' | 'indexesOf'>, tables: KeyedTables): Handle {
   const index = addon.createIndex(tables.tenants);
   const probes = {
     bsn: blindIndexMessages('bsn', ['123456782', '000000000']),
@@ -46,7 +57,7 @@ export function keyedIndex(addon: Pick<LeakMatchAddon, 'createIndex' | 'indexesO
     for (const domain of ['bsn', 'name-birthdate'] as const) {
       const msg = probes[domain];
       const native = addon.indexesOf(index, ti, domain === 'bsn' ? 1 : 4, msg);
-      const reference = blindIndexUnderPrfKey(Buffer.from(t.key), domain, msg, 2);
+      const reference = blindIndexUnderPrfKey(Buffer.from(t.key.buffer, t.key.byteOffset, t.key.byteLength), domain, msg, 2);
       if (!timingSafeEqual(Buffer.from(native.buffer, native.byteOffset, native.byteLength), reference))
         throw new IntegrityViolation('leak scan: the native blind-index PRF disagrees with node:crypto');
     }

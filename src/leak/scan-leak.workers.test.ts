@@ -122,6 +122,18 @@ describe.runIf(existsSync(fileURLToPath(new URL('scan-worker.js', DIST))))('scan
     }
   });
 
+  it('fails the scan when a progress callback throws, instead of losing the error in a worker listener', async () => {
+    const pool = new ScanWorkers(2);
+    try {
+      const onProgress = (): void => {
+        throw new Error('progress display failed');
+      };
+      await expect(scanLeak({ paths: [dir], matcher, started: pool, onProgress })).rejects.toThrow('progress display failed');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('fails the scan with one line when started workers cannot load the matcher, and closes them', async () => {
     const pool = new ScanWorkers(2);
     try {

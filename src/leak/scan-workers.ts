@@ -45,24 +45,33 @@ export class ScanWorkers {
   private closing = false;
 
   constructor(count: number, opts: ScanWorkersOptions = {}) {
-    for (let i = 0; i < Math.max(1, count); i++) {
-      const w = new Worker(WORKER_URL, {
-        workerData: { engine: opts.engine, rebaseLines: opts.rebaseLines } satisfies ScanWorkerData,
-      });
-      this.workers.push(w);
-      this.idle.push(false);
-      w.on('message', (m: FromWorker) => {
-        if (m.kind === 'ready') {
-          this.idle[i] = true;
-          this.run?.feed(i);
-        } else if (m.kind === 'fatal') this.fail(new InvalidInput(`leak scan failed: ${m.message}`));
-        else this.run?.message(i, m);
-      });
-      w.on('error', (e) => this.fail(new InvalidInput('leak scan worker failed', { cause: e })));
-      w.on('exit', (code) => {
-        if (code !== 0 && !this.closing) this.fail(new InvalidInput(`leak scan worker exited with code ${code}`));
-      });
+    try {
+      for (let i = 0; i < Math.max(1, count); i++) this.spawn(i, opts);
+    } catch (e) {
+      // Those already started are not left running.
+      void this.close();
+      throw e;
     }
+  }
+
+  private spawn(i: number, opts: ScanWorkersOptions): void {
+    const w = new Worker(WORKER_URL, {
+      workerData: { engine: opts.engine, rebaseLines: opts.rebaseLines } satisfies ScanWorkerData,
+    });
+    this.workers.push(w);
+    this.idle.push(false);
+    w.on('message', (m: FromWorker) => {
+      if (m.kind === 'ready') {
+        this.idle[i] = true;
+        this.run?.feed(i);
+      } else if (m.kind === 'fatal') this.fail(new InvalidInput(`leak scan failed: ${m.message}`));
+      else this.run?.message(i, m);
+    });
+    w.on('error', (e) => this.fail(new InvalidInput('leak scan worker failed', { cause: e })));
+    // A worker never ends on its own (its port keeps it alive): any exit but close()'s is a failure.
+    w.on('exit', (code) => {
+      if (!this.closing) this.fail(new InvalidInput(`leak scan worker exited with code ${code}`));
+    });
   }
 
   get size(): number {
@@ -101,13 +110,18 @@ export class ScanWorkers {
           (this.workers[i] as Worker).postMessage({ unit } satisfies ToWorker);
         },
         message: (i, m) => {
-          if (m.kind === 'progress') onProgress(m.id, m.inputBytes);
-          else if (m.kind === 'done') {
-            // The worker gets its next unit before this thread merges the result (a few ms a unit).
-            this.idle[i] = true;
-            run.feed(i);
-            onResult(m.result);
-            if (++finished === (order as WorkUnit[]).length) end();
+          // A callback that throws fails the run (it would otherwise escape the worker's listener).
+          try {
+            if (m.kind === 'progress') onProgress(m.id, m.inputBytes);
+            else if (m.kind === 'done') {
+              // The worker gets its next unit before this thread merges the result (a few ms a unit).
+              this.idle[i] = true;
+              run.feed(i);
+              onResult(m.result);
+              if (++finished === (order as WorkUnit[]).length) end();
+            }
+          } catch (e) {
+            end(e instanceof Error ? e : new Error(String(e)));
           }
         },
         fail: (e) => end(e),
