@@ -95,11 +95,16 @@ static napi_value match_result(napi_env env, const keyed_index *k) {
   return out;
 }
 
+/* Clears and frees candidate messages (bytes of them). */
+static void drop_messages(uint8_t *msg, size_t bytes) {
+  OPENSSL_cleanse(msg, bytes);
+  free(msg);
+}
+
 /* Matches the n messages in msg (size bytes each), then clears and frees them. */
 static napi_value match_messages(napi_env env, keyed_index *k, int kind, uint8_t *msg, size_t n, size_t size) {
   const int status = keyed_index_match(k, kind, msg, n);
-  OPENSSL_cleanse(msg, n * size);
-  free(msg);
+  drop_messages(msg, n * size);
   if (status != KEYED_OK) return throw_keyed(env, status);
   return match_result(env, k);
 }
@@ -121,8 +126,7 @@ napi_value keyed_match_bsns(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < n; i++) {
     const int32_t v = values[i];
     if (v < 0 || v > 999999999) {
-      OPENSSL_cleanse(msg, n * 16);
-      free(msg);
+      drop_messages(msg, n * 16);
       return throw_keyed(env, KEYED_RANGE);
     }
     keyed_bsn_message(msg + i * 16, v);
@@ -158,8 +162,7 @@ napi_value keyed_match_keys(napi_env env, napi_callback_info info) {
     const int ok = o >= 0 && (size_t)o < nfrom && (size_t)o < nto && (size_t)o < ndate;
     const int32_t s = ok ? from[o] : -1, e = ok ? to[o] : -1, d = ok ? date[o] : -1;
     if (!ok || s < 0 || e < s || (size_t)e > buf_len || d < 0) {
-      OPENSSL_cleanse(msg, n * 64);
-      free(msg);
+      drop_messages(msg, n * 64);
       return throw_keyed(env, KEYED_RANGE);
     }
     keyed_name_message(msg + i * 64, buf, s, e, d);
