@@ -149,3 +149,20 @@ describe('labvault leak scan', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('labvault bench leak', () => {
+  it('finds every planted patient and no one else, with both engines agreeing and grep timed on the same files', async () => {
+    const r = await runCli(['bench', 'leak', '--gb', '0.02', '--patients', '1500', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const b = JSON.parse(r.stdout) as Record<string, number>;
+    expect(b.recall).toBe(1);
+    expect(b.precision).toBe(1);
+    expect(b.expected_patients).toBeGreaterThan(0);
+    expect(b.matched_patients).toBe(b.expected_patients);
+    expect(b.grep_patterns).toBeGreaterThan(1000);
+    expect(b.bytes).toBeGreaterThan(15_000_000);
+    expect(b.gb_per_s).toBeGreaterThan(0);
+    expect(b.grep_gb_per_s).toBeGreaterThan(0);
+    expect(b.unmatched_valid_bsn).toBeGreaterThan(0);
+  }, 180_000);
+});
