@@ -144,6 +144,22 @@ describe.runIf(existsSync(fileURLToPath(new URL('scan-worker.js', DIST))))('scan
     }
   });
 
+  it('keeps a coded error a worker raises: an integrity violation there is one here, not invalid input', async () => {
+    const pool = new ScanWorkers(2);
+    try {
+      const failing = { module: new URL('../../test/support/integrity-matcher.mjs', import.meta.url).href, data: {} };
+      const err = (await scanLeak({ paths: [dir], matcher: failing, started: pool }).then(
+        () => null,
+        (e: unknown) => e,
+      )) as { code?: string; name?: string; message?: string } | null;
+      expect(err?.code).toBe('integrity-violation');
+      expect(err?.name).toBe('IntegrityViolation');
+      expect(err?.message).toBe('leak scan failed: leak scan: the native blind-index PRF disagrees with node:crypto');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('finds every planted person by BSN in every file, and no one else', () => {
     const files = new Set(all.hits.map((h) => h.file));
     expect(files.size).toBe(9);

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { toWireError, type WireError } from '../domain/error-wire.js';
 import { ByteEvents } from './byte-events.js';
 import { createEngine, type EngineName, type ScanEngine } from './scan-engine.js';
 import type { MatcherSpec } from './scan-types.js';
@@ -21,13 +22,12 @@ export type FromWorker =
   | { kind: 'ready' }
   | { kind: 'progress'; id: number; inputBytes: number }
   | { kind: 'done'; result: UnitResult }
-  | { kind: 'fatal'; message: string };
+  | ({ kind: 'fatal' } & WireError);
 
 const port = parentPort;
 if (!port) throw new Error('scan-worker must run in a worker thread');
 const data = workerData as ScanWorkerData;
-const fatal = (e: unknown): void =>
-  port.postMessage({ kind: 'fatal', message: e instanceof Error ? e.message : String(e) } satisfies FromWorker);
+const fatal = (e: unknown): void => port.postMessage({ kind: 'fatal', ...toWireError(e, String(e)) } satisfies FromWorker);
 
 let engine: Promise<ScanEngine> | null = null;
 const events = new ByteEvents(CHUNK);

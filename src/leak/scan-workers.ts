@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { fromWireError } from '../domain/error-wire.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { EngineName } from './scan-engine.js';
 import type { MatcherSpec } from './scan-types.js';
@@ -64,7 +65,7 @@ export class ScanWorkers {
       if (m.kind === 'ready') {
         this.idle[i] = true;
         this.run?.feed(i);
-      } else if (m.kind === 'fatal') this.fail(new InvalidInput(`leak scan failed: ${m.message}`));
+      } else if (m.kind === 'fatal') this.fail(fromWireError(m, 'leak scan failed: '));
       else this.run?.message(i, m);
     });
     w.on('error', (e) => this.fail(new InvalidInput('leak scan worker failed', { cause: e })));

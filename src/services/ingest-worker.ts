@@ -1,4 +1,5 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { toWireError, type WireError } from '../domain/error-wire.js';
 import { parseUnits } from './ingest-parse.js';
 import { encodeUnit, type WireUnit } from './unit-wire.js';
 import type { TenantKek } from './unit-sealer.js';
@@ -25,7 +26,7 @@ export interface IngestWorkerData {
 /** Main → worker: a credit for one more unit, or a tenant's new active KEK after a rotation. */
 export type MainMessage = { credit: number } | { tenantId: string; kek: TenantKek };
 
-export type WorkerMessage = { kind: 'unit'; unit: WireUnit } | { kind: 'done' } | { kind: 'fatal'; message: string };
+export type WorkerMessage = { kind: 'unit'; unit: WireUnit } | { kind: 'done' } | ({ kind: 'fatal' } & WireError);
 
 const data = workerData as IngestWorkerData;
 const port = parentPort;
@@ -54,7 +55,7 @@ try {
   }
   out.postMessage({ kind: 'done' } satisfies WorkerMessage);
 } catch (e) {
-  out.postMessage({ kind: 'fatal', message: e instanceof Error ? e.message : 'parse stage failed' } satisfies WorkerMessage);
+  out.postMessage({ kind: 'fatal', ...toWireError(e, 'parse stage failed') } satisfies WorkerMessage);
 } finally {
   for (const k of indexKeys.values()) k.fill(0);
   for (const [, k] of data.indexKeys) k.fill(0);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { fromWireError } from '../domain/error-wire.js';
 import { InvalidInput } from '../domain/errors.js';
 import { parseUnits, type ParseOptions, type ParsedUnit } from './ingest-parse.js';
 import type { IngestWorkerData, MainMessage, WorkerMessage } from './ingest-worker.js';
@@ -125,7 +126,7 @@ export function openParseSource(
         continue;
       }
       if (m.kind === 'done') return;
-      if (m.kind === 'fatal') throw new InvalidInput(m.message);
+      if (m.kind === 'fatal') throw fromWireError(m);
       yield decodeUnit(m.unit);
     }
   }

@@ -1,4 +1,5 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { toWireError } from '../domain/error-wire.js';
 import type { MainMessage, WorkerMessage } from './ingest-worker.js';
 import { sealWireUnit } from './seal-unit.js';
 import { UnitSealer, type TenantKek } from './unit-sealer.js';
@@ -48,7 +49,7 @@ data.input.on('message', (m: WorkerMessage) => {
     const wire = sealWireUnit(m.unit, sealer);
     out.postMessage({ kind: 'unit', unit: wire } satisfies WorkerMessage, [wire.buffer, wire.ints.buffer]);
   } catch (e) {
-    out.postMessage({ kind: 'fatal', message: e instanceof Error ? e.message : 'seal stage failed' } satisfies WorkerMessage);
+    out.postMessage({ kind: 'fatal', ...toWireError(e, 'seal stage failed') } satisfies WorkerMessage);
     finish();
   }
 });
