@@ -19,6 +19,8 @@ export interface LabVault {
   operator: AccessContext;
   /** The temporary directory (for the benchmark's own scratch files). */
   work: string;
+  /** The vault's data directory (SQLite file and keyring), for a CLI the benchmark runs on it. */
+  dataDir: string;
   peakRssMb(): number;
   close(): Promise<void>;
 }
@@ -45,7 +47,8 @@ export async function openLabVault(o: {
     }
   };
   try {
-    const config = loadConfig({ dataDir: path.join(work, 'vault'), keyProvider: 'local' }, { LABVAULT_DETECTION_MODE: 'off' });
+    const dataDir = path.join(work, 'vault');
+    const config = loadConfig({ dataDir, keyProvider: 'local' }, { LABVAULT_DETECTION_MODE: 'off' });
     vault = await openVault(config, { create: true });
     o.log(`generating and ingesting a synthetic lab of ${o.patients} persons…`);
     const labDir = path.join(work, 'lab');
@@ -55,7 +58,7 @@ export async function openLabVault(o: {
     if (o.readLab) await o.readLab(labDir);
     await rm(labDir, { recursive: true, force: true });
     const v = vault;
-    return { vault: v, operator, work, peakRssMb: () => Math.round(Math.max(peak, process.memoryUsage().rss) / 2 ** 20), close };
+    return { vault: v, operator, work, dataDir, peakRssMb: () => Math.round(Math.max(peak, process.memoryUsage().rss) / 2 ** 20), close };
   } catch (e) {
     await close();
     throw e;

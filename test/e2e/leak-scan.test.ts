@@ -164,5 +164,8 @@ describe('labvault bench leak', () => {
     expect(b.gb_per_s).toBeGreaterThan(0);
     expect(b.grep_gb_per_s).toBeGreaterThan(0);
     expect(b.unmatched_valid_bsn).toBeGreaterThan(0);
+    // The scan ran as a process of its own, which reported its peak memory (the bench's is apart).
+    expect(b.peak_rss_mb).toBeGreaterThan(30);
+    expect(b.bench_peak_rss_mb).toBeGreaterThan(30);
   }, 180_000);
 });
