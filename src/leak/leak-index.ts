@@ -39,30 +39,33 @@ export async function loadLeakIndex(
   const patients: LeakIndex['patients'] = [];
   const data: LeakMatcherData = { tenants: [] };
   for (const tenant of tenants) {
+    const first = patients.length;
     const bsn: Buffer[] = [];
     const bsnPatients: number[] = [];
     const name: Buffer[] = [];
     const namePatients: number[] = [];
     for (let after = ''; ;) {
       const page = await store.listBlindIndexes(tenant, after, PAGE);
-      const first = patients.length;
+      const at = patients.length;
       for (const id of page.ids) patients.push({ tenant, id, canary: null });
       bsn.push(page.bsn);
-      for (const r of page.bsnRows) bsnPatients.push(first + r);
+      for (const r of page.bsnRows) bsnPatients.push(at + r);
       name.push(page.name);
-      for (const r of page.nameRows) namePatients.push(first + r);
+      for (const r of page.nameRows) namePatients.push(at + r);
       if (page.ids.length < PAGE) break;
       after = page.ids[page.ids.length - 1] as string;
     }
     const key = await indexKey(tenant);
-    const inVault = new Map(patients.filter((p) => p.tenant === tenant).map((p, i) => [p.id, i]));
-    const first = patients.findIndex((p) => p.tenant === tenant);
-    for (const c of canaries.filter((x) => x.set.tenantId === tenant))
+    const sets = canaries.filter((x) => x.set.tenantId === tenant);
+    // The tenant's patients by id, only for a tenant with canaries (a Map of 350,000 ids per tenant
+    // and a pass over every tenant's patients for each took a fifth of a large vault's load).
+    const inVault = sets.length === 0 ? null : new Map(patients.slice(first).map((p, i) => [p.id, first + i]));
+    for (const c of sets)
       for (const cp of c.patients) {
         const mark: CanaryMark = { set: c.set.id, copyKind: c.set.copyKind, copyId: c.set.copyId };
-        const k = inVault.get(cp.id);
-        if (k !== undefined && first >= 0) {
-          (patients[first + k] as LeakIndex['patients'][number]).canary = mark;
+        const k = inVault?.get(cp.id);
+        if (k !== undefined) {
+          (patients[k] as LeakIndex['patients'][number]).canary = mark;
           continue;
         }
         bsn.push(blindIndex(key, 'bsn', cp.bsn));

@@ -377,4 +377,15 @@ END $$;
 CREATE TRIGGER patients_erasure_epoch AFTER UPDATE OF erased_at ON patients
 FOR EACH ROW WHEN (NEW.erased_at IS NOT NULL AND OLD.erased_at IS NULL) EXECUTE FUNCTION labvault_erasure_epoch();`,
   },
+  {
+    // A leak scan loads every patient's blind indexes, a tenant at a time in id order. Through the
+    // primary key each row was a look-up into the table, whose rows carry the sealed identity
+    // (about 0.9 KB): 533,720 patients took 1.3-1.5 s of the scan's start. This index holds all
+    // the query reads (erased_at too, which a partial index would leave the planner to check in
+    // the table): 0.47 s, measured on a copy of that vault.
+    version: 9,
+    name: 'covering index for the leak scan',
+    sqlite: 'CREATE INDEX patients_blind_indexes ON patients (tenant_id, id, erased_at, bsn_idx, name_idx);',
+    postgres: 'CREATE INDEX patients_blind_indexes ON patients (tenant_id, id, erased_at, bsn_idx, name_idx);',
+  },
 ];

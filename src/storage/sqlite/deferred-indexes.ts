@@ -23,6 +23,7 @@ export const DEFERRED_INDEXES: readonly { name: string; on: string }[] = [
   { name: 'patients_bsn_idx', on: 'patients (bsn_idx)' },
   { name: 'patients_name_idx', on: 'patients (tenant_id, name_idx)' },
   { name: 'patients_kek', on: 'patients (tenant_id, kek_version, id)' },
+  { name: 'patients_blind_indexes', on: 'patients (tenant_id, id, erased_at, bsn_idx, name_idx)' },
   { name: 'resources_patient', on: 'resources (tenant_id, patient_id, type)' },
   { name: 'resources_code', on: 'resources (tenant_id, type, code, effective_date)' },
   { name: 'resources_date', on: 'resources (tenant_id, type, effective_date)' },
