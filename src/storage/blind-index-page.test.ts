@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IntegrityViolation } from '../domain/errors.js';
-import { blindIndexPage } from './blind-index-page.js';
+import { blindIndexPage, blindIndexPageFromConcat, type BlindIndexConcatRow } from './blind-index-page.js';
 
 const hex = (b: number): string => b.toString(16).padStart(2, '0').repeat(16);
 
@@ -26,5 +26,37 @@ describe('blindIndexPage', () => {
         ['b', hex(2), null],
       ]),
     ).toThrow(IntegrityViolation);
+  });
+});
+
+describe('blindIndexPageFromConcat', () => {
+  const row = (over: Partial<BlindIndexConcatRow> = {}): BlindIndexConcatRow => ({
+    n: 4,
+    ids: 'a\nb\nc\nd',
+    bsn_at: '1010',
+    bsn_hex: hex(1) + hex(3),
+    name_at: '0110',
+    name_hex: hex(2).toUpperCase() + hex(4),
+    ...over,
+  });
+
+  it('packs the page as blindIndexPage does for the same rows', () => {
+    expect(blindIndexPageFromConcat(row())).toStrictEqual(
+      blindIndexPage([
+        ['a', hex(1), null],
+        ['b', '', hex(2).toUpperCase()],
+        ['c', hex(3), hex(4)],
+        ['d', `${hex(5)}00`, hex(6).slice(2)],
+      ]),
+    );
+    expect(blindIndexPageFromConcat({ n: 0, ids: null, bsn_at: null, bsn_hex: null, name_at: null, name_hex: null }).ids).toEqual([]);
+  });
+
+  it('refuses a page whose parts do not line up, rather than pair indexes with the wrong patients', () => {
+    expect(() => blindIndexPageFromConcat(row({ ids: 'a\nb\nc' }))).toThrow(IntegrityViolation);
+    expect(() => blindIndexPageFromConcat(row({ bsn_at: '101' }))).toThrow(IntegrityViolation);
+    expect(() => blindIndexPageFromConcat(row({ bsn_hex: hex(1) }))).toThrow(IntegrityViolation);
+    expect(() => blindIndexPageFromConcat(row({ name_hex: `zz${hex(2).slice(2)}${hex(4)}` }))).toThrow(/not hex/);
+    expect(() => blindIndexPageFromConcat(row({ ids: 'a\nc\nb\nd' }))).toThrow(/not in order/);
   });
 });

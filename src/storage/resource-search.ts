@@ -113,6 +113,22 @@ export function blindIndexPageSql(tenantId: string, afterId: string, limit: numb
   };
 }
 
+/**
+ * blindIndexPageSql's page as one row (SQLite; blind-index-page.ts blindIndexPageFromConcat). A
+ * 16-byte index is one whose bytes number 16, as the hex length 32 of the row-wise page.
+ */
+export function blindIndexConcatSql(tenantId: string, afterId: string, limit: number): SqlQuery {
+  const b = builder('sqlite');
+  const where = [`tenant_id = ${b.ph(tenantId)}`, 'erased_at IS NULL', `id > ${b.ph(afterId)}`];
+  const has = (col: string): string => `length(CAST(${col} AS BLOB)) = 16`;
+  const kind = (col: string, name: string): string =>
+    `group_concat(CASE WHEN ${has(col)} THEN '1' ELSE '0' END, '') AS ${name}_at, group_concat(CASE WHEN ${has(col)} THEN hex(${col}) END, '') AS ${name}_hex`;
+  return {
+    sql: `SELECT count(*) AS n, group_concat(id, char(10)) AS ids, ${kind('bsn_idx', 'bsn')}, ${kind('name_idx', 'name')} FROM (SELECT id, bsn_idx, name_idx FROM patients WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${b.ph(pageLimit(limit))})`,
+    args: b.args,
+  };
+}
+
 export function patientIdsSql(
   tenantId: string,
   afterId: string,

@@ -26,8 +26,8 @@ import {
   selectSql,
   type AccessTable,
 } from '../access-rows.js';
-import { blindIndexPageSql, countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
-import { blindIndexPage, type BlindIndexHexRow } from '../blind-index-page.js';
+import { blindIndexConcatSql, countSql, patientIdsSql, searchSql, type CountSearch, type SqlQuery } from '../resource-search.js';
+import { blindIndexPageFromConcat, type BlindIndexConcatRow } from '../blind-index-page.js';
 import { toResourceRow, type Row } from '../row-mappers.js';
 import { storageError } from '../storage-error.js';
 import type { SqliteAuditLog } from './sqlite-audit-log.js';
@@ -136,9 +136,8 @@ export class SqliteAccessStore implements AccessStore {
   }
 
   async listBlindIndexes(tenantId: string, afterId: string, limit: number): Promise<BlindIndexPage> {
-    const { stmt, args } = this.query(blindIndexPageSql(tenantId, afterId, limit, 'sqlite'));
-    // Rows as arrays: no object per patient (the statement serves only this query).
-    return blindIndexPage(stmt.raw(true).all(...args) as BlindIndexHexRow[]);
+    const { stmt, args } = this.query(blindIndexConcatSql(tenantId, afterId, limit));
+    return blindIndexPageFromConcat(stmt.get(...args) as BlindIndexConcatRow);
   }
 
   /** Checked per search: a bulk load in any process may have dropped the index (deferred-indexes.ts). */
