@@ -20,6 +20,12 @@ export interface AuditLogOptions {
   readonly checkpointMs: number;
   /** Ship each checkpoint's events to the witness's journal too (default true; see CheckpointWitness.journal). */
   readonly journal?: boolean;
+  /**
+   * false: commits never make a checkpoint due (no rule, no timer), for a log over a copy that
+   * must stay as it was taken (a backup's canary planting): without it the first-commit rule
+   * signed a snapshot taken before its log's first checkpoint, into the copy.
+   */
+  readonly signs?: boolean;
 }
 
 /** Largest journal segment, in events (a first shipping of a long log is cut into these). */
@@ -156,6 +162,7 @@ export class AuditLog {
 
   /** Called after a write that carried events committed: signs a checkpoint when one is due. */
   async committed(size?: number): Promise<void> {
+    if (this.opts.signs === false) return;
     const head = size ?? (await this.store.auditHead()).size;
     const now = this.clock.now().getTime();
     if (head > this.signedSize) this.unsignedSince ??= now;

@@ -158,6 +158,7 @@ export class BackupService {
       checkpointEvents: Number.MAX_SAFE_INTEGER,
       checkpointMs: 3_600_000,
       journal: false,
+      signs: false,
     });
     const planted: PlantedCanaries[] = [];
     try {
