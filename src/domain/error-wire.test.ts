@@ -28,3 +28,12 @@ describe('errors across a worker boundary', () => {
     expect(forged.code).toBe(ErrorCode.InvalidInput);
   });
 });
+
+describe('a coded error from another copy of errors.js', () => {
+  it('keeps its code by the code it carries, when the code is one of ErrorCode', () => {
+    const foreign = Object.assign(new Error('tree disagrees'), { code: 'integrity-violation' });
+    expect(fromWireError(structuredClone(toWireError(foreign, 'failed')))).toBeInstanceOf(IntegrityViolation);
+    const errno = Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    expect(toWireError(errno, 'failed')).toEqual({ message: 'no such file' });
+  });
+});

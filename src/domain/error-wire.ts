@@ -24,8 +24,13 @@ export interface WireError {
   code?: ErrorCode;
 }
 
+const CODES = new Set<string>(Object.values(ErrorCode));
+
 export function toWireError(e: unknown, fallback: string): WireError {
   if (e instanceof VaultError) return { message: e.message, code: e.code };
+  // A coded error from another copy of errors.js (a matcher module loaded from elsewhere).
+  const code = (e as { code?: unknown } | null)?.code;
+  if (e instanceof Error && typeof code === 'string' && CODES.has(code)) return { message: e.message, code: code as ErrorCode };
   return { message: e instanceof Error ? e.message : fallback };
 }
 
