@@ -15,7 +15,8 @@ import { decoyPeople, writeLeakDump, type DumpPerson } from './leak-dump.js';
  * `labvault bench leak`: a fresh vault with a synthetic lab; a mixed-format dump of about the
  * requested size in which a tenth of the lab's people are planted among decoys (valid BSNs and
  * name + birth date pairs of nobody in the vault); `labvault leak scan` over it as a process of
- * its own, as an operator runs it (blind indexes, workers, --details); recall and precision against the planted patients; and, in
+ * its own, as an operator runs it (blind indexes, workers, --details); recall and precision
+ * against the planted patients; and, in
  * the same run over the same files, `grep -F -f` with the lab's BSNs — the plaintext list exists
  * only for this synthetic data, in the benchmark's temporary directory, removed at the end.
  */
