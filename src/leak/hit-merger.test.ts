@@ -49,7 +49,7 @@ describe('HitMerger', () => {
     ]) {
       const m = new HitMerger(units);
       for (const i of order) m.add(units[i] as WorkUnit, results[i] as UnitResult);
-      expect(m.hits()).toEqual(expected);
+      expect(m.hits().records()).toEqual(expected);
     }
   });
 
@@ -97,7 +97,7 @@ describe('HitMerger', () => {
     const expected = [...want.values()]
       .map((w) => ({ ...w, file }))
       .sort((a, b) => a.line - b.line || a.tenant - b.tenant || a.patient - b.patient || (a.kind < b.kind ? -1 : 1));
-    const got = m.hits();
+    const got = m.hits().records();
     expect(got.length).toBe(expected.length);
     expect(got).toEqual(expected);
     expect(got.length).toBeGreaterThan(50_000);

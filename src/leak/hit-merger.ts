@@ -1,6 +1,6 @@
+import { HitColumns } from './hit-columns.js';
 import { HitTable } from './hit-table.js';
 import { HIT_FIELDS } from './packed-hits.js';
-import type { HitRecord } from './scan-types.js';
 import type { UnitResult, WorkUnit } from './work-unit.js';
 
 /**
@@ -39,10 +39,23 @@ export class HitMerger {
   }
 
   /** Every hit, by file, then line, tenant, patient and kind; all units must have been added. */
-  hits(): HitRecord[] {
+  hits(): HitColumns {
     for (const [file, f] of this.files) if (f.next < f.units.length) throw new Error(`hit merger: ${file} has ranges without a result`);
-    const out: HitRecord[] = [];
-    for (const file of [...this.merged.keys()].sort(cmp)) for (const h of (this.merged.get(file) as HitTable).records(file)) out.push(h);
+    const files = [...this.merged.keys()].sort(cmp);
+    const tables = files.map((f) => this.merged.get(f) as HitTable);
+    const n = tables.reduce((sum, t) => sum + t.length, 0);
+    const out = new HitColumns(
+      files,
+      new Int32Array(n),
+      new Int32Array(n),
+      new Float64Array(n),
+      new Uint8Array(n),
+      new Float64Array(n),
+      new Int32Array(n),
+      new Float64Array(n),
+    );
+    let at = 0;
+    tables.forEach((t, i) => (at = t.copySorted(out, at, i)));
     return out;
   }
 

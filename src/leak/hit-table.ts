@@ -1,11 +1,11 @@
-import type { HitKind, HitRecord } from './scan-types.js';
+import type { HitColumns } from './hit-columns.js';
 
 /**
  * One file's merged hits (hit-merger.ts): one entry per tenant, patient and kind, with the first
  * line, the categories and the occurrences, in typed arrays under an open-addressing table. The
  * merge runs on the main thread while the workers scan, on the same cores: with a vault of 485,000
  * patients a scan merges about a million unit entries, and a Map keyed by a 53-bit number with an
- * object per entry took a second of that thread's CPU. Records are made once, by records().
+ * object per entry took a second of that thread's CPU. The scan's result takes them as columns (copySorted).
  */
 export class HitTable {
   // Small at first: a scan of many files (or tar members) has a table for each file with a hit.
@@ -42,26 +42,34 @@ export class HitTable {
     }
   }
 
-  /** The entries as records of `file`, by line, then tenant, patient and kind. */
-  records(file: string): HitRecord[] {
-    const out: HitRecord[] = [];
-    for (let e = 0; e < this.size; e++) {
-      const tk = this.tenantKind[e] as number;
-      const kind: HitKind = (tk & 1) === 0 ? 'bsn' : 'name-date';
-      out.push({
-        tenant: tk >> 1,
-        patient: this.patient[e] as number,
-        kind,
-        file,
-        line: this.line[e] as number,
-        categories: this.categories[e] as number,
-        count: this.count[e] as number,
-      });
-    }
-    // An entry is unique per tenant, patient and kind; "bsn" sorts before "name-date".
-    return out.sort(
-      (a, b) => a.line - b.line || a.tenant - b.tenant || a.patient - b.patient || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0),
+  /**
+   * Writes the entries into `into` from row `at`, by line, then tenant, patient and kind, as file
+   * number `file`; returns the row after them. An index sort over the columns: no object per entry.
+   */
+  copySorted(into: HitColumns, at: number, file: number): number {
+    const { line, tenantKind: tk, patient } = this;
+    const order = new Uint32Array(this.size);
+    for (let e = 0; e < this.size; e++) order[e] = e;
+    // An entry is unique per tenant, patient and kind.
+    order.sort(
+      (a, b) =>
+        (line[a] as number) - (line[b] as number) ||
+        ((tk[a] as number) >> 1) - ((tk[b] as number) >> 1) ||
+        (patient[a] as number) - (patient[b] as number) ||
+        ((tk[a] as number) & 1) - ((tk[b] as number) & 1),
     );
+    for (let i = 0; i < order.length; i++, at++) {
+      const e = order[i] as number;
+      const k = tk[e] as number;
+      into.file[at] = file;
+      into.tenant[at] = k >> 1;
+      into.kind[at] = k & 1;
+      into.patient[at] = patient[e] as number;
+      into.line[at] = line[e] as number;
+      into.categories[at] = this.categories[e] as number;
+      into.count[at] = this.count[e] as number;
+    }
+    return at;
   }
 
   private insert(s: number, tenant: number, patient: number, kind: 0 | 1, line: number, categories: number, count: number): void {

@@ -63,7 +63,10 @@ function noise(n: number): string {
 }
 
 const hit = (r: LeakScanResult, file: string, kind: HitRecord['kind'] = 'bsn'): string[] =>
-  r.hits.filter((h) => h.file.endsWith(file) && h.kind === kind).map((h) => `${h.tenant}/${h.patient}@${h.line}`);
+  r.hits
+    .records()
+    .filter((h) => h.file.endsWith(file) && h.kind === kind)
+    .map((h) => `${h.tenant}/${h.patient}@${h.line}`);
 
 describe('scanLeak', () => {
   let dir: string;
@@ -156,7 +159,7 @@ describe('scanLeak', () => {
 
   it('never reports a valid BSN that belongs to nobody, and counts them', () => {
     const planted = new Set<string>([...P.map((p) => `${p.tenant}/${p.patient}`), '0/8']);
-    for (const h of result.hits) expect(planted.has(`${h.tenant}/${h.patient}`)).toBe(true);
+    for (const h of result.hits.records()) expect(planted.has(`${h.tenant}/${h.patient}`)).toBe(true);
     // Decoys 0–8 appear in scanned files (decoy 3 twice); decoy 7 is in a zip member.
     expect(result.unmatchedValidBsns).toBe(9);
   });
@@ -175,16 +178,16 @@ describe('scanLeak', () => {
   });
 
   it('reports data categories of the records around a hit', () => {
-    const h = result.hits.find((x) => x.file.endsWith('a.csv') && x.kind === 'bsn' && x.line === 2) as HitRecord;
+    const h = result.hits.records().find((x) => x.file.endsWith('a.csv') && x.kind === 'bsn' && x.line === 2) as HitRecord;
     expect(categoryNames(h.categories)).toEqual(['names', 'addresses', 'birth-dates', 'contact', 'results', 'national-id']);
-    const log = result.hits.find((x) => x.file.endsWith('f.log')) as HitRecord;
+    const log = result.hits.records().find((x) => x.file.endsWith('f.log')) as HitRecord;
     expect(categoryNames(log.categories)).toEqual(['national-id']);
   });
 
   it('sorts hits, counts files and bytes, reports progress to the total', () => {
-    const keys = result.hits.map(
-      (h) => `${h.file}\u0000${String(h.line).padStart(9, '0')}\u0000${h.tenant}\u0000${h.patient}\u0000${h.kind}`,
-    );
+    const keys = result.hits
+      .records()
+      .map((h) => `${h.file}\u0000${String(h.line).padStart(9, '0')}\u0000${h.tenant}\u0000${h.patient}\u0000${h.kind}`);
     expect(keys).toEqual([...keys].sort());
     // 11 files, 3 zip members (inner.zip is not scanned), trunc and badcrc (read in part); not image.bin, corrupt.zip.
     expect(result.files).toBe(14);
@@ -237,13 +240,23 @@ describe('scanLeak', () => {
     await writeFile(path.join(big, 'big.sql'), copy.join('\n'));
     const whole = await scanLeak({ paths: [big], matcher });
     const split = await scanLeak({ paths: [big], matcher, rangeBytes: 4096 });
-    expect(split.hits).toEqual(whole.hits);
+    expect(split.hits.records()).toEqual(whole.hits.records());
     expect(split.unmatchedValidBsns).toBe(whole.unmatchedValidBsns);
-    expect(whole.hits.filter((h) => h.file.endsWith('big.csv')).map((h) => `${h.patient}@${h.line}`)).toEqual(
+    expect(
+      whole.hits
+        .records()
+        .filter((h) => h.file.endsWith('big.csv'))
+        .map((h) => `${h.patient}@${h.line}`),
+    ).toEqual(
       // Row i is on line 2 + 2i (a header, then two lines per row).
       [0, 1, 2, 3, 4].map((k) => `${P[k]?.patient}@${2 + 2 * (499 + 500 * k)}`),
     );
-    expect(whole.hits.filter((h) => h.file.endsWith('big.sql')).map((h) => `${h.patient}@${h.line}x${h.count}`)).toEqual(['2@702x4']);
+    expect(
+      whole.hits
+        .records()
+        .filter((h) => h.file.endsWith('big.sql'))
+        .map((h) => `${h.patient}@${h.line}x${h.count}`),
+    ).toEqual(['2@702x4']);
   });
 
   it('numbers lines past 2^31 in one stream: the same result when lines count from a new base every 100,000', async () => {
@@ -276,12 +289,15 @@ describe('scanLeak', () => {
     for (const engine of ['js', 'native'] as const) {
       const whole = await scanLeak({ paths: [big], matcher, engine });
       const rebased = await scanLeak({ paths: [big], matcher, engine, rebaseLines: 100_000 });
-      expect(rebased.hits).toEqual(whole.hits);
+      expect(rebased.hits.records()).toEqual(whole.hits.records());
       expect(rebased.unmatchedValidBsns).toBe(whole.unmatchedValidBsns);
       expect(whole.unmatchedValidBsns).toBe(300);
       // Row i is on line i + 2; each planted BSN row also matches by name + birth date.
       const where = (file: string): string[] =>
-        whole.hits.filter((h) => h.file.endsWith(file) && h.kind === 'bsn').map((h) => `${h.patient}@${h.line}x${h.count}`);
+        whole.hits
+          .records()
+          .filter((h) => h.file.endsWith(file) && h.kind === 'bsn')
+          .map((h) => `${h.patient}@${h.line}x${h.count}`);
       const expected = (at: readonly number[]): string[] => at.map((row, k) => `${P[k]?.patient}@${row + 2}x1`);
       expect(where('rows.csv.gz')).toEqual(expected(spread));
       expect(where('rows.tar.gz!rows.csv')).toEqual(expected(late));
@@ -308,7 +324,7 @@ describe('scanLeak', () => {
     );
     const r = await scanLeak({ paths: [docs], matcher });
     for (const file of ['export.json', 'export.xml']) {
-      const found = r.hits.filter((h) => h.file.endsWith(file) && h.kind === 'name-date');
+      const found = r.hits.records().filter((h) => h.file.endsWith(file) && h.kind === 'name-date');
       // Each planted patient twice (and the namesakes of two of them, who share their keys).
       expect(found.map((h) => `${h.tenant}/${h.patient}x${h.count}`).sort(), file).toEqual(
         ['0/0x2', '0/1x2', '0/2x2', '0/3x2', '0/8x2', '0/9x2', '1/7x2'].sort(),
@@ -419,11 +435,11 @@ describe('scanLeak', () => {
     );
     const whole = await scanLeak({ paths: [big], matcher });
     const split = await scanLeak({ paths: [big], matcher, rangeBytes: 4096 });
-    expect(split.hits).toEqual(whole.hits);
+    expect(split.hits.records()).toEqual(whole.hits.records());
     expect(split.unmatchedValidBsns).toBe(whole.unmatchedValidBsns);
     expect(split.candidates).toBe(whole.candidates);
     // Row i sits on lines 2 + 2i and 3 + 2i; each family name and date is on every fifth row.
-    const csv = whole.hits.filter((h) => h.file.endsWith('notes.csv'));
+    const csv = whole.hits.records().filter((h) => h.file.endsWith('notes.csv'));
     const namesakes = new Set(Object.values(NAMESAKE));
     expect(
       csv.filter((h) => h.kind === 'name-date' && !namesakes.has(h.patient)).map((h) => `${h.tenant}/${h.patient}@${h.line}x${h.count}`),

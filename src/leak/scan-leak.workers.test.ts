@@ -87,7 +87,7 @@ describe.runIf(existsSync(fileURLToPath(new URL('scan-worker.js', DIST))))('scan
       expect({ ...split, seconds: 0 }).toEqual({ ...whole, seconds: 0 });
       // Every planted person by name + birth date in both files, 20 times each.
       for (const f of ['notes.csv', 'notes.sql']) {
-        const byName = whole.hits.filter((h) => h.file.endsWith(f) && h.kind === 'name-date');
+        const byName = whole.hits.records().filter((h) => h.file.endsWith(f) && h.kind === 'name-date');
         expect(new Set(byName.map((h) => h.patient)).size, f).toBe(planted.length);
       }
     } finally {
@@ -161,13 +161,18 @@ describe.runIf(existsSync(fileURLToPath(new URL('scan-worker.js', DIST))))('scan
   });
 
   it('finds every planted person by BSN in every file, and no one else', () => {
-    const files = new Set(all.hits.map((h) => h.file));
+    const files = new Set(all.hits.records().map((h) => h.file));
     expect(files.size).toBe(9);
     for (const f of files) {
-      const found = new Set(all.hits.filter((h) => h.file === f && h.kind === 'bsn').map((h) => h.patient));
+      const found = new Set(
+        all.hits
+          .records()
+          .filter((h) => h.file === f && h.kind === 'bsn')
+          .map((h) => h.patient),
+      );
       expect(found.size, f).toBe(planted.length);
     }
-    for (const h of all.hits) expect(h.patient).toBeLessThan(planted.length);
+    for (const h of all.hits.records()) expect(h.patient).toBeLessThan(planted.length);
     expect(all.skipped).toEqual([]);
   });
 });

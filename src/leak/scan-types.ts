@@ -1,3 +1,4 @@
+import type { HitColumns } from './hit-columns.js';
 import type { ScanWorkers } from './scan-workers.js';
 
 /**
@@ -114,8 +115,8 @@ export interface LeakScanResult {
   files: number;
   /** Candidate occurrences that went to the matcher: 11-proof-valid BSNs and name + birth date keys. */
   candidates: number;
-  /** Sorted by file, line, tenant, patient, kind. */
-  hits: HitRecord[];
+  /** Sorted by file, line, tenant, patient, kind (records() gives them as HitRecords). */
+  hits: HitColumns;
   /** Distinct 11-proof-valid BSNs found that matched no patient. */
   unmatchedValidBsns: number;
   /**

@@ -8,7 +8,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { loadLeakIndex, type CanarySource, type LeakIndex } from '../leak/leak-index.js';
 import { scanLeak } from '../leak/scan-leak.js';
 import { ScanWorkers, workerAvailable } from '../leak/scan-workers.js';
-import { CATEGORY_NAMES, type HitRecord } from '../leak/scan-types.js';
+import { CATEGORY_NAMES } from '../leak/scan-types.js';
+import type { HitColumns } from '../leak/hit-columns.js';
 import type { VaultStore } from '../ports/vault-store.js';
 import type { IncidentRegister } from './incident-register.js';
 
@@ -99,8 +100,8 @@ export class LeakScanService {
     ]);
     if (opts.incident !== undefined) {
       const leaked: Record<string, string[]> = {};
-      for (const h of r.hits) {
-        const p = index.patients[h.patient];
+      for (let i = 0; i < r.hits.length; i++) {
+        const p = index.patients[r.hits.patient[i] as number];
         if (!p || p.canary) continue;
         (leaked[p.tenant] ??= []).push(p.id);
       }
@@ -120,8 +121,10 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
     string,
     { tenant: string; set: string; kind: string; copy: string | null; patients: Set<string>; locations: number }
   >();
-  for (const h of r.hits) {
-    const p = index.patients[h.patient];
+  const hits = r.hits;
+  for (let i = 0; i < hits.length; i++) {
+    const ord = hits.patient[i] as number;
+    const p = index.patients[ord];
     if (!p) continue;
     if (p.canary) {
       let c = canaryHits.get(p.canary.set);
@@ -134,11 +137,11 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
       c.locations++;
       continue;
     }
-    if (seen[h.patient] === 0) {
-      seen[h.patient] = 1;
+    if (seen[ord] === 0) {
+      seen[ord] = 1;
       people.set(p.tenant, (people.get(p.tenant) ?? 0) + 1);
     }
-    cats.set(p.tenant, (cats.get(p.tenant) ?? 0) | h.categories);
+    cats.set(p.tenant, (cats.get(p.tenant) ?? 0) | (hits.categories[i] as number));
   }
   const byTenant: Record<string, number> = {};
   for (const t of [...people.keys()].sort()) byTenant[t] = people.get(t) as number;
@@ -169,21 +172,47 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
   };
 }
 
-/** One JSON line per matched patient and location (CLI.md): pseudonymous ids only; 0600, never over a file. */
+/**
+ * One JSON line per matched patient and location (CLI.md), with the evidence found there ("bsn",
+ * "name-date" or both: a BSN names one person, a family name and birth date may be a namesake):
+ * pseudonymous ids only; 0600, never over a file.
+ */
 function detailsExist(file: string): InvalidInput {
   return new InvalidInput(`leak scan: the details file already exists, not overwritten: ${path.basename(file)}`);
 }
 
-async function writeDetails(file: string, hits: readonly HitRecord[], index: LeakIndex): Promise<void> {
+const EVIDENCE = ['"bsn"', '"name-date"', '"bsn","name-date"'] as const;
+
+async function writeDetails(file: string, hits: HitColumns, index: LeakIndex): Promise<void> {
   const fh = await open(file, 'wx', 0o600).catch((e: unknown) => {
     throw (e as { code?: unknown }).code === 'EEXIST' ? detailsExist(file) : e;
   });
   try {
+    // Each patient's and file's JSON is made once (a scan against a large vault writes hundreds of
+    // thousands of lines for tens of thousands of patients in a few files).
+    const patientJson = new Map<number, string>();
+    const fileJson = hits.files.map((f) => JSON.stringify(f));
     let buf = '';
-    for (const h of hits) {
-      const p = index.patients[h.patient];
+    for (let i = 0; i < hits.length;) {
+      const ord = hits.patient[i] as number;
+      const f = hits.file[i] as number;
+      const line = hits.line[i] as number;
+      // The kinds of one patient at one location are adjacent (sorted by file, line, tenant, patient, kind).
+      let kinds = 1 << (hits.kind[i] as number);
+      let j = i + 1;
+      // An ordinal is one tenant's patient.
+      while (j < hits.length && hits.patient[j] === ord && hits.file[j] === f && hits.line[j] === line)
+        kinds |= 1 << (hits.kind[j++] as number);
+      i = j;
+      const p = index.patients[ord];
       if (!p) continue;
-      buf += `${JSON.stringify({ tenant: p.tenant, patient: p.id, file: h.file, line: h.line, ...(p.canary ? { canary: p.canary.set } : {}) })}\n`;
+      let head = patientJson.get(ord);
+      if (head === undefined) {
+        head = `{"tenant":${JSON.stringify(p.tenant)},"patient":${JSON.stringify(p.id)}`;
+        patientJson.set(ord, head);
+      }
+      const canary = p.canary ? `,"canary":${JSON.stringify(p.canary.set)}` : '';
+      buf += `${head},"file":${fileJson[f] as string},"line":${line},"evidence":[${EVIDENCE[kinds - 1] as string}]${canary}}\n`;
       if (buf.length > 1 << 20) {
         await fh.write(buf);
         buf = '';

@@ -85,14 +85,24 @@ describe('labvault leak scan', () => {
     const r = await t.vault.leaks.scan(OP, [dump], { details, workers: 2 });
     const found = new Set<string>();
     const lines = (await readFile(details, 'utf8')).split('\n').filter((l) => l !== '');
+    const locations = new Set<string>();
+    const evidence = new Map<string, number>();
     for (const l of lines) {
-      const d = JSON.parse(l) as { tenant: string; patient: string; file: string; line: number; canary?: string };
+      const d = JSON.parse(l) as { tenant: string; patient: string; file: string; line: number; evidence: string[]; canary?: string };
       expect(Object.keys(d).sort()).toEqual(
-        d.canary ? ['canary', 'file', 'line', 'patient', 'tenant'] : ['file', 'line', 'patient', 'tenant'],
+        d.canary ? ['canary', 'evidence', 'file', 'line', 'patient', 'tenant'] : ['evidence', 'file', 'line', 'patient', 'tenant'],
       );
       expect(d.line).toBeGreaterThan(0);
+      // One line per patient and location, naming what was found there.
+      const at = `${d.tenant}/${d.patient}@${d.file}:${d.line}`;
+      expect(locations.has(at), at).toBe(false);
+      locations.add(at);
+      expect([['bsn'], ['name-date'], ['bsn', 'name-date']]).toContainEqual(d.evidence);
+      evidence.set(d.evidence.join('+'), (evidence.get(d.evidence.join('+')) ?? 0) + 1);
       if (!d.canary) found.add(`${d.tenant}/${d.patient}`);
     }
+    // The dump's records hold a BSN with the name and birth date, and some formats only the one or the other.
+    expect(evidence.get('bsn+name-date')).toBeGreaterThan(0);
     const expected = new Set(planted.flatMap((p) => patientsOf.get(p.bsn) ?? []));
     expect([...found].sort()).toEqual([...expected].sort());
     expect(r.matched.patients).toBe(expected.size);
