@@ -32,17 +32,17 @@ function packed(rows: readonly BlindIndexHexRow[], col: 1 | 2): { bytes: Buffer;
 
 /**
  * A page as one row (blindIndexConcatSql, SQLite): the ids joined by line breaks (FHIR ids hold
- * none), per kind a string of 1s and 0s (which rows have a 16-byte index) and those indexes in hex,
- * concatenated. The aggregates run over the rows in one pass, so the three stay aligned. One row
+ * none), per kind a string of 1s and 0s (which rows have a 16-byte index) and those indexes
+ * concatenated, as one blob (null when there are none: unhex of a string that is not hex is null too). The aggregates run over the rows in one pass, so the three stay aligned. One row
  * instead of an array and three strings per patient: the driver's rows were most of the page's time.
  */
 export interface BlindIndexConcatRow {
   n: number;
   ids: string | null;
   bsn_at: string | null;
-  bsn_hex: string | null;
+  bsn_idx: Uint8Array | null;
   name_at: string | null;
-  name_hex: string | null;
+  name_idx: Uint8Array | null;
 }
 
 export function blindIndexPageFromConcat(r: BlindIndexConcatRow): BlindIndexPage {
@@ -53,17 +53,18 @@ export function blindIndexPageFromConcat(r: BlindIndexConcatRow): BlindIndexPage
   // order SQLite did not keep would skip or repeat patients, so it fails the load instead.
   for (let i = 1; i < ids.length; i++)
     if (!((ids[i - 1] as string) < (ids[i] as string))) throw new IntegrityViolation('blind index page: the ids are not in order');
-  const bsn = fromConcat(r.bsn_at, r.bsn_hex, r.n);
-  const name = fromConcat(r.name_at, r.name_hex, r.n);
+  const bsn = fromConcat(r.bsn_at, r.bsn_idx, r.n);
+  const name = fromConcat(r.name_at, r.name_idx, r.n);
   return { ids, bsn: bsn.bytes, bsnRows: bsn.rows, name: name.bytes, nameRows: name.rows };
 }
 
-function fromConcat(at: string | null, hex: string | null, n: number): { bytes: Buffer; rows: Int32Array } {
+function fromConcat(at: string | null, indexes: Uint8Array | null, n: number): { bytes: Buffer; rows: Int32Array } {
   const flags = at ?? '';
   if (flags.length !== n) throw new IntegrityViolation('blind index page: the index flags do not match the patients');
   const rows: number[] = [];
   for (let i = 0; i < n; i++) if (flags.charCodeAt(i) === 0x31) rows.push(i);
-  const bytes = Buffer.from(hex ?? '', 'hex');
-  if (bytes.length !== rows.length * 16) throw new IntegrityViolation('blind index page: an index is not hex');
+  // No blob, or one of another length (the store's hex was not hex, or cut): the page is refused.
+  const bytes = indexes === null ? Buffer.alloc(0) : Buffer.from(indexes.buffer, indexes.byteOffset, indexes.byteLength);
+  if (bytes.length !== rows.length * 16) throw new IntegrityViolation('blind index page: the indexes do not match their flags');
   return { bytes, rows: Int32Array.from(rows) };
 }
