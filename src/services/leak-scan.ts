@@ -101,9 +101,9 @@ export class LeakScanService {
     if (opts.incident !== undefined) {
       const leaked: Record<string, string[]> = {};
       for (let i = 0; i < r.hits.length; i++) {
-        const p = index.patients[r.hits.patient[i] as number];
-        if (!p || p.canary) continue;
-        (leaked[p.tenant] ??= []).push(p.id);
+        const ord = r.hits.patient[i] as number;
+        if (ord >= index.ids.length || index.canaries.has(ord)) continue;
+        (leaked[index.tenants[index.tenantOf[ord] as number] as string] ??= []).push(index.ids[ord] as string);
       }
       await this.register.recordLeak(ctx, opts.incident, leaked, { files: r.files, bytes: r.bytes, matched: report.matched.patients });
     }
@@ -112,11 +112,12 @@ export class LeakScanService {
 }
 
 function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): Omit<LeakScanReport, 'incident'> {
-  // Patients counted once per ordinal (an ordinal is one tenant's patient): a flag per ordinal, not
-  // a Set of ids per tenant (a scan against a large vault has hundreds of thousands of hits).
-  const seen = new Uint8Array(index.patients.length);
-  const people = new Map<string, number>();
-  const cats = new Map<string, number>();
+  // Patients counted once per ordinal (an ordinal is one tenant's patient), per tenant number: a
+  // flag per ordinal, not a Set of ids per tenant (a scan against a large vault has hundreds of
+  // thousands of hits).
+  const seen = new Uint8Array(index.ids.length);
+  const people = new Array<number>(index.tenants.length).fill(0);
+  const cats = new Array<number | undefined>(index.tenants.length).fill(undefined);
   const canaryHits = new Map<
     string,
     { tenant: string; set: string; kind: string; copy: string | null; patients: Set<string>; locations: number }
@@ -124,30 +125,42 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
   const hits = r.hits;
   for (let i = 0; i < hits.length; i++) {
     const ord = hits.patient[i] as number;
-    const p = index.patients[ord];
-    if (!p) continue;
-    if (p.canary) {
-      let c = canaryHits.get(p.canary.set);
+    if (ord >= index.ids.length) continue;
+    const t = index.tenantOf[ord] as number;
+    const mark = index.canaries.size === 0 ? undefined : index.canaries.get(ord);
+    if (mark) {
+      let c = canaryHits.get(mark.set);
       if (!c)
         canaryHits.set(
-          p.canary.set,
-          (c = { tenant: p.tenant, set: p.canary.set, kind: p.canary.copyKind, copy: p.canary.copyId, patients: new Set(), locations: 0 }),
+          mark.set,
+          (c = {
+            tenant: index.tenants[t] as string,
+            set: mark.set,
+            kind: mark.copyKind,
+            copy: mark.copyId,
+            patients: new Set(),
+            locations: 0,
+          }),
         );
-      c.patients.add(p.id);
-      c.locations++;
+      c.patients.add(index.ids[ord] as string);
+      // A location found by BSN and by name + birth date is one location (one line of --details).
+      if (!(i > 0 && hits.patient[i - 1] === ord && hits.file[i - 1] === hits.file[i] && hits.line[i - 1] === hits.line[i])) c.locations++;
       continue;
     }
     if (seen[ord] === 0) {
       seen[ord] = 1;
-      people.set(p.tenant, (people.get(p.tenant) ?? 0) + 1);
+      people[t] = (people[t] as number) + 1;
     }
-    cats.set(p.tenant, (cats.get(p.tenant) ?? 0) | (hits.categories[i] as number));
+    cats[t] = (cats[t] ?? 0) | (hits.categories[i] as number);
   }
+  // index.tenants is sorted: the report's tenants come in that order.
   const byTenant: Record<string, number> = {};
-  for (const t of [...people.keys()].sort()) byTenant[t] = people.get(t) as number;
   const categories: Record<string, string[]> = {};
-  for (const [t, mask] of [...cats].sort(([a], [b]) => (a < b ? -1 : 1)))
-    categories[t] = CATEGORY_NAMES.filter((_, bit) => (mask & (1 << bit)) !== 0);
+  index.tenants.forEach((tenant, t) => {
+    if ((people[t] as number) > 0) byTenant[tenant] = people[t] as number;
+    const mask = cats[t];
+    if (mask !== undefined) categories[tenant] = CATEGORY_NAMES.filter((_, bit) => (mask & (1 << bit)) !== 0);
+  });
   const seconds = Math.max(r.seconds, 1e-9);
   return {
     bytes: r.bytes,
@@ -204,14 +217,15 @@ async function writeDetails(file: string, hits: HitColumns, index: LeakIndex): P
       while (j < hits.length && hits.patient[j] === ord && hits.file[j] === f && hits.line[j] === line)
         kinds |= 1 << (hits.kind[j++] as number);
       i = j;
-      const p = index.patients[ord];
-      if (!p) continue;
+      if (ord >= index.ids.length) continue;
       let head = patientJson.get(ord);
       if (head === undefined) {
-        head = `{"tenant":${JSON.stringify(p.tenant)},"patient":${JSON.stringify(p.id)}`;
+        const tenant = index.tenants[index.tenantOf[ord] as number] as string;
+        head = `{"tenant":${JSON.stringify(tenant)},"patient":${JSON.stringify(index.ids[ord])}`;
         patientJson.set(ord, head);
       }
-      const canary = p.canary ? `,"canary":${JSON.stringify(p.canary.set)}` : '';
+      const mark = index.canaries.get(ord);
+      const canary = mark ? `,"canary":${JSON.stringify(mark.set)}` : '';
       buf += `${head},"file":${fileJson[f] as string},"line":${line},"evidence":[${EVIDENCE[kinds - 1] as string}]${canary}}\n`;
       if (buf.length > 1 << 20) {
         await fh.write(buf);

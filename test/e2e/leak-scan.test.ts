@@ -110,6 +110,8 @@ describe('labvault leak scan', () => {
     for (const x of expected) byTenant[x.split('/')[0] as string] = (byTenant[x.split('/')[0] as string] ?? 0) + 1;
     expect(r.matched.by_tenant).toEqual(Object.fromEntries(Object.entries(byTenant).sort()));
     expect(r.canaries).toEqual([expect.objectContaining({ tenant: 'screening', copy_kind: 'tenant', patients: 1 })]);
+    // A canary's locations are its lines in the details file.
+    expect(r.canaries[0]?.locations).toBe(lines.filter((l) => l.includes('"canary":')).length);
     expect(r.unmatched_valid_bsn).toBe(40);
     expect(r.skipped).toEqual([]);
     expect(r.categories.screening).toEqual(expect.arrayContaining(['names', 'addresses', 'birth-dates', 'national-id']));
