@@ -15,6 +15,7 @@ import { IterableSource } from './byte-source.js';
 import { CachedMatcher } from './cached-matcher.js';
 import { isoDate } from './calendar-date.js';
 import { CandidateCollector } from './candidate-collector.js';
+import { packHits } from './packed-hits.js';
 import { createScanner } from './create-scanner.js';
 import { SNIFF_BYTES, sniffFormat } from './format-sniff.js';
 import type { IntList } from './int-list.js';
@@ -121,6 +122,8 @@ function compare(matcher: Matcher, units: { id: number; chunks: Chunk[] }[], nat
     const want = hits.list();
     const have = u.list();
     sameHits(have, want);
+    // What goes to the main thread: the same numbers, packed straight from the addon's.
+    expect(u.packed()).toStrictEqual(packHits([{ hits: have }]));
     const wantU = Array.from(unmatched.values());
     const haveU = Array.from(u.unmatched());
     expect(haveU).toEqual(wantU);

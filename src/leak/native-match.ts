@@ -11,6 +11,7 @@ import { familyOf } from './key-occurrences.js';
 import { PatientOrdinals } from './patient-ordinals.js';
 import type { Hit, KeyedTables, Matcher } from './scan-types.js';
 import type { UnitHit } from './unit-hits.js';
+import { HIT_FIELDS, type PackedHits } from './packed-hits.js';
 
 /**
  * The matching and booking of a scanned chunk (match-chunk.ts with cached-matcher.ts, bsn-table.ts,
@@ -80,6 +81,8 @@ export interface NativeMatcher {
 
 export interface NativeUnit {
   list(): UnitHit[];
+  /** list() packed for the main thread, straight from the addon's numbers (no object per hit). */
+  packed(): PackedHits;
   unmatched(): Uint32Array;
 }
 
@@ -295,6 +298,22 @@ class NativeUnitHits implements NativeUnit {
       });
     }
     return out;
+  }
+
+  packed(): PackedHits {
+    const w = this.addon.list(this.hits);
+    const values = new Float64Array((w.length / 5) * HIT_FIELDS);
+    for (let at = 0, o = 0; at < w.length; at += 5, o += HIT_FIELDS) {
+      const ord = w[at] as number;
+      values[o] = this.ordinals.tenant(ord);
+      values[o + 1] = this.ordinals.patient(ord);
+      values[o + 2] = w[at + 1] === 0 ? 0 : 1;
+      values[o + 3] = w[at + 2] as number;
+      values[o + 4] = w[at + 3] as number;
+      values[o + 5] = w[at + 4] as number;
+      values[o + 6] = -1;
+    }
+    return { values, members: [] };
   }
 
   unmatched(): Uint32Array {

@@ -1,5 +1,6 @@
 import type { CandidateCollector } from './candidate-collector.js';
 import type { FormatScanner } from './format-scanner.js';
+import { packHits, type PackedHits } from './packed-hits.js';
 import type { ScanEngine, UnitBook } from './scan-engine.js';
 import { distinctUnion, type UnitHit } from './unit-hits.js';
 
@@ -49,6 +50,11 @@ export class RebasingBook {
     const all = new Map(this.earlier);
     this.fold(all, this.book.hits(), this.base);
     return [...all.values()];
+  }
+
+  /** hits() packed (UnitBook.packed): the book's own numbers while no base was taken. */
+  packed(): PackedHits {
+    return this.base === 0 ? this.book.packed() : packHits([{ hits: this.hits() }]);
   }
 
   unmatched(): Uint32Array {

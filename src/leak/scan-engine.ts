@@ -9,6 +9,7 @@ import { loadMatcher } from './load-matcher.js';
 import { matchChunk } from './match-chunk.js';
 import { createNativeScanner, loadLeakExtract } from './native-extract.js';
 import { createNativeMatcher } from './native-match.js';
+import { packHits, type PackedHits } from './packed-hits.js';
 import type { Matcher, MatcherSpec } from './scan-types.js';
 import { DistinctValues, UnitHits, type UnitHit } from './unit-hits.js';
 
@@ -24,6 +25,8 @@ export interface UnitBook {
   /** Matches the collector's chunk (see match-chunk.ts); returns its candidate count and empties the collector. */
   matchChunk(c: CandidateCollector, buf: Buffer, unitId: number): number;
   hits(): UnitHit[];
+  /** hits() packed for the main thread (packed-hits.ts), without an object per hit where the engine can. */
+  packed(): PackedHits;
   /** Distinct unmatched valid BSNs, sorted. */
   unmatched(): Uint32Array;
 }
@@ -74,6 +77,7 @@ function nativeEngine(matcher: Matcher): ScanEngine | null {
       return {
         matchChunk: (c, buf, unitId) => m.matchChunk(c, buf, unitId, u),
         hits: () => u.list(),
+        packed: () => u.packed(),
         unmatched: () => u.unmatched(),
       };
     },
@@ -91,6 +95,7 @@ function jsEngine(m: CachedMatcher): ScanEngine {
       return {
         matchChunk: (c, buf, unitId) => matchChunk(c, buf, m, unitId, hits, unmatched),
         hits: () => hits.list(),
+        packed: () => packHits([{ hits: hits.list() }]),
         unmatched: () => unmatched.values(),
       };
     },

@@ -98,7 +98,7 @@ export async function scanUnit(
     } catch {
       // Closing a source that failed to open fully: nothing more to release.
     }
-    result.hits = packHits(!tar && book ? [{ hits: book.hits() }] : memberHits);
+    result.hits = !tar && book ? book.packed() : packHits(memberHits);
     result.unmatched = book ? book.unmatched() : distinctUnion(memberUnmatched);
     scanner?.close?.();
   }
