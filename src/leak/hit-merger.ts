@@ -56,6 +56,7 @@ export class HitMerger {
     );
     let at = 0;
     tables.forEach((t, i) => (at = t.copySorted(out, at, i)));
+    if (at !== n) throw new Error(`hit merger: ${at} hits written of ${n}`);
     return out;
   }
 

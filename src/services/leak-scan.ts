@@ -102,8 +102,9 @@ export class LeakScanService {
       const leaked: Record<string, string[]> = {};
       for (let i = 0; i < r.hits.length; i++) {
         const ord = r.hits.patient[i] as number;
-        if (ord >= index.ids.length || index.canaries.has(ord)) continue;
-        (leaked[index.tenants[index.tenantOf[ord] as number] as string] ??= []).push(index.ids[ord] as string);
+        const id = index.ids[ord];
+        if (id === undefined || index.canaries.has(ord)) continue;
+        (leaked[index.tenants[index.tenantOf[ord] as number] as string] ??= []).push(id);
       }
       await this.register.recordLeak(ctx, opts.incident, leaked, { files: r.files, bytes: r.bytes, matched: report.matched.patients });
     }
@@ -125,7 +126,9 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
   const hits = r.hits;
   for (let i = 0; i < hits.length; i++) {
     const ord = hits.patient[i] as number;
-    if (ord >= index.ids.length) continue;
+    // An ordinal the index does not hold (none should come) is nobody's.
+    const id = index.ids[ord];
+    if (id === undefined) continue;
     const t = index.tenantOf[ord] as number;
     const mark = index.canaries.size === 0 ? undefined : index.canaries.get(ord);
     if (mark) {
@@ -142,7 +145,7 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
             locations: 0,
           }),
         );
-      c.patients.add(index.ids[ord] as string);
+      c.patients.add(id);
       // A location found by BSN and by name + birth date is one location (one line of --details).
       if (!(i > 0 && hits.patient[i - 1] === ord && hits.file[i - 1] === hits.file[i] && hits.line[i - 1] === hits.line[i])) c.locations++;
       continue;
@@ -186,9 +189,10 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
 }
 
 /**
- * One JSON line per matched patient and location (CLI.md), with the evidence found there ("bsn",
- * "name-date" or both: a BSN names one person, a family name and birth date may be a namesake):
- * pseudonymous ids only; 0600, never over a file.
+ * One JSON line per matched patient and location (CLI.md): a location is where a kind of evidence
+ * ("bsn", "name-date") first names the patient in a file, and its line lists the kinds that first
+ * do so there (a BSN names one person, a family name and birth date may be a namesake).
+ * Pseudonymous ids only; 0600, never over a file.
  */
 function detailsExist(file: string): InvalidInput {
   return new InvalidInput(`leak scan: the details file already exists, not overwritten: ${path.basename(file)}`);
@@ -217,11 +221,12 @@ async function writeDetails(file: string, hits: HitColumns, index: LeakIndex): P
       while (j < hits.length && hits.patient[j] === ord && hits.file[j] === f && hits.line[j] === line)
         kinds |= 1 << (hits.kind[j++] as number);
       i = j;
-      if (ord >= index.ids.length) continue;
+      const id = index.ids[ord];
+      if (id === undefined) continue;
       let head = patientJson.get(ord);
       if (head === undefined) {
         const tenant = index.tenants[index.tenantOf[ord] as number] as string;
-        head = `{"tenant":${JSON.stringify(tenant)},"patient":${JSON.stringify(index.ids[ord])}`;
+        head = `{"tenant":${JSON.stringify(tenant)},"patient":${JSON.stringify(id)}`;
         patientJson.set(ord, head);
       }
       const mark = index.canaries.get(ord);
