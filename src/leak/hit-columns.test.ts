@@ -19,7 +19,7 @@ describe('HitColumns', () => {
       { tenant: 0, patient: 2 ** 31, kind: 'bsn', file: 'a.csv', line: 1, categories: 5, count: 2 },
       { tenant: 1, patient: 2 ** 31 + 1, kind: 'name-date', file: 'b.sql', line: 2, categories: 5, count: 2 },
     ]);
-    expect(HitColumns.empty().records()).toEqual([]);
+    expect(HitColumns.ofLength([], 0).records()).toEqual([]);
   });
 
   it('refuses columns of different lengths rather than pair one hit’s patient with another’s line', () => {

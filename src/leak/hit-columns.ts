@@ -24,21 +24,30 @@ export class HitColumns {
       throw new RangeError('hit columns: the columns differ in length');
   }
 
-  static empty(): HitColumns {
+  /** Zeroed columns for n hits in `files` (filled by HitTable.copySorted). */
+  static ofLength(files: readonly string[], n: number): HitColumns {
     return new HitColumns(
-      [],
-      new Int32Array(0),
-      new Int32Array(0),
-      new Float64Array(0),
-      new Uint8Array(0),
-      new Float64Array(0),
-      new Int32Array(0),
-      new Float64Array(0),
+      files,
+      new Int32Array(n),
+      new Int32Array(n),
+      new Float64Array(n),
+      new Uint8Array(n),
+      new Float64Array(n),
+      new Int32Array(n),
+      new Float64Array(n),
     );
   }
 
   get length(): number {
     return this.file.length;
+  }
+
+  /**
+   * Whether hits i and j name the same patient at the same line of the same file: its kinds there
+   * are adjacent, and are one location (one line of --details). An ordinal is one tenant's patient.
+   */
+  sameLocation(i: number, j: number): boolean {
+    return this.patient[i] === this.patient[j] && this.file[i] === this.file[j] && this.line[i] === this.line[j];
   }
 
   kindOf(i: number): HitKind {

@@ -44,16 +44,7 @@ export class HitMerger {
     const files = [...this.merged.keys()].sort(cmp);
     const tables = files.map((f) => this.merged.get(f) as HitTable);
     const n = tables.reduce((sum, t) => sum + t.length, 0);
-    const out = new HitColumns(
-      files,
-      new Int32Array(n),
-      new Int32Array(n),
-      new Float64Array(n),
-      new Uint8Array(n),
-      new Float64Array(n),
-      new Int32Array(n),
-      new Float64Array(n),
-    );
+    const out = HitColumns.ofLength(files, n);
     let at = 0;
     tables.forEach((t, i) => (at = t.copySorted(out, at, i)));
     if (at !== n) throw new Error(`hit merger: ${at} hits written of ${n}`);

@@ -147,7 +147,7 @@ function summarise(r: Awaited<ReturnType<typeof scanLeak>>, index: LeakIndex): O
         );
       c.patients.add(id);
       // A location found by BSN and by name + birth date is one location (one line of --details).
-      if (!(i > 0 && hits.patient[i - 1] === ord && hits.file[i - 1] === hits.file[i] && hits.line[i - 1] === hits.line[i])) c.locations++;
+      if (!(i > 0 && hits.sameLocation(i - 1, i))) c.locations++;
       continue;
     }
     if (seen[ord] === 0) {
@@ -214,12 +214,9 @@ async function writeDetails(file: string, hits: HitColumns, index: LeakIndex): P
       const ord = hits.patient[i] as number;
       const f = hits.file[i] as number;
       const line = hits.line[i] as number;
-      // The kinds of one patient at one location are adjacent (sorted by file, line, tenant, patient, kind).
       let kinds = 1 << (hits.kind[i] as number);
       let j = i + 1;
-      // An ordinal is one tenant's patient.
-      while (j < hits.length && hits.patient[j] === ord && hits.file[j] === f && hits.line[j] === line)
-        kinds |= 1 << (hits.kind[j++] as number);
+      while (j < hits.length && hits.sameLocation(i, j)) kinds |= 1 << (hits.kind[j++] as number);
       i = j;
       const id = index.ids[ord];
       if (id === undefined) continue;
